@@ -1,0 +1,61 @@
+//! goro: Go's concurrency system for Rust.
+//!
+//! Goroutines are stackful coroutines multiplexed onto a few OS threads by an M:N
+//! work-stealing scheduler. A goroutine is ordinary blocking code — no `async`, no `.await` —
+//! and everything that waits (joining, `sleep`, a `WaitGroup`) parks only the goroutine, not
+//! the thread under it.
+//!
+//! # A short tour
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! let total = goro::run(|| {
+//!     // `go` starts a goroutine and returns a handle to join it.
+//!     let handles: Vec<_> = (1..=4u64)
+//!         .map(|i| {
+//!             goro::go(move || {
+//!                 goro::time::sleep(Duration::from_millis(i)); // parks this goroutine only
+//!                 i * 10
+//!             })
+//!         })
+//!         .collect();
+//!     handles.into_iter().map(|h| h.join().unwrap()).sum::<u64>()
+//! })
+//! .unwrap();
+//! assert_eq!(total, 100);
+//! ```
+//!
+//! # Go to goro
+//!
+//! | Go | goro |
+//! |---|---|
+//! | `func main() { ... }` | `goro::run(\|\| { ... })` returns `Result<T, RunError>` |
+//! | `go f()` | [`go`]`(f)` returns a [`JoinHandle`]; `.join()` gives the value or the panic |
+//! | `runtime.Gosched()` | [`yield_now`] |
+//! | `GOMAXPROCS` | `GORO_WORKERS`, or [`Runtime::builder`]`().workers(n)` |
+//! | `sync.WaitGroup` | [`sync::WaitGroup`] (`add`, `done`, `wait`) |
+//! | `time.Sleep(d)` | [`time::sleep`]`(d)` |
+//! | `gopark` / `goready` | [`park`] / [`Unparker::unpark`] |
+//! | a panic in a goroutine kills the program | it is caught and returned by `join` |
+//!
+//! # Where things live
+//!
+//! * `sched/`: the runtime, workers, run queues, park/unpark, goroutine headers.
+//! * `stack/`: the stack pool with guard pages, the overflow report, the context switch.
+//! * `sync/`, `time/`: the primitives built on park/unpark.
+//!
+//! Each folder's module doc says what it owns and the protocol it follows. The decisions behind
+//! the design are in docs/DESIGN.md at the root of the repository.
+
+pub mod sched;
+pub mod stack;
+pub mod sync;
+pub mod time;
+
+pub use sched::goroutine::{go, Builder, JoinError, JoinHandle, SpawnError, SpawnErrorKind};
+pub use sched::park::{park, Unparker};
+pub use sched::runtime::{
+    run, Exit, Handle, RunError, Runtime, RuntimeBuilder, DEFAULT_STACK_SIZE,
+};
+pub use sched::{current_id, current_name, yield_now};

@@ -1,0 +1,61 @@
+//! The scheduler: goroutines, workers, run queues, and park/unpark.
+//!
+//! This folder owns everything about *who runs where*:
+//!
+//! * [`runtime`]: `run`, the shared state of a runtime, shutdown, [`Handle`](runtime::Handle).
+//! * [`goroutine`]: the goroutine header, `go`, `Builder`, `JoinHandle`.
+//! * [`worker`]: the worker loop, local queues, `runnext`, stealing, idle and sleep.
+//! * [`park`]: the park/unpark protocol every blocking operation is built on.
+//! * [`timers`]: the per-worker timer heap behind `time::sleep`.
+//!
+//! The shape follows Go's `proc.go` (DESIGN decision 3): one worker per core, a local queue and
+//! a `runnext` slot per worker, a global queue checked every 61st tick, idle workers that spin
+//! and steal before sleeping on a futex. It differs in one place, on purpose (decision 2): a
+//! goroutine that has started never changes worker, so only *unstarted* goroutines are stolen,
+//! and a goroutine woken from another thread is sent back to its home worker's inbox.
+
+pub(crate) mod goroutine;
+pub(crate) mod park;
+pub(crate) mod runtime;
+pub(crate) mod timers;
+pub(crate) mod worker;
+
+/// Gives up the worker so other goroutines can run; the caller goes to the back of its
+/// worker's queue and resumes later (Go's `runtime.Gosched`). On a plain OS thread it is
+/// `std::thread::yield_now`.
+///
+/// # Examples
+///
+/// ```
+/// goro::run(|| {
+///     let h = goro::go(|| 1);
+///     while !h.is_finished() {
+///         goro::yield_now();
+///     }
+/// })
+/// .unwrap();
+/// ```
+#[doc(alias = "Gosched")]
+pub fn yield_now() {
+    if !worker::yield_current() {
+        std::thread::yield_now();
+    }
+}
+
+/// The id of the calling goroutine (the main goroutine of the first runtime is 1), or `None`
+/// on a plain OS thread.
+///
+/// # Examples
+///
+/// ```
+/// goro::run(|| assert!(goro::current_id().is_some())).unwrap();
+/// assert_eq!(goro::current_id(), None);
+/// ```
+pub fn current_id() -> Option<u64> {
+    worker::current_goroutine_id()
+}
+
+/// The name of the calling goroutine, if it has one (the main goroutine is `"main"`).
+pub fn current_name() -> Option<String> {
+    worker::current_goroutine_name()
+}

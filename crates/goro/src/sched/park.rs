@@ -1,0 +1,281 @@
+//! Park and unpark: the one waiting primitive that channels, timers, mutexes and I/O build on.
+//!
+//! An [`Unparker`] is a `Send + Sync` handle to whoever called [`park`]: a goroutine or a plain
+//! OS thread. Every synchronisation object stores unparkers in its wait queue, so it works from
+//! both without knowing which it holds. Like `std::thread::park`, parking consumes a *token*:
+//! an unpark that arrives before the park makes the park return at once, and `park` may return
+//! spuriously, so callers always park in a loop that re-checks their condition.
+//!
+//! # The goroutine state word
+//!
+//! Each goroutine has one atomic state ([`ParkState`]):
+//!
+//! ```text
+//!            unpark                     park (token present)
+//!   RUNNING ---------> NOTIFIED   NOTIFIED ---------------> RUNNING
+//!      |  park                         (park returns at once)
+//!      v
+//!   PARKED ----------> QUEUED ---------------------------> RUNNING
+//!           unpark      (in its home worker's queue)  resumed by the home worker
+//!
+//!   DEAD: returned; every unpark is ignored.
+//! ```
+//!
+//! # Protocol
+//!
+//! 1. The goroutine calls `park`. If the state is NOTIFIED it swaps it to RUNNING (Acquire)
+//!    and returns: the token was consumed.
+//! 2. Otherwise it CASes RUNNING -> PARKED (Release: the unparker that moves it out of PARKED
+//!    sees everything the goroutine wrote) and suspends. The CAS happens *before* the switch;
+//!    that is safe because only the goroutine's home worker can resume it, and that worker is
+//!    busy running the goroutine until the switch completes.
+//!    If the CAS fails, an unpark slipped in between steps 1 and 2: consume it as in step 1.
+//! 3. An unparker CASes (AcqRel): RUNNING -> NOTIFIED (the goroutine will see the token),
+//!    PARKED -> QUEUED (the unparker alone now owns the duty to enqueue it), and NOTIFIED or
+//!    QUEUED to itself. That last CAS writes the same value but is still a read-modify-write
+//!    in the state's modification order, so the worker's Acquire in step 5 synchronises with
+//!    *every* unparker, not only the first: without it, a second unparker's writes could stay
+//!    invisible to a goroutine that the first one had already queued, and a wake-up would be
+//!    lost.
+//! 4. The unparker that made PARKED -> QUEUED pushes the goroutine to its home worker: the
+//!    `runnext` slot if the unparker runs on that worker, else the worker's inbox, waking the
+//!    worker if it sleeps.
+//! 5. The home worker, before resuming a goroutine taken from a queue, CASes QUEUED -> RUNNING
+//!    (Acquire). A goroutine queued by `yield_now` is RUNNING or NOTIFIED already and keeps its
+//!    token.
+//! 6. When the goroutine returns, the worker stores DEAD.
+//!
+//! `loom` checks steps 1-5 in `tests` below (`RUSTFLAGS="--cfg loom" cargo test -p goro --lib
+//! loom`).
+
+use std::sync::Arc;
+use std::thread::Thread;
+
+#[cfg(loom)]
+use loom::sync::atomic::{AtomicU8, Ordering};
+#[cfg(not(loom))]
+use std::sync::atomic::{AtomicU8, Ordering};
+
+use super::goroutine::Goroutine;
+use super::worker;
+
+const RUNNING: u8 = 0;
+const NOTIFIED: u8 = 1;
+const PARKED: u8 = 2;
+const QUEUED: u8 = 3;
+const DEAD: u8 = 4;
+
+/// The state word of one goroutine; see the module doc for the protocol.
+#[derive(Debug)]
+pub(crate) struct ParkState(AtomicU8);
+
+impl ParkState {
+    /// A new goroutine is QUEUED: it sits in a run queue until a worker starts it.
+    pub(crate) fn new() -> Self {
+        ParkState(AtomicU8::new(QUEUED))
+    }
+
+    /// Steps 1-2, on the goroutine: true if it must now suspend, false if a token was consumed.
+    pub(crate) fn prepare_park(&self) -> bool {
+        if self
+            .0
+            .compare_exchange(NOTIFIED, RUNNING, Ordering::Acquire, Ordering::Relaxed)
+            .is_ok()
+        {
+            return false;
+        }
+        match self
+            .0
+            .compare_exchange(RUNNING, PARKED, Ordering::Release, Ordering::Relaxed)
+        {
+            Ok(_) => true,
+            Err(_) => {
+                // Only an unparker can have changed RUNNING, and only to NOTIFIED.
+                self.0.swap(RUNNING, Ordering::Acquire);
+                false
+            }
+        }
+    }
+
+    /// Step 3: true if the caller moved the goroutine out of PARKED and must enqueue it.
+    pub(crate) fn unpark(&self) -> bool {
+        let mut s = self.0.load(Ordering::Relaxed);
+        loop {
+            let next = match s {
+                RUNNING => NOTIFIED,
+                PARKED => QUEUED,
+                NOTIFIED | QUEUED => s,
+                _ => return false,
+            };
+            match self
+                .0
+                .compare_exchange_weak(s, next, Ordering::AcqRel, Ordering::Relaxed)
+            {
+                Ok(_) => return s == PARKED,
+                Err(now) => s = now,
+            }
+        }
+    }
+
+    /// Step 5, on the home worker before resuming a queued goroutine.
+    pub(crate) fn on_resume(&self) {
+        let _ = self
+            .0
+            .compare_exchange(QUEUED, RUNNING, Ordering::Acquire, Ordering::Relaxed);
+    }
+
+    /// Step 6: the goroutine returned (or was unwound at shutdown).
+    pub(crate) fn on_exit(&self) {
+        self.0.store(DEAD, Ordering::Release);
+    }
+}
+
+/// A handle that wakes one parked goroutine or OS thread. `Send + Sync + Clone`.
+///
+/// # Examples
+///
+/// ```
+/// let v = goro::run(|| {
+///     let me = goro::Unparker::current();
+///     let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+///     let f = flag.clone();
+///     goro::go(move || {
+///         f.store(true, std::sync::atomic::Ordering::Release);
+///         me.unpark();
+///     });
+///     while !flag.load(std::sync::atomic::Ordering::Acquire) {
+///         goro::park();
+///     }
+///     7
+/// });
+/// assert_eq!(v.unwrap(), 7);
+/// ```
+#[derive(Clone, Debug)]
+#[doc(alias = "goready")]
+pub struct Unparker(Target);
+
+#[derive(Clone, Debug)]
+enum Target {
+    Goroutine(Arc<Goroutine>),
+    Thread(Thread),
+}
+
+impl Unparker {
+    /// An unparker for the caller: the running goroutine, or else the current OS thread.
+    pub fn current() -> Unparker {
+        match worker::current_goroutine() {
+            Some(g) => Unparker(Target::Goroutine(g)),
+            None => Unparker(Target::Thread(std::thread::current())),
+        }
+    }
+
+    /// Wakes the parked goroutine or thread, or makes its next [`park`] return at once.
+    pub fn unpark(&self) {
+        match &self.0 {
+            Target::Goroutine(g) => {
+                if g.park.unpark() {
+                    worker::schedule_woken(g.clone());
+                }
+            }
+            Target::Thread(t) => t.unpark(),
+        }
+    }
+
+    /// True if both wake the same goroutine or thread.
+    pub fn same_as(&self, other: &Unparker) -> bool {
+        match (&self.0, &other.0) {
+            (Target::Goroutine(a), Target::Goroutine(b)) => Arc::ptr_eq(a, b),
+            (Target::Thread(a), Target::Thread(b)) => a.id() == b.id(),
+            _ => false,
+        }
+    }
+}
+
+/// Blocks the calling goroutine (or OS thread) until an [`Unparker`] for it is used.
+///
+/// Consumes one pending unpark if there is one. May return spuriously: park in a loop that
+/// checks the condition you wait for. On a goroutine this parks only the goroutine; its worker
+/// runs others meanwhile.
+#[doc(alias = "gopark")]
+pub fn park() {
+    if !worker::park_current() {
+        std::thread::park();
+    }
+}
+
+#[cfg(all(test, loom))]
+mod tests {
+    use super::*;
+    use loom::sync::atomic::AtomicBool;
+    use loom::sync::Arc;
+
+    /// One waker sets a flag and unparks while the goroutine checks the flag and parks. A
+    /// "queue" flag stands in for the run queue; the simulated worker resumes the goroutine
+    /// once it has been queued. The goroutine must always observe the flag: no lost wake-up.
+    #[test]
+    fn loom_no_lost_wakeup() {
+        loom::model(|| {
+            let st = Arc::new(ParkState::new());
+            st.on_resume(); // started and running
+            let flag = Arc::new(AtomicBool::new(false));
+            let queued = Arc::new(AtomicBool::new(false));
+            let (s2, f2, q2) = (st.clone(), flag.clone(), queued.clone());
+            let waker = loom::thread::spawn(move || {
+                f2.store(true, Ordering::Relaxed);
+                if s2.unpark() {
+                    q2.store(true, Ordering::Release);
+                }
+            });
+            loop {
+                if flag.load(Ordering::Relaxed) {
+                    break;
+                }
+                if st.prepare_park() {
+                    // Suspended: wait until someone queues us, then the worker resumes us.
+                    while !queued.load(Ordering::Acquire) {
+                        loom::thread::yield_now();
+                    }
+                    queued.store(false, Ordering::Relaxed);
+                    st.on_resume();
+                }
+            }
+            waker.join().unwrap();
+        });
+    }
+
+    /// Two wakers race: the goroutine must see both flags eventually, whichever queued it.
+    #[test]
+    fn loom_two_wakers() {
+        loom::model(|| {
+            let st = Arc::new(ParkState::new());
+            st.on_resume();
+            let flags = Arc::new([AtomicBool::new(false), AtomicBool::new(false)]);
+            let queued = Arc::new(AtomicBool::new(false));
+            let mut hs = Vec::new();
+            for i in 0..2 {
+                let (s2, f2, q2) = (st.clone(), flags.clone(), queued.clone());
+                hs.push(loom::thread::spawn(move || {
+                    f2[i].store(true, Ordering::Relaxed);
+                    if s2.unpark() {
+                        q2.store(true, Ordering::Release);
+                    }
+                }));
+            }
+            loop {
+                if flags[0].load(Ordering::Relaxed) && flags[1].load(Ordering::Relaxed) {
+                    break;
+                }
+                if st.prepare_park() {
+                    while !queued.load(Ordering::Acquire) {
+                        loom::thread::yield_now();
+                    }
+                    queued.store(false, Ordering::Relaxed);
+                    st.on_resume();
+                }
+            }
+            for h in hs {
+                h.join().unwrap();
+            }
+        });
+    }
+}

@@ -1,0 +1,532 @@
+//! The runtime: its shared state, `run`, shutdown, and [`Handle`].
+//!
+//! `run(f)` builds the shared state, starts `workers - 1` worker threads, and turns the calling
+//! thread into worker 0, which starts `f` as the main goroutine (Go's `main`). When the main
+//! goroutine returns, the runtime shuts down:
+//!
+//! 1. `begin_shutdown` sets the flag and unparks every worker.
+//! 2. Each worker stops after its current goroutine suspends, then unwinds the goroutines that
+//!    started on it (their destructors run on their own stacks, on their own thread) and drops
+//!    the unstarted ones (their closures are dropped, their join handles report `Cancelled`).
+//! 3. Worker 0 waits for the others, at most the grace period (a goroutine that never yields
+//!    cannot be interrupted: its worker is left running and reported), then empties the global
+//!    queue and inboxes and returns the main goroutine's value, with the number of goroutines
+//!    that were still alive.
+
+use std::any::Any;
+use std::cell::RefCell;
+use std::fmt;
+use std::panic::{self, AssertUnwindSafe, Location};
+use std::rc::Rc;
+use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use crossbeam_deque::{Injector, Stealer, Worker as Deque};
+use crossbeam_utils::sync::{Parker, Unparker as ThreadUnparker};
+use crossbeam_utils::CachePadded;
+
+use super::goroutine::{Builder, Goroutine, JoinHandle};
+use super::worker::{self, MainGoroutine, WorkerParts};
+use crate::stack::pool::StackPool;
+
+/// The default usable stack size of a goroutine.
+pub const DEFAULT_STACK_SIZE: usize = 256 * 1024;
+
+/// The shared half of one worker.
+pub(crate) struct WorkerShared {
+    /// Steals from the worker's queue of unstarted goroutines.
+    pub(crate) stealer: Stealer<Arc<Goroutine>>,
+    /// Goroutines of this worker woken by other threads (park protocol step 4).
+    pub(crate) inbox: Injector<Arc<Goroutine>>,
+    /// Wakes the worker from its futex sleep.
+    pub(crate) unparker: ThreadUnparker,
+    /// True while the worker is (about to be) asleep.
+    pub(crate) sleeping: AtomicBool,
+    /// Id of the goroutine it is running, 0 if none (read by shutdown reports).
+    pub(crate) running: AtomicU64,
+}
+
+/// What every worker and goroutine of one runtime share.
+pub(crate) struct Shared {
+    pub(crate) workers: Box<[CachePadded<WorkerShared>]>,
+    /// Unstarted goroutines spawned from plain threads.
+    pub(crate) global: Injector<Arc<Goroutine>>,
+    idle: Mutex<Vec<usize>>,
+    nidle: AtomicUsize,
+    pub(crate) nspinning: AtomicUsize,
+    shutdown: AtomicBool,
+    /// Goroutines spawned and not yet returned, the main one included.
+    pub(crate) live: AtomicUsize,
+    pub(crate) stacks: StackPool,
+    stopped: Mutex<usize>,
+    stopped_cv: Condvar,
+}
+
+impl fmt::Debug for Shared {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Shared")
+            .field("workers", &self.workers.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Shared {
+    pub(crate) fn is_shut_down(&self) -> bool {
+        self.shutdown.load(Ordering::Acquire)
+    }
+
+    /// Queues a new goroutine: on the current worker if this thread is one, else globally.
+    pub(crate) fn submit(self: &Arc<Self>, g: Arc<Goroutine>) {
+        self.live.fetch_add(1, Ordering::Relaxed);
+        if let Err(g) = worker::push_fresh(self, g) {
+            self.global.push(g);
+            fence(Ordering::SeqCst);
+            if self.shutdown.load(Ordering::SeqCst) {
+                // Raced with shutdown: nobody will run it. Drop it here so its join handle
+                // reports Cancelled instead of waiting forever.
+                self.drain_global();
+                return;
+            }
+        }
+        self.wake_idle();
+    }
+
+    /// Wakes one sleeping worker if none is spinning (Go's `wakep`).
+    pub(crate) fn wake_idle(&self) {
+        // Pairs with the fence in `Local::sleep`.
+        fence(Ordering::SeqCst);
+        if self.nspinning.load(Ordering::SeqCst) != 0 || self.nidle.load(Ordering::SeqCst) == 0 {
+            return;
+        }
+        let w = {
+            let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+            let w = idle.pop();
+            if w.is_some() {
+                self.nidle.fetch_sub(1, Ordering::SeqCst);
+            }
+            w
+        };
+        if let Some(w) = w {
+            self.workers[w].unparker.unpark();
+        }
+    }
+
+    /// Hands a woken goroutine to its home worker from another thread.
+    pub(crate) fn push_inbox(&self, home: usize, g: Arc<Goroutine>) {
+        let w = &self.workers[home];
+        w.inbox.push(g);
+        // Pairs with the fence in `Local::sleep`.
+        fence(Ordering::SeqCst);
+        if w.sleeping.load(Ordering::SeqCst) {
+            w.unparker.unpark();
+        }
+    }
+
+    pub(crate) fn add_idle(&self, i: usize) {
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        idle.push(i);
+        self.nidle.fetch_add(1, Ordering::SeqCst);
+    }
+
+    pub(crate) fn remove_idle(&self, i: usize) {
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(p) = idle.iter().position(|&x| x == i) {
+            idle.swap_remove(p);
+            self.nidle.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    fn begin_shutdown(&self) {
+        self.shutdown.store(true, Ordering::SeqCst);
+        for w in self.workers.iter() {
+            w.unparker.unpark();
+        }
+    }
+
+    fn drain_global(&self) {
+        while !self.global.steal().is_empty() {}
+    }
+
+    fn worker_stopped(&self) {
+        *self.stopped.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        self.stopped_cv.notify_all();
+    }
+
+    /// Waits until `n` workers have stopped or `grace` has passed; returns how many stopped.
+    fn wait_stopped(&self, n: usize, grace: Duration) -> usize {
+        let deadline = Instant::now() + grace;
+        let mut stopped = self.stopped.lock().unwrap_or_else(|e| e.into_inner());
+        while *stopped < n {
+            let now = Instant::now();
+            if now >= deadline {
+                break;
+            }
+            stopped = self
+                .stopped_cv
+                .wait_timeout(stopped, deadline - now)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        *stopped
+    }
+}
+
+/// Why `run` did not return the main goroutine's value.
+#[non_exhaustive]
+pub enum RunError {
+    /// The main goroutine panicked; the payload is the panic's.
+    Panicked(Box<dyn Any + Send + 'static>),
+    /// `run` was called on a goroutine; runtimes do not nest.
+    Nested,
+    /// A setting (such as `GORO_WORKERS`) is invalid.
+    Config(String),
+}
+
+impl RunError {
+    /// The main goroutine's panic message, when the payload is a string.
+    pub fn panic_message(&self) -> Option<&str> {
+        match self {
+            RunError::Panicked(p) => p
+                .downcast_ref::<&'static str>()
+                .copied()
+                .or_else(|| p.downcast_ref::<String>().map(String::as_str)),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for RunError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RunError::Panicked(_) => match self.panic_message() {
+                Some(m) => write!(f, "main goroutine panicked: {m}"),
+                None => write!(f, "main goroutine panicked"),
+            },
+            RunError::Nested => write!(
+                f,
+                "goro::run called on a goroutine: runtimes do not nest; use goro::go"
+            ),
+            RunError::Config(m) => write!(f, "invalid goro configuration: {m}"),
+        }
+    }
+}
+
+impl fmt::Debug for RunError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl std::error::Error for RunError {}
+
+/// What `run_and_report` returns besides the value.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Exit<T> {
+    /// The main goroutine's value.
+    pub value: T,
+    /// Goroutines still alive when the main goroutine returned (unwound or never started).
+    pub unwound: usize,
+    /// Workers that did not stop within the grace period because their goroutine never
+    /// yielded; they were left running.
+    pub stuck_workers: usize,
+}
+
+/// Entry point to configure a runtime: `goro::Runtime::builder().workers(2).run(f)`.
+#[derive(Debug)]
+pub struct Runtime(());
+
+impl Runtime {
+    /// A builder with the defaults (`GORO_WORKERS` or one worker per core, 256 KiB stacks).
+    pub fn builder() -> RuntimeBuilder {
+        RuntimeBuilder::default()
+    }
+}
+
+/// Settings of a runtime.
+#[derive(Debug, Clone)]
+pub struct RuntimeBuilder {
+    workers: Option<usize>,
+    stack_size: usize,
+    stack_cache: usize,
+    grace: Duration,
+    report: bool,
+}
+
+impl Default for RuntimeBuilder {
+    fn default() -> Self {
+        RuntimeBuilder {
+            workers: None,
+            stack_size: DEFAULT_STACK_SIZE,
+            stack_cache: 1024,
+            grace: Duration::from_secs(1),
+            report: std::env::var("GORO_EXIT_REPORT").map_or(true, |v| v != "0"),
+        }
+    }
+}
+
+impl RuntimeBuilder {
+    /// Number of workers (OS threads running goroutines). Default: `GORO_WORKERS`, else
+    /// `std::thread::available_parallelism`.
+    pub fn workers(mut self, n: usize) -> Self {
+        self.workers = Some(n);
+        self
+    }
+
+    /// Default usable stack bytes of each goroutine (16 KiB to 1 GiB; default 256 KiB).
+    pub fn stack_size(mut self, bytes: usize) -> Self {
+        self.stack_size = bytes;
+        self
+    }
+
+    /// Freed stacks kept with their memory for reuse; beyond this many, the memory of freed
+    /// stacks goes back to the kernel. Default 1024.
+    pub fn stack_cache(mut self, stacks: usize) -> Self {
+        self.stack_cache = stacks;
+        self
+    }
+
+    /// How long shutdown waits for a worker whose goroutine does not yield (default 1 s).
+    pub fn shutdown_grace(mut self, d: Duration) -> Self {
+        self.grace = d;
+        self
+    }
+
+    /// Whether `run` prints a line to stderr when goroutines were still alive at exit (default
+    /// on; `GORO_EXIT_REPORT=0` turns it off).
+    pub fn exit_report(mut self, on: bool) -> Self {
+        self.report = on;
+        self
+    }
+
+    fn resolve_workers(&self) -> Result<usize, RunError> {
+        let n = match (self.workers, std::env::var("GORO_WORKERS")) {
+            (Some(n), _) => n,
+            (None, Ok(v)) => v.trim().parse::<usize>().map_err(|_| {
+                RunError::Config(format!("GORO_WORKERS={v:?} is not a positive number"))
+            })?,
+            (None, Err(_)) => std::thread::available_parallelism().map_or(1, usize::from),
+        };
+        if n == 0 || n > 4096 {
+            return Err(RunError::Config(format!("{n} workers: use 1 to 4096")));
+        }
+        if !(16 * 1024..=1 << 30).contains(&self.stack_size) {
+            return Err(RunError::Config(format!(
+                "stack size {} out of range (16 KiB to 1 GiB)",
+                self.stack_size
+            )));
+        }
+        Ok(n)
+    }
+
+    /// Runs `f` as the main goroutine and returns its value when it returns.
+    #[track_caller]
+    pub fn run<F, T>(self, f: F) -> Result<T, RunError>
+    where
+        F: FnOnce() -> T + 'static,
+        T: 'static,
+    {
+        self.run_and_report(f).map(|e| e.value)
+    }
+
+    /// Like [`run`](Self::run), and also says how many goroutines were still alive.
+    #[track_caller]
+    pub fn run_and_report<F, T>(self, f: F) -> Result<Exit<T>, RunError>
+    where
+        F: FnOnce() -> T + 'static,
+        T: 'static,
+    {
+        let site = Location::caller();
+        if worker::in_worker() {
+            return Err(RunError::Nested);
+        }
+        let n = self.resolve_workers()?;
+        let mut parts = Vec::with_capacity(n);
+        let mut shared = Vec::with_capacity(n);
+        for index in 0..n {
+            let fresh = Deque::new_fifo();
+            let parker = Parker::new();
+            shared.push(CachePadded::new(WorkerShared {
+                stealer: fresh.stealer(),
+                inbox: Injector::new(),
+                unparker: parker.unparker().clone(),
+                sleeping: AtomicBool::new(false),
+                running: AtomicU64::new(0),
+            }));
+            parts.push(WorkerParts {
+                index,
+                fresh,
+                parker,
+            });
+        }
+        let rt = Arc::new(Shared {
+            workers: shared.into_boxed_slice(),
+            global: Injector::new(),
+            idle: Mutex::new(Vec::new()),
+            nidle: AtomicUsize::new(0),
+            nspinning: AtomicUsize::new(0),
+            shutdown: AtomicBool::new(false),
+            live: AtomicUsize::new(1),
+            stacks: StackPool::new(self.stack_size, self.stack_cache),
+            stopped: Mutex::new(0),
+            stopped_cv: Condvar::new(),
+        });
+
+        let mut threads = Vec::with_capacity(n - 1);
+        let mut parts = parts.into_iter();
+        let part0 = parts.next().expect("at least one worker");
+        for p in parts {
+            let rt2 = rt.clone();
+            let name = format!("goro-worker-{}", p.index);
+            let t = std::thread::Builder::new().name(name).spawn(move || {
+                worker::run_worker(rt2.clone(), p, None);
+                rt2.worker_stopped();
+            });
+            match t {
+                Ok(t) => threads.push(t),
+                Err(e) => {
+                    rt.begin_shutdown();
+                    return Err(RunError::Config(format!("cannot start worker thread: {e}")));
+                }
+            }
+        }
+
+        let out: Rc<RefCell<Option<std::thread::Result<T>>>> = Rc::new(RefCell::new(None));
+        let alive_at_exit = Arc::new(AtomicUsize::new(0));
+        let main = {
+            let (out, rt2, alive) = (out.clone(), rt.clone(), alive_at_exit.clone());
+            let body: Box<dyn FnOnce()> = Box::new(move || {
+                let r = panic::catch_unwind(AssertUnwindSafe(f));
+                *out.borrow_mut() = Some(r);
+                // The main goroutine itself is still counted in `live`.
+                alive.store(
+                    rt2.live.load(Ordering::SeqCst).saturating_sub(1),
+                    Ordering::SeqCst,
+                );
+                rt2.begin_shutdown();
+            });
+            let g = Arc::new(Goroutine::new(
+                rt.clone(),
+                Builder::new().name("main"),
+                site,
+                None,
+            ));
+            MainGoroutine { g, body }
+        };
+        worker::run_worker(rt.clone(), part0, Some(main));
+
+        let stopped = rt.wait_stopped(n - 1, self.grace);
+        let stuck = (n - 1) - stopped.min(n - 1);
+        for t in threads {
+            if t.is_finished() {
+                let _ = t.join();
+            }
+        }
+        if stuck == 0 {
+            rt.drain_global();
+            for w in rt.workers.iter() {
+                while !w.inbox.steal().is_empty() {}
+            }
+        } else if self.report {
+            for (i, w) in rt.workers.iter().enumerate() {
+                let g = w.running.load(Ordering::Relaxed);
+                if g != 0 {
+                    eprintln!(
+                        "goro: worker {i} is still running goroutine {g}, which has not yielded for {:?}; \
+                         it was left running (call goro::yield_now in long loops)",
+                        self.grace
+                    );
+                }
+            }
+        }
+        let unwound = alive_at_exit.load(Ordering::SeqCst);
+        if unwound > 0 && self.report {
+            eprintln!("goro: {unwound} goroutine(s) still alive when main returned were unwound");
+        }
+        let result = out.borrow_mut().take();
+        match result {
+            Some(Ok(value)) => Ok(Exit {
+                value,
+                unwound,
+                stuck_workers: stuck,
+            }),
+            Some(Err(p)) => Err(RunError::Panicked(p)),
+            None => Err(RunError::Panicked(Box::new(
+                "main goroutine did not finish",
+            ))),
+        }
+    }
+}
+
+/// Runs `f` as the main goroutine of a new runtime with default settings and returns its
+/// value (Go's `main`).
+///
+/// Goroutines still alive when `f` returns are unwound (their destructors run) and counted on
+/// stderr; a panic in `f` comes back as [`RunError::Panicked`]; a panic in any other goroutine
+/// only reaches its [`JoinHandle`].
+///
+/// # Examples
+///
+/// ```
+/// let answer = goro::run(|| goro::go(|| 42).join().unwrap()).unwrap();
+/// assert_eq!(answer, 42);
+/// ```
+#[track_caller]
+pub fn run<F, T>(f: F) -> Result<T, RunError>
+where
+    F: FnOnce() -> T + 'static,
+    T: 'static,
+{
+    Runtime::builder().run(f)
+}
+
+/// A handle to a running runtime, to spawn goroutines from plain OS threads.
+///
+/// # Examples
+///
+/// ```
+/// goro::run(|| {
+///     let h = goro::Handle::current().unwrap();
+///     let t = std::thread::spawn(move || h.go(|| 5).join().unwrap());
+///     assert_eq!(t.join().unwrap(), 5);
+/// })
+/// .unwrap();
+/// ```
+#[derive(Clone, Debug)]
+pub struct Handle {
+    rt: Arc<Shared>,
+}
+
+impl Handle {
+    /// The runtime of the calling goroutine, if any.
+    pub fn current() -> Option<Handle> {
+        worker::current_runtime().map(|rt| Handle { rt })
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.rt
+    }
+
+    /// Spawns a goroutine on this runtime (Go's `go`), from any thread.
+    ///
+    /// # Panics
+    ///
+    /// If the runtime has shut down; [`Builder::spawn_on`] returns an error instead.
+    #[track_caller]
+    pub fn go<F, T>(&self, f: F) -> JoinHandle<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        match Builder::new().spawn_on(self, f) {
+            Ok(h) => h,
+            Err(e) => panic!("goro::Handle::go: {}", e.kind()),
+        }
+    }
+
+    /// True once the runtime's `run` has begun shutting down.
+    pub fn is_shut_down(&self) -> bool {
+        self.rt.is_shut_down()
+    }
+}

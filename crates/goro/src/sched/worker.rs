@@ -1,0 +1,559 @@
+//! A worker: one OS thread running goroutines (Go's M bound to a P).
+//!
+//! Each worker owns, in [`Local`] (on its own thread, reached through one thread-local pointer):
+//!
+//! * `fresh`: its queue of **unstarted** goroutines (a `crossbeam-deque` FIFO whose stealer other
+//!   workers use: only unstarted goroutines may change worker, DESIGN decision 2);
+//! * `ready`: started goroutines made runnable again (yielded, or woken on this worker);
+//! * `runnext`: one goroutine woken by the goroutine running here, run next so that two
+//!   goroutines talking to each other stay on one core (Go's `runnext`);
+//! * the slab of fibers (coroutine + stack) of the goroutines that started here;
+//! * its timer heap and a small cache of stacks.
+//!
+//! Its shared half (`runtime::WorkerShared`) holds the stealer, an **inbox** where other threads
+//! put goroutines of this worker that they woke, and the futex the worker sleeps on.
+//!
+//! # The loop
+//!
+//! Each tick: fire due timers; every 61st tick take from the global queue first (Go:
+//! `schedtick % 61`, so a busy worker cannot starve goroutines spawned from plain threads);
+//! then `runnext` (at most [`RUNNEXT_STREAK`] times in a row), the inbox, `ready` and `fresh`
+//! (alternating, so neither starves), the global queue, and finally stealing half of another
+//! worker's unstarted goroutines. With nothing found the worker spins for [`SPIN`], then
+//! sleeps: it publishes itself as idle, re-checks every source (a Dekker handshake with
+//! `Shared::wake_idle` and `schedule_woken`, both sides with a SeqCst fence), and parks on its
+//! futex until the earliest timer. An idle runtime uses no CPU.
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::ptr;
+use std::sync::atomic::{fence, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam_deque::{Steal, Worker as Deque};
+use crossbeam_utils::sync::Parker;
+
+use super::goroutine::{Goroutine, NO_HOME};
+use super::runtime::Shared;
+use super::timers::Timers;
+use crate::stack::overflow::AltStack;
+use crate::stack::pool::Stack;
+use crate::stack::switch::{suspend, CurrentFiber, Fiber, Suspend};
+
+/// How long an idle worker looks for work before sleeping. A futex sleep and wake costs
+/// ~14 us on the reference machine against ~0.2 us for a spinning hand-off (shared/BENCH.md),
+/// so spinning a little longer than one wake-up is cheap insurance.
+const SPIN: Duration = Duration::from_micros(50);
+
+/// `runnext` may win this many ticks in a row; then the queues get a turn, so a pair of
+/// goroutines that keep waking each other cannot starve the rest of the worker.
+const RUNNEXT_STREAK: u32 = 32;
+
+/// Go: `schedtick % 61 == 0` checks the global run queue first.
+const GLOBAL_EVERY: u32 = 61;
+
+/// Stacks a worker keeps for itself before returning half to the pool.
+const STACK_CACHE: usize = 64;
+
+thread_local! {
+    static LOCAL: Cell<*const Local> = const { Cell::new(ptr::null()) };
+}
+
+/// A started goroutine's fiber, in the slab of its home worker.
+struct Slot {
+    fiber: Fiber,
+    g: Arc<Goroutine>,
+}
+
+/// The worker-local half of a worker; see the module doc.
+pub(crate) struct Local {
+    rt: Arc<Shared>,
+    index: usize,
+    fresh: Deque<Arc<Goroutine>>,
+    ready: RefCell<VecDeque<Arc<Goroutine>>>,
+    runnext: RefCell<Option<Arc<Goroutine>>>,
+    streak: Cell<u32>,
+    slab: RefCell<Vec<Option<Slot>>>,
+    free_slots: RefCell<Vec<usize>>,
+    fiber: CurrentFiber,
+    current: RefCell<Option<Arc<Goroutine>>>,
+    timers: RefCell<Timers>,
+    stacks: RefCell<Vec<Stack>>,
+    parker: Parker,
+    tick: Cell<u32>,
+    tearing_down: Cell<bool>,
+    rng: Cell<u64>,
+    _alt: AltStack,
+}
+
+/// Runs `f` with the current worker, if the calling thread is one.
+fn with_local<R>(f: impl FnOnce(Option<&Local>) -> R) -> R {
+    LOCAL.with(|p| {
+        let p = p.get();
+        // SAFETY: `p` is set by `run_worker` to a `Local` on that function's stack frame and
+        // cleared before the frame ends; only this thread reads it.
+        f(unsafe { p.as_ref() })
+    })
+}
+
+/// The goroutine running on this thread.
+pub(crate) fn current_goroutine() -> Option<Arc<Goroutine>> {
+    with_local(|l| l.and_then(|l| l.current.borrow().clone()))
+}
+
+/// The id of the goroutine running on this thread.
+pub(crate) fn current_goroutine_id() -> Option<u64> {
+    with_local(|l| l.and_then(|l| l.current.borrow().as_ref().map(|g| g.id)))
+}
+
+/// The name of the goroutine running on this thread.
+pub(crate) fn current_goroutine_name() -> Option<String> {
+    with_local(|l| {
+        l.and_then(|l| {
+            l.current
+                .borrow()
+                .as_ref()
+                .and_then(|g| g.name.as_deref().map(String::from))
+        })
+    })
+}
+
+/// The runtime of the worker this thread is.
+pub(crate) fn current_runtime() -> Option<Arc<Shared>> {
+    with_local(|l| l.map(|l| l.rt.clone()))
+}
+
+/// True on a worker thread (on a goroutine or in the scheduler).
+pub(crate) fn in_worker() -> bool {
+    with_local(|l| l.is_some())
+}
+
+/// True while this worker unwinds its goroutines at shutdown.
+pub(crate) fn tearing_down() -> bool {
+    with_local(|l| l.is_some_and(|l| l.tearing_down.get()))
+}
+
+/// Parks the running goroutine (park protocol steps 1-2). False if not on a goroutine.
+pub(crate) fn park_current() -> bool {
+    with_local(|l| match l {
+        Some(l) if l.fiber.is_running() => {
+            // During teardown the goroutine is being unwound: suspending again would restart
+            // the unwind inside a destructor. Return at once (a spurious wake-up).
+            if l.tearing_down.get() {
+                return true;
+            }
+            let parks = l
+                .current
+                .borrow()
+                .as_ref()
+                .is_some_and(|g| g.park.prepare_park());
+            if parks {
+                suspend(&l.fiber, Suspend::Park);
+            }
+            true
+        }
+        _ => false,
+    })
+}
+
+/// Puts the running goroutine at the back of its worker's queue. False if not on a goroutine.
+pub(crate) fn yield_current() -> bool {
+    with_local(|l| match l {
+        Some(l) if l.fiber.is_running() => {
+            if !l.tearing_down.get() {
+                suspend(&l.fiber, Suspend::Yield);
+            }
+            true
+        }
+        _ => false,
+    })
+}
+
+/// Parks the running goroutine until `deadline`. False if not on a goroutine.
+pub(crate) fn sleep_until(deadline: Instant) -> bool {
+    let Some(g) = current_goroutine() else {
+        return false;
+    };
+    while Instant::now() < deadline {
+        with_local(|l| {
+            if let Some(l) = l {
+                l.timers.borrow_mut().push(deadline, g.clone());
+            }
+        });
+        park_current();
+        if tearing_down() {
+            break;
+        }
+    }
+    true
+}
+
+/// Park protocol step 4: `g` has just been moved to QUEUED; hand it to its home worker.
+pub(crate) fn schedule_woken(g: Arc<Goroutine>) {
+    let rt = g.rt.clone();
+    if rt.is_shut_down() {
+        return;
+    }
+    let home = g.home.load(Ordering::Relaxed);
+    let g = with_local(|l| match l {
+        Some(l) if Arc::ptr_eq(&l.rt, &rt) && l.index == home => {
+            l.push_runnext(g);
+            None
+        }
+        _ => Some(g),
+    });
+    if let Some(g) = g {
+        rt.push_inbox(home, g);
+    }
+}
+
+/// Puts an unstarted goroutine on the current worker's queue if this thread is a worker of
+/// `rt`; gives it back otherwise.
+pub(crate) fn push_fresh(rt: &Arc<Shared>, g: Arc<Goroutine>) -> Result<(), Arc<Goroutine>> {
+    with_local(|l| match l {
+        Some(l) if Arc::ptr_eq(&l.rt, rt) => {
+            l.fresh.push(g);
+            Ok(())
+        }
+        _ => Err(g),
+    })
+}
+
+/// What `run_worker` needs to build a worker.
+pub(crate) struct WorkerParts {
+    pub(crate) index: usize,
+    pub(crate) fresh: Deque<Arc<Goroutine>>,
+    pub(crate) parker: Parker,
+}
+
+/// The main goroutine, started directly on worker 0 (the thread that called `run`).
+pub(crate) struct MainGoroutine {
+    pub(crate) g: Arc<Goroutine>,
+    pub(crate) body: Box<dyn FnOnce()>,
+}
+
+/// Runs a worker on the calling thread until the runtime shuts down, then unwinds its
+/// goroutines.
+pub(crate) fn run_worker(rt: Arc<Shared>, parts: WorkerParts, main: Option<MainGoroutine>) {
+    let local = Local {
+        index: parts.index,
+        fresh: parts.fresh,
+        ready: RefCell::new(VecDeque::new()),
+        runnext: RefCell::new(None),
+        streak: Cell::new(0),
+        slab: RefCell::new(Vec::new()),
+        free_slots: RefCell::new(Vec::new()),
+        fiber: CurrentFiber::new(),
+        current: RefCell::new(None),
+        timers: RefCell::new(Timers::default()),
+        stacks: RefCell::new(Vec::new()),
+        parker: parts.parker,
+        tick: Cell::new(0),
+        tearing_down: Cell::new(false),
+        rng: Cell::new(0x9E37_79B9_7F4A_7C15 ^ (parts.index as u64 + 1)),
+        _alt: AltStack::ensure(),
+        rt,
+    };
+    LOCAL.with(|p| p.set(&local));
+    if let Some(m) = main {
+        m.g.home.store(local.index, Ordering::Relaxed);
+        local.start_fiber(&m.g, m.body);
+        *local.runnext.borrow_mut() = Some(m.g);
+    }
+    local.run();
+    local.teardown();
+    LOCAL.with(|p| p.set(ptr::null()));
+}
+
+impl Local {
+    fn run(&self) {
+        loop {
+            if self.rt.is_shut_down() {
+                return;
+            }
+            match self.find_runnable() {
+                Some(g) => self.execute(g),
+                None => self.idle(),
+            }
+        }
+    }
+
+    fn push_runnext(&self, g: Arc<Goroutine>) {
+        if let Some(old) = self.runnext.borrow_mut().replace(g) {
+            self.ready.borrow_mut().push_back(old);
+        }
+    }
+
+    fn fire_timers(&self) {
+        if self.timers.borrow().is_empty() {
+            return;
+        }
+        let now = Instant::now();
+        loop {
+            let due = self.timers.borrow_mut().pop_due(now);
+            let Some(g) = due else { break };
+            if g.park.unpark() {
+                self.ready.borrow_mut().push_back(g);
+            }
+        }
+    }
+
+    fn find_runnable(&self) -> Option<Arc<Goroutine>> {
+        let tick = self.tick.get().wrapping_add(1);
+        self.tick.set(tick);
+        self.fire_timers();
+        if tick % GLOBAL_EVERY == 0 {
+            if let Some(g) = self.take_global() {
+                return Some(g);
+            }
+        }
+        if self.streak.get() < RUNNEXT_STREAK {
+            if let Some(g) = self.runnext.borrow_mut().take() {
+                self.streak.set(self.streak.get() + 1);
+                return Some(g);
+            }
+        }
+        self.streak.set(0);
+        self.drain_inbox();
+        let from_ready = || self.ready.borrow_mut().pop_front();
+        let local = if tick % 2 == 0 {
+            from_ready().or_else(|| self.fresh.pop())
+        } else {
+            self.fresh.pop().or_else(from_ready)
+        };
+        local
+            .or_else(|| self.runnext.borrow_mut().take())
+            .or_else(|| self.take_global())
+            .or_else(|| self.steal())
+    }
+
+    fn drain_inbox(&self) {
+        let inbox = &self.rt.workers[self.index].inbox;
+        if inbox.is_empty() {
+            return;
+        }
+        let mut ready = self.ready.borrow_mut();
+        loop {
+            match inbox.steal() {
+                Steal::Success(g) => ready.push_back(g),
+                Steal::Empty => break,
+                Steal::Retry => {}
+            }
+        }
+    }
+
+    fn take_global(&self) -> Option<Arc<Goroutine>> {
+        loop {
+            match self.rt.global.steal_batch_and_pop(&self.fresh) {
+                Steal::Success(g) => return Some(g),
+                Steal::Empty => return None,
+                Steal::Retry => {}
+            }
+        }
+    }
+
+    fn next_rand(&self) -> u64 {
+        // xorshift64: victim order only needs to differ between workers and over time.
+        let mut x = self.rng.get();
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.rng.set(x);
+        x
+    }
+
+    /// Steals about half of another worker's unstarted goroutines.
+    fn steal(&self) -> Option<Arc<Goroutine>> {
+        let n = self.rt.workers.len();
+        if n == 1 {
+            return None;
+        }
+        let start = (self.next_rand() % n as u64) as usize;
+        for k in 0..n {
+            let v = (start + k) % n;
+            if v == self.index {
+                continue;
+            }
+            loop {
+                match self.rt.workers[v].stealer.steal_batch_and_pop(&self.fresh) {
+                    Steal::Success(g) => return Some(g),
+                    Steal::Empty => break,
+                    Steal::Retry => {}
+                }
+            }
+        }
+        None
+    }
+
+    /// Work this worker could do right now, looking only where other threads put it.
+    fn has_work(&self) -> bool {
+        let rt = &self.rt;
+        !rt.workers[self.index].inbox.is_empty()
+            || !rt.global.is_empty()
+            || !self.fresh.is_empty()
+            || self.runnext.borrow().is_some()
+            || !self.ready.borrow().is_empty()
+            || rt.workers.iter().any(|w| !w.stealer.is_empty())
+            || self
+                .timers
+                .borrow()
+                .next()
+                .is_some_and(|t| t <= Instant::now())
+            || rt.is_shut_down()
+    }
+
+    fn idle(&self) {
+        let rt = &self.rt;
+        rt.nspinning.fetch_add(1, Ordering::SeqCst);
+        let start = Instant::now();
+        let mut rounds = 0u32;
+        loop {
+            if self.has_work() {
+                rt.nspinning.fetch_sub(1, Ordering::SeqCst);
+                // Go's resetspinning: the last spinner to find work makes sure another worker
+                // looks for whatever else may be queued.
+                rt.wake_idle();
+                return;
+            }
+            rounds += 1;
+            if rounds % 16 == 0 && start.elapsed() > SPIN {
+                break;
+            }
+            for _ in 0..32 {
+                std::hint::spin_loop();
+            }
+        }
+        rt.nspinning.fetch_sub(1, Ordering::SeqCst);
+        self.sleep();
+    }
+
+    fn sleep(&self) {
+        let rt = &self.rt;
+        let me = &rt.workers[self.index];
+        me.sleeping.store(true, Ordering::SeqCst);
+        rt.add_idle(self.index);
+        // Pairs with the fence in `wake_idle` / `push_inbox`: either we see their work here,
+        // or they see us idle and unpark us.
+        fence(Ordering::SeqCst);
+        if !self.has_work() {
+            match self.timers.borrow().next() {
+                Some(t) => self.parker.park_deadline(t),
+                None => self.parker.park(),
+            }
+        }
+        me.sleeping.store(false, Ordering::SeqCst);
+        rt.remove_idle(self.index);
+    }
+
+    /// Creates the fiber of a goroutine starting on this worker.
+    fn start_fiber(&self, g: &Arc<Goroutine>, body: Box<dyn FnOnce()>) {
+        let mut stack = self.take_stack(g.stack_size);
+        stack.set_owner(g.id, g.site);
+        let fiber = Fiber::new(stack, &self.fiber, body);
+        let slot = Slot {
+            fiber,
+            g: g.clone(),
+        };
+        let idx = match self.free_slots.borrow_mut().pop() {
+            Some(i) => {
+                self.slab.borrow_mut()[i] = Some(slot);
+                i
+            }
+            None => {
+                let mut slab = self.slab.borrow_mut();
+                slab.push(Some(slot));
+                slab.len() - 1
+            }
+        };
+        g.slot.store(idx, Ordering::Relaxed);
+    }
+
+    fn take_stack(&self, size: usize) -> Stack {
+        let mut cache = self.stacks.borrow_mut();
+        if size == 0 {
+            if let Some(s) = cache.pop() {
+                return s;
+            }
+        }
+        let want = if size == 0 { STACK_CACHE / 2 } else { 1 };
+        let mut got = Vec::with_capacity(want);
+        if let Err(e) = self.rt.stacks.alloc_batch(size, want, &mut got) {
+            eprintln!("fatal error: goro cannot map goroutine stacks: {e}");
+            std::process::abort();
+        }
+        let s = got.pop().expect("alloc_batch returns at least one stack");
+        cache.extend(got);
+        s
+    }
+
+    fn give_stack(&self, s: Stack) {
+        if !s.is_default() {
+            self.rt.stacks.free_batch(&mut vec![s]);
+            return;
+        }
+        let mut cache = self.stacks.borrow_mut();
+        cache.push(s);
+        if cache.len() > STACK_CACHE {
+            let mut half: Vec<Stack> = cache.drain(..STACK_CACHE / 2).collect();
+            self.rt.stacks.free_batch(&mut half);
+        }
+    }
+
+    /// Runs `g` until it suspends or returns.
+    fn execute(&self, g: Arc<Goroutine>) {
+        if g.home.load(Ordering::Relaxed) == NO_HOME {
+            g.home.store(self.index, Ordering::Relaxed);
+            let entry = g.entry.lock().unwrap_or_else(|e| e.into_inner()).take();
+            let Some(entry) = entry else { return };
+            self.start_fiber(&g, entry);
+        }
+        g.park.on_resume();
+        let idx = g.slot.load(Ordering::Relaxed);
+        let Some(mut slot) = self.slab.borrow_mut()[idx].take() else {
+            return;
+        };
+        let me = &self.rt.workers[self.index];
+        me.running.store(g.id, Ordering::Relaxed);
+        *self.current.borrow_mut() = Some(g.clone());
+        let why = slot.fiber.resume(&self.fiber);
+        *self.current.borrow_mut() = None;
+        me.running.store(0, Ordering::Relaxed);
+        match why {
+            Some(why) => {
+                self.slab.borrow_mut()[idx] = Some(slot);
+                if why == Suspend::Yield {
+                    self.ready.borrow_mut().push_back(g);
+                }
+            }
+            None => {
+                g.park.on_exit();
+                self.free_slots.borrow_mut().push(idx);
+                self.give_stack(slot.fiber.into_stack());
+                self.rt.live.fetch_sub(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Shutdown: unwind every goroutine that started here, so destructors on their stacks run,
+    /// and drop the unstarted ones.
+    fn teardown(&self) {
+        self.tearing_down.set(true);
+        let slots: Vec<Slot> = self.slab.borrow_mut().drain(..).flatten().collect();
+        for slot in slots {
+            *self.current.borrow_mut() = Some(slot.g.clone());
+            let stack = slot.fiber.unwind(&self.fiber);
+            *self.current.borrow_mut() = None;
+            slot.g.park.on_exit();
+            self.give_stack(stack);
+        }
+        self.timers.borrow_mut().clear();
+        self.runnext.borrow_mut().take();
+        self.ready.borrow_mut().clear();
+        while self.fresh.pop().is_some() {}
+        self.drain_inbox();
+        self.ready.borrow_mut().clear();
+        let mut cache = std::mem::take(&mut *self.stacks.borrow_mut());
+        self.rt.stacks.free_batch(&mut cache);
+    }
+}

@@ -1,0 +1,141 @@
+//! The context switch: a goroutine's body runs as a `corosensei` coroutine on a pooled stack.
+//!
+//! # Why this is sound (DESIGN decision 2: a goroutine never changes OS thread)
+//!
+//! Moving a suspended stack to another OS thread is undefined behaviour in Rust: code on that
+//! stack may hold references into the old thread's thread-local storage, and LLVM may have
+//! cached the address of a thread-local across the suspension point. goro therefore never
+//! moves a started goroutine:
+//!
+//! * `go` requires `F: Send + 'static`. The closure crosses threads *before* it starts, as a
+//!   plain boxed value inside the goroutine's header; that is exactly what `Send` permits.
+//! * A [`Fiber`] (the coroutine and its stack) is created by the worker that first runs the
+//!   goroutine, is stored in that worker's own slab (a `!Send` structure living on the worker's
+//!   thread), is resumed only there, and is dropped there (at exit or at shutdown). `Fiber`
+//!   holds a `corosensei::Coroutine` and a raw pointer, so the compiler itself refuses to let it
+//!   leave the thread.
+//! * What other threads hold is only the goroutine's header (`Arc<Goroutine>`: id, state word,
+//!   home worker), which is `Send + Sync`. Waking a goroutine from another thread pushes that
+//!   header onto its home worker's inbox; the home worker does the resuming.
+//!
+//! The one `unsafe` this justifies is in [`suspend`]: dereferencing the raw pointer to the
+//! running coroutine's `Yielder`. The `Yielder` lives at the base of the coroutine's stack for
+//! as long as the coroutine exists; [`Fiber::resume`] publishes its address in the worker's
+//! [`CurrentFiber`] cell just before switching into the coroutine and clears it when the switch
+//! returns, so the pointer is non-null exactly while we are executing on that coroutine's
+//! stack, on the thread that created it.
+
+use std::cell::Cell;
+use std::ptr;
+
+use corosensei::stack::StackPointer;
+use corosensei::{Coroutine, CoroutineResult, Yielder};
+
+use super::pool::Stack;
+
+/// Why a goroutine gave the worker back its thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Suspend {
+    /// Runnable again at once: go to the back of the local run queue (Go's Gosched).
+    Yield,
+    /// Waiting: the park protocol (sched::park) decides who makes it runnable.
+    Park,
+}
+
+type Y = Yielder<(), Suspend>;
+
+// SAFETY: `Stack` describes a slot of the pool: `top()` is 16-byte aligned (slot end minus the
+// 64-byte meta record, both page/16 aligned) and `limit()` is the slot start, below the guard
+// page. The memory between them stays mapped until the pool is dropped, which happens only
+// after every fiber has been dropped.
+unsafe impl corosensei::stack::Stack for Stack {
+    fn base(&self) -> StackPointer {
+        StackPointer::new(self.top()).unwrap_or(StackPointer::MIN)
+    }
+    fn limit(&self) -> StackPointer {
+        StackPointer::new(self.limit()).unwrap_or(StackPointer::MIN)
+    }
+}
+
+/// The worker's record of which coroutine is executing: the address of its `Yielder`, or null
+/// when the worker is on its own stack.
+#[derive(Debug)]
+pub(crate) struct CurrentFiber(Cell<*const Y>);
+
+impl CurrentFiber {
+    pub(crate) fn new() -> Self {
+        CurrentFiber(Cell::new(ptr::null()))
+    }
+    /// True while a goroutine is executing on this worker.
+    pub(crate) fn is_running(&self) -> bool {
+        !self.0.get().is_null()
+    }
+}
+
+/// A goroutine's coroutine and stack. `!Send`: it lives and dies on its home worker.
+pub(crate) struct Fiber {
+    co: Coroutine<(), Suspend, (), Stack>,
+    yielder: *const Y,
+}
+
+impl std::fmt::Debug for Fiber {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Fiber")
+            .field("started", &self.co.started())
+            .finish()
+    }
+}
+
+impl Fiber {
+    /// Prepares `body` to run on `stack`. `cur` is the worker's cell; it must outlive the fiber
+    /// (both belong to the same worker, which drops its fibers before itself).
+    pub(crate) fn new(stack: Stack, cur: &CurrentFiber, body: Box<dyn FnOnce()>) -> Fiber {
+        let cell: *const CurrentFiber = cur;
+        let co = Coroutine::with_stack(stack, move |y: &Y, ()| {
+            // SAFETY: `cell` points into the worker's local state, which outlives its fibers;
+            // we are on the worker's thread (the fiber never leaves it).
+            unsafe { (*cell).0.set(y) };
+            body()
+        });
+        Fiber {
+            co,
+            yielder: ptr::null(),
+        }
+    }
+
+    /// Switches into the goroutine until it suspends (`Some`) or returns (`None`).
+    pub(crate) fn resume(&mut self, cur: &CurrentFiber) -> Option<Suspend> {
+        cur.0.set(self.yielder);
+        let r = self.co.resume(());
+        self.yielder = cur.0.replace(ptr::null());
+        match r {
+            CoroutineResult::Yield(s) => Some(s),
+            CoroutineResult::Return(()) => None,
+        }
+    }
+
+    /// Unwinds a suspended goroutine so the destructors on its stack run, then returns the
+    /// stack. Used at shutdown.
+    pub(crate) fn unwind(mut self, cur: &CurrentFiber) -> Stack {
+        cur.0.set(self.yielder);
+        self.co.force_unwind();
+        cur.0.set(ptr::null());
+        self.co.into_stack()
+    }
+
+    /// The stack of a goroutine that has returned.
+    pub(crate) fn into_stack(self) -> Stack {
+        self.co.into_stack()
+    }
+}
+
+/// Suspends the running goroutine, returning to its worker's loop. Returns when the worker
+/// resumes it. Must be called on a goroutine (`cur.is_running()`).
+#[doc(alias = "gopark")]
+pub(crate) fn suspend(cur: &CurrentFiber, why: Suspend) {
+    let y = cur.0.get();
+    assert!(!y.is_null(), "goro: suspend called outside a goroutine");
+    // SAFETY: see the module doc: `y` is the Yielder of the coroutine executing right now, on
+    // the thread that created it; it lives at the base of that coroutine's stack.
+    unsafe { (*y).suspend(why) }
+}

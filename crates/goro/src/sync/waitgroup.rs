@@ -1,0 +1,184 @@
+//! `WaitGroup`: wait for a collection of goroutines to finish (Go's `sync.WaitGroup`).
+//!
+//! # Protocol
+//!
+//! State: `count` (atomic), `generation` (atomic), and a list of waiting [`Unparker`]s under a
+//! mutex.
+//!
+//! 1. `add(n)` adds to `count`. `done()` subtracts one (AcqRel); the call that brings it to zero
+//!    takes the lock, bumps `generation`, takes the whole list, releases the lock and unparks
+//!    every waiter.
+//! 2. `wait()` returns at once if `count` is zero (Acquire: pairs with the last `done`).
+//!    Otherwise it takes the lock, checks `count` again (a `done` that reached zero before
+//!    this check has either finished its broadcast, or is blocked on the lock and will see our
+//!    entry), records `generation`, pushes its unparker and releases the lock; then it parks
+//!    until `generation` has changed. Waiting on the generation, not on `count == 0`, means a
+//!    waiter is released by the zero it waited for even if `add` raises the count again
+//!    before it runs.
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use crate::sched::park::{park, Unparker};
+
+struct Inner {
+    count: AtomicUsize,
+    generation: AtomicU64,
+    waiters: Mutex<Vec<Unparker>>,
+}
+
+/// Waits for a collection of goroutines (or threads) to finish. Clones share one counter.
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+/// use std::sync::Arc;
+/// goro::run(|| {
+///     let wg = goro::sync::WaitGroup::new();
+///     let hits = Arc::new(AtomicUsize::new(0));
+///     for _ in 0..100 {
+///         wg.add(1);
+///         let (wg, hits) = (wg.clone(), hits.clone());
+///         goro::go(move || {
+///             hits.fetch_add(1, Ordering::Relaxed);
+///             wg.done();
+///         });
+///     }
+///     wg.wait();
+///     assert_eq!(hits.load(Ordering::Relaxed), 100);
+/// })
+/// .unwrap();
+/// ```
+#[derive(Clone)]
+pub struct WaitGroup {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for WaitGroup {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WaitGroup")
+            .field("count", &self.count())
+            .finish()
+    }
+}
+
+impl Default for WaitGroup {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl WaitGroup {
+    /// A group with a count of zero.
+    pub fn new() -> Self {
+        WaitGroup {
+            inner: Arc::new(Inner {
+                count: AtomicUsize::new(0),
+                generation: AtomicU64::new(0),
+                waiters: Mutex::new(Vec::new()),
+            }),
+        }
+    }
+
+    /// Adds `n` to the count: call it before starting the goroutines that will call `done`.
+    pub fn add(&self, n: usize) {
+        self.inner.count.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Subtracts one from the count, waking every waiter when it reaches zero.
+    ///
+    /// # Panics
+    ///
+    /// If the count is already zero (Go: "sync: negative WaitGroup counter"). That is a bug
+    /// in the calling program with no value to hand back; the count stays at zero.
+    pub fn done(&self) {
+        let prev = self
+            .inner
+            .count
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |c| c.checked_sub(1));
+        match prev {
+            Ok(1) => self.release(),
+            Ok(_) => {}
+            Err(_) => panic!(
+                "goro: WaitGroup::done called more times than add (negative WaitGroup counter)"
+            ),
+        }
+    }
+
+    fn release(&self) {
+        let waiters = {
+            let mut w = self.inner.waiters.lock().unwrap_or_else(|e| e.into_inner());
+            self.inner.generation.fetch_add(1, Ordering::Release);
+            std::mem::take(&mut *w)
+        };
+        for u in waiters {
+            u.unpark();
+        }
+    }
+
+    /// Blocks the calling goroutine (or thread) until the count is zero.
+    pub fn wait(&self) {
+        if self.count() == 0 {
+            return;
+        }
+        let gen = {
+            let mut w = self.inner.waiters.lock().unwrap_or_else(|e| e.into_inner());
+            if self.count() == 0 {
+                return;
+            }
+            w.push(Unparker::current());
+            self.inner.generation.load(Ordering::Relaxed)
+        };
+        while self.inner.generation.load(Ordering::Acquire) == gen {
+            park();
+        }
+    }
+
+    /// The current count.
+    pub fn count(&self) -> usize {
+        self.inner.count.load(Ordering::Acquire)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waits_from_threads_and_goroutines() {
+        crate::Runtime::builder()
+            .workers(2)
+            .run(|| {
+                let wg = WaitGroup::new();
+                wg.add(3);
+                let h = crate::Handle::current().unwrap();
+                let t = {
+                    let wg = wg.clone();
+                    std::thread::spawn(move || wg.wait())
+                };
+                let g = {
+                    let wg = wg.clone();
+                    h.go(move || wg.wait())
+                };
+                for _ in 0..3 {
+                    let wg = wg.clone();
+                    crate::go(move || wg.done());
+                }
+                wg.wait();
+                g.join().unwrap();
+                t.join().unwrap();
+                assert_eq!(wg.count(), 0);
+            })
+            .unwrap();
+    }
+
+    #[test]
+    fn done_below_zero_panics_and_keeps_zero() {
+        let wg = WaitGroup::new();
+        let r = std::panic::catch_unwind(|| wg.done());
+        assert!(r.is_err());
+        assert_eq!(wg.count(), 0);
+    }
+}

@@ -1,0 +1,1 @@
+//! Runnable examples of goro, one file per pattern (`cargo run -p goro-examples --example NAME`).
