@@ -55,6 +55,9 @@ pub(crate) struct Goroutine {
     pub(crate) home: AtomicUsize,
     /// Index in the home worker's fiber slab; read and written only by the home worker.
     pub(crate) slot: AtomicUsize,
+    /// Its place in the local FIFO order of the worker that queued it last (see
+    /// `worker::Local::pop_local`); written when it is queued on a worker.
+    pub(crate) qseq: AtomicU64,
     /// The closure, until a worker takes it to start the goroutine.
     pub(crate) entry: Mutex<Option<Entry>>,
     /// The runtime it belongs to.
@@ -88,6 +91,7 @@ impl Goroutine {
             park: ParkState::new(),
             home: AtomicUsize::new(NO_HOME),
             slot: AtomicUsize::new(0),
+            qseq: AtomicU64::new(0),
             entry: Mutex::new(entry),
             rt,
         }

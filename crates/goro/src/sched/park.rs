@@ -209,66 +209,42 @@ mod tests {
     use loom::sync::atomic::AtomicBool;
     use loom::sync::Arc;
 
-    /// One waker sets a flag and unparks while the goroutine checks the flag and parks. A
-    /// "queue" flag stands in for the run queue; the simulated worker resumes the goroutine
-    /// once it has been queued. The goroutine must always observe the flag: no lost wake-up.
-    #[test]
-    fn loom_no_lost_wakeup() {
-        loom::model(|| {
+    /// `wakers` threads each set their flag and unpark; the goroutine checks the flags and
+    /// parks. A parked goroutine is "suspended" until the wakers are done (they are joined);
+    /// then one of them must have queued it: if none did, a wake-up was lost. Flags are
+    /// Relaxed, so the goroutine sees them only through the state word's edges.
+    fn check(wakers: usize) {
+        let mut b = loom::model::Builder::new();
+        b.preemption_bound = Some(3);
+        b.check(move || {
             let st = Arc::new(ParkState::new());
             st.on_resume(); // started and running
-            let flag = Arc::new(AtomicBool::new(false));
+            let flags: Arc<Vec<AtomicBool>> =
+                Arc::new((0..wakers).map(|_| AtomicBool::new(false)).collect());
             let queued = Arc::new(AtomicBool::new(false));
-            let (s2, f2, q2) = (st.clone(), flag.clone(), queued.clone());
-            let waker = loom::thread::spawn(move || {
-                f2.store(true, Ordering::Relaxed);
-                if s2.unpark() {
-                    q2.store(true, Ordering::Release);
-                }
-            });
+            let mut hs: Vec<_> = (0..wakers)
+                .map(|i| {
+                    let (s2, f2, q2) = (st.clone(), flags.clone(), queued.clone());
+                    loom::thread::spawn(move || {
+                        f2[i].store(true, Ordering::Relaxed);
+                        if s2.unpark() {
+                            q2.store(true, Ordering::Relaxed);
+                        }
+                    })
+                })
+                .collect();
             loop {
-                if flag.load(Ordering::Relaxed) {
+                if flags.iter().all(|f| f.load(Ordering::Relaxed)) {
                     break;
                 }
                 if st.prepare_park() {
-                    // Suspended: wait until someone queues us, then the worker resumes us.
-                    while !queued.load(Ordering::Acquire) {
-                        loom::thread::yield_now();
+                    for h in hs.drain(..) {
+                        h.join().unwrap();
                     }
-                    queued.store(false, Ordering::Relaxed);
-                    st.on_resume();
-                }
-            }
-            waker.join().unwrap();
-        });
-    }
-
-    /// Two wakers race: the goroutine must see both flags eventually, whichever queued it.
-    #[test]
-    fn loom_two_wakers() {
-        loom::model(|| {
-            let st = Arc::new(ParkState::new());
-            st.on_resume();
-            let flags = Arc::new([AtomicBool::new(false), AtomicBool::new(false)]);
-            let queued = Arc::new(AtomicBool::new(false));
-            let mut hs = Vec::new();
-            for i in 0..2 {
-                let (s2, f2, q2) = (st.clone(), flags.clone(), queued.clone());
-                hs.push(loom::thread::spawn(move || {
-                    f2[i].store(true, Ordering::Relaxed);
-                    if s2.unpark() {
-                        q2.store(true, Ordering::Release);
-                    }
-                }));
-            }
-            loop {
-                if flags[0].load(Ordering::Relaxed) && flags[1].load(Ordering::Relaxed) {
-                    break;
-                }
-                if st.prepare_park() {
-                    while !queued.load(Ordering::Acquire) {
-                        loom::thread::yield_now();
-                    }
+                    assert!(
+                        queued.load(Ordering::Relaxed),
+                        "parked goroutine was never queued"
+                    );
                     queued.store(false, Ordering::Relaxed);
                     st.on_resume();
                 }
@@ -277,5 +253,15 @@ mod tests {
                 h.join().unwrap();
             }
         });
+    }
+
+    #[test]
+    fn loom_no_lost_wakeup() {
+        check(1);
+    }
+
+    #[test]
+    fn loom_two_wakers() {
+        check(2);
     }
 }

@@ -18,7 +18,7 @@
 //! Each tick: fire due timers; every 61st tick take from the global queue first (Go:
 //! `schedtick % 61`, so a busy worker cannot starve goroutines spawned from plain threads);
 //! then `runnext` (at most [`RUNNEXT_STREAK`] times in a row), the inbox, `ready` and `fresh`
-//! (alternating, so neither starves), the global queue, and finally stealing half of another
+//! (merged in the order they were queued, one FIFO as in Go), the global queue, and finally stealing half of another
 //! worker's unstarted goroutines. With nothing found the worker spins for [`SPIN`], then
 //! sleeps: it publishes itself as idle, re-checks every source (a Dekker handshake with
 //! `Shared::wake_idle` and `schedule_woken`, both sides with a SeqCst fence), and parks on its
@@ -72,6 +72,10 @@ pub(crate) struct Local {
     index: usize,
     fresh: Deque<Arc<Goroutine>>,
     ready: RefCell<VecDeque<Arc<Goroutine>>>,
+    /// An unstarted goroutine taken from `fresh` that waits for its turn behind `ready`.
+    held: RefCell<Option<Arc<Goroutine>>>,
+    /// Stamps for `Goroutine::qseq`: the local FIFO order across `fresh` and `ready`.
+    seq: Cell<u64>,
     runnext: RefCell<Option<Arc<Goroutine>>>,
     streak: Cell<u32>,
     slab: RefCell<Vec<Option<Slot>>>,
@@ -213,6 +217,7 @@ pub(crate) fn schedule_woken(g: Arc<Goroutine>) {
 pub(crate) fn push_fresh(rt: &Arc<Shared>, g: Arc<Goroutine>) -> Result<(), Arc<Goroutine>> {
     with_local(|l| match l {
         Some(l) if Arc::ptr_eq(&l.rt, rt) => {
+            l.stamp(&g);
             l.fresh.push(g);
             Ok(())
         }
@@ -240,6 +245,8 @@ pub(crate) fn run_worker(rt: Arc<Shared>, parts: WorkerParts, main: Option<MainG
         index: parts.index,
         fresh: parts.fresh,
         ready: RefCell::new(VecDeque::new()),
+        held: RefCell::new(None),
+        seq: Cell::new(0),
         runnext: RefCell::new(None),
         streak: Cell::new(0),
         slab: RefCell::new(Vec::new()),
@@ -279,9 +286,42 @@ impl Local {
         }
     }
 
+    fn stamp(&self, g: &Goroutine) {
+        let s = self.seq.get() + 1;
+        self.seq.set(s);
+        g.qseq.store(s, Ordering::Relaxed);
+    }
+
+    fn push_ready(&self, g: Arc<Goroutine>) {
+        self.stamp(&g);
+        self.ready.borrow_mut().push_back(g);
+    }
+
     fn push_runnext(&self, g: Arc<Goroutine>) {
-        if let Some(old) = self.runnext.borrow_mut().replace(g) {
-            self.ready.borrow_mut().push_back(old);
+        let old = self.runnext.borrow_mut().replace(g);
+        if let Some(old) = old {
+            self.push_ready(old);
+        }
+    }
+
+    /// The oldest of `ready`'s head and `fresh`'s head: the two queues behave as one FIFO
+    /// (so `yield_now` round-robins with goroutines not yet started), while unstarted ones
+    /// stay stealable until their turn comes.
+    fn pop_local(&self) -> Option<Arc<Goroutine>> {
+        let mut held = self.held.borrow_mut();
+        if held.is_none() {
+            *held = self.fresh.pop();
+        }
+        let mut ready = self.ready.borrow_mut();
+        let held_first = match (held.as_ref(), ready.front()) {
+            (Some(h), Some(r)) => h.qseq.load(Ordering::Relaxed) <= r.qseq.load(Ordering::Relaxed),
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        if held_first {
+            held.take()
+        } else {
+            ready.pop_front()
         }
     }
 
@@ -294,7 +334,7 @@ impl Local {
             let due = self.timers.borrow_mut().pop_due(now);
             let Some(g) = due else { break };
             if g.park.unpark() {
-                self.ready.borrow_mut().push_back(g);
+                self.push_ready(g);
             }
         }
     }
@@ -316,13 +356,7 @@ impl Local {
         }
         self.streak.set(0);
         self.drain_inbox();
-        let from_ready = || self.ready.borrow_mut().pop_front();
-        let local = if tick % 2 == 0 {
-            from_ready().or_else(|| self.fresh.pop())
-        } else {
-            self.fresh.pop().or_else(from_ready)
-        };
-        local
+        self.pop_local()
             .or_else(|| self.runnext.borrow_mut().take())
             .or_else(|| self.take_global())
             .or_else(|| self.steal())
@@ -333,10 +367,9 @@ impl Local {
         if inbox.is_empty() {
             return;
         }
-        let mut ready = self.ready.borrow_mut();
         loop {
             match inbox.steal() {
-                Steal::Success(g) => ready.push_back(g),
+                Steal::Success(g) => self.push_ready(g),
                 Steal::Empty => break,
                 Steal::Retry => {}
             }
@@ -392,6 +425,7 @@ impl Local {
         !rt.workers[self.index].inbox.is_empty()
             || !rt.global.is_empty()
             || !self.fresh.is_empty()
+            || self.held.borrow().is_some()
             || self.runnext.borrow().is_some()
             || !self.ready.borrow().is_empty()
             || rt.workers.iter().any(|w| !w.stealer.is_empty())
@@ -523,7 +557,7 @@ impl Local {
             Some(why) => {
                 self.slab.borrow_mut()[idx] = Some(slot);
                 if why == Suspend::Yield {
-                    self.ready.borrow_mut().push_back(g);
+                    self.push_ready(g);
                 }
             }
             None => {
@@ -549,6 +583,7 @@ impl Local {
         }
         self.timers.borrow_mut().clear();
         self.runnext.borrow_mut().take();
+        self.held.borrow_mut().take();
         self.ready.borrow_mut().clear();
         while self.fresh.pop().is_some() {}
         self.drain_inbox();

@@ -1,0 +1,184 @@
+//! SEMANTICS.md, Runtime: R1-R3 and R6 (R4's monitor and R5's deadlock report come later).
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use goro::sync::WaitGroup;
+use goro::{JoinError, Runtime};
+
+#[test]
+fn r1_go_returns_handle_join_gives_value_or_panic() {
+    let r = Runtime::builder()
+        .workers(2)
+        .run(|| {
+            let ok = goro::go(|| "value");
+            let bad = goro::go(|| -> u8 { panic!("goroutine failure") });
+            let after = goro::go(|| 3);
+            (ok.join().unwrap(), bad.join(), after.join().unwrap())
+        })
+        .unwrap();
+    assert_eq!(r.0, "value");
+    match r.1 {
+        Err(e @ JoinError::Panicked(_)) => assert_eq!(e.panic_message(), Some("goroutine failure")),
+        other => panic!("expected a panic, got {other:?}"),
+    }
+    assert_eq!(r.2, 3, "the runtime survived the panic");
+}
+
+struct CountDrop(Arc<AtomicUsize>);
+impl Drop for CountDrop {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn r2_run_returns_when_main_returns_and_unwinds_the_rest() {
+    let drops = Arc::new(AtomicUsize::new(0));
+    let d = drops.clone();
+    let exit = Runtime::builder()
+        .workers(2)
+        .exit_report(false)
+        .run_and_report(move || {
+            let gate = WaitGroup::new();
+            gate.add(1);
+            let parked = WaitGroup::new();
+            for _ in 0..100 {
+                let (gate, parked, guard) = (gate.clone(), parked.clone(), CountDrop(d.clone()));
+                parked.add(1);
+                goro::go(move || {
+                    let _guard = guard;
+                    parked.done();
+                    gate.wait(); // never opened
+                });
+            }
+            parked.wait();
+            "main done"
+        })
+        .unwrap();
+    assert_eq!(exit.value, "main done");
+    assert_eq!(exit.unwound, 100);
+    assert_eq!(
+        drops.load(Ordering::SeqCst),
+        100,
+        "every parked goroutine's destructors ran"
+    );
+}
+
+#[test]
+fn r3_chain_of_10000_goroutines_forwarding_one_value() {
+    fn link(depth: u32, v: u64) -> u64 {
+        if depth == 0 {
+            return v;
+        }
+        goro::go(move || link(depth - 1, v + 1)).join().unwrap()
+    }
+    let v = Runtime::builder()
+        .workers(2)
+        .run(|| link(10_000, 0))
+        .unwrap();
+    assert_eq!(v, 10_000);
+}
+
+fn park_many(n: usize) {
+    let woke = Runtime::builder()
+        .workers(2)
+        .run(move || {
+            let gate = WaitGroup::new();
+            gate.add(1);
+            let started = WaitGroup::new();
+            started.add(n);
+            let woke = Arc::new(AtomicUsize::new(0));
+            let hs: Vec<_> = (0..n)
+                .map(|_| {
+                    let (gate, started, woke) = (gate.clone(), started.clone(), woke.clone());
+                    goro::go(move || {
+                        started.done();
+                        gate.wait();
+                        woke.fetch_add(1, Ordering::Relaxed);
+                    })
+                })
+                .collect();
+            started.wait();
+            gate.done();
+            for h in hs {
+                h.join().unwrap();
+            }
+            woke.load(Ordering::Relaxed)
+        })
+        .unwrap();
+    assert_eq!(woke, n);
+}
+
+#[test]
+fn r3_100000_goroutines_parked_at_once() {
+    park_many(100_000);
+}
+
+/// The full size; `goro bench parked1M` runs it too. Ignored in the default suite for time.
+#[test]
+#[ignore = "heavy: about 4 GiB of address space touched page by page; run with --ignored"]
+fn r3_1000000_goroutines_parked_at_once() {
+    park_many(1_000_000);
+}
+
+fn overflow_child(guard: &str) -> (std::process::ExitStatus, String) {
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "runtime::r6_child",
+            "--nocapture",
+            "--include-ignored",
+        ])
+        .env("GORO_R6_CHILD", "1")
+        .env("GORO_GUARD", guard)
+        .output()
+        .unwrap();
+    (
+        out.status,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn r6_stack_overflow_is_reported_and_aborts() {
+    use std::os::unix::process::ExitStatusExt;
+    for guard in ["madvise", "mprotect"] {
+        let (status, err) = overflow_child(guard);
+        assert_eq!(
+            status.signal(),
+            Some(libc_sigabrt()),
+            "guard {guard}: {status:?}\n{err}"
+        );
+        let line = err
+            .lines()
+            .find(|l| l.contains("stack overflow"))
+            .unwrap_or_else(|| panic!("no report: {err}"));
+        assert!(line.starts_with("fatal error: goroutine "), "{line}");
+        assert!(err.contains("created by "), "spawn site missing: {err}");
+        assert!(
+            err.contains("runtime.rs:"),
+            "spawn site should point at this file: {err}"
+        );
+    }
+}
+
+fn libc_sigabrt() -> i32 {
+    6
+}
+
+#[test]
+#[ignore = "run as a child process by r6_stack_overflow_is_reported_and_aborts"]
+fn r6_child() {
+    if std::env::var("GORO_R6_CHILD").is_err() {
+        return;
+    }
+    let _ = goro::run(|| goro::go(|| recurse(0)).join());
+}
+
+#[inline(never)]
+#[allow(unconditional_recursion)] // on purpose: it must overflow the stack
+fn recurse(n: u64) -> u64 {
+    let buf = std::hint::black_box([n; 512]);
+    recurse(buf[7] + 1) + buf[3]
+}

@@ -1,0 +1,315 @@
+//! The scheduler's promises: round-robin yield, stealing, pinning, no starvation across
+//! workers, idle workers that sleep.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::ThreadId;
+use std::time::{Duration, Instant};
+
+use goro::sync::WaitGroup;
+use goro::Runtime;
+
+#[test]
+fn yield_now_round_robins() {
+    let order = Runtime::builder()
+        .workers(1)
+        .run(|| {
+            let order = Arc::new(Mutex::new(Vec::new()));
+            let hs: Vec<_> = (0..3)
+                .map(|id| {
+                    let order = order.clone();
+                    goro::go(move || {
+                        for _ in 0..4 {
+                            order.lock().unwrap().push(id);
+                            goro::yield_now();
+                        }
+                    })
+                })
+                .collect();
+            for h in hs {
+                h.join().unwrap();
+            }
+            Arc::try_unwrap(order).unwrap().into_inner().unwrap()
+        })
+        .unwrap();
+    assert_eq!(order, [0, 1, 2].repeat(4));
+}
+
+#[test]
+fn cpu_bound_goroutine_does_not_stop_another_worker() {
+    Runtime::builder()
+        .workers(2)
+        .run(|| {
+            let flag = Arc::new(AtomicBool::new(false));
+            let f = flag.clone();
+            // Spins without yielding until the other goroutine sets the flag: that can only
+            // happen if the second worker runs it.
+            let spinner = goro::go(move || {
+                while !f.load(Ordering::Acquire) {
+                    std::hint::spin_loop();
+                }
+            });
+            let f = flag.clone();
+            let setter = goro::go(move || f.store(true, Ordering::Release));
+            setter.join().unwrap();
+            spinner.join().unwrap();
+        })
+        .unwrap();
+}
+
+#[test]
+fn idle_workers_steal_unstarted_goroutines() {
+    let other = Runtime::builder()
+        .workers(2)
+        .run(|| {
+            let main_thread = std::thread::current().id();
+            let seen = Arc::new(Mutex::new(HashSet::<ThreadId>::new()));
+            let hs: Vec<_> = (0..200)
+                .map(|_| {
+                    let seen = seen.clone();
+                    goro::go(move || {
+                        seen.lock().unwrap().insert(std::thread::current().id());
+                        goro::time::sleep(Duration::from_millis(2));
+                    })
+                })
+                .collect();
+            // The main goroutine keeps worker 0 busy, so worker 1 must take some.
+            let t = Instant::now();
+            while t.elapsed() < Duration::from_millis(20) {
+                std::hint::spin_loop();
+            }
+            for h in hs {
+                h.join().unwrap();
+            }
+            let other = seen.lock().unwrap().iter().any(|t| *t != main_thread);
+            other
+        })
+        .unwrap();
+    assert!(other, "no goroutine ran on the idle worker");
+}
+
+#[test]
+fn a_started_goroutine_never_changes_thread() {
+    Runtime::builder()
+        .workers(2)
+        .run(|| {
+            let handle = goro::Handle::current().unwrap();
+            let hs: Vec<_> = (0..50)
+                .map(|_| {
+                    let handle = handle.clone();
+                    goro::go(move || {
+                        let home = std::thread::current().id();
+                        for _ in 0..20 {
+                            // Woken from a plain thread, from the other worker, and by timers.
+                            let me = goro::Unparker::current();
+                            let done = Arc::new(AtomicBool::new(false));
+                            let d = done.clone();
+                            std::thread::spawn(move || {
+                                d.store(true, Ordering::Release);
+                                me.unpark();
+                            });
+                            while !done.load(Ordering::Acquire) {
+                                goro::park();
+                            }
+                            assert_eq!(std::thread::current().id(), home);
+                            handle.go(|| ()).join().unwrap();
+                            assert_eq!(std::thread::current().id(), home);
+                            goro::time::sleep(Duration::from_micros(100));
+                            assert_eq!(std::thread::current().id(), home);
+                            goro::yield_now();
+                            assert_eq!(std::thread::current().id(), home);
+                        }
+                    })
+                })
+                .collect();
+            for h in hs {
+                h.join().unwrap();
+            }
+        })
+        .unwrap();
+}
+
+#[test]
+fn spawn_and_join_from_plain_threads() {
+    Runtime::builder()
+        .workers(2)
+        .run(|| {
+            let handle = goro::Handle::current().unwrap();
+            let threads: Vec<_> = (0..4u64)
+                .map(|t| {
+                    let handle = handle.clone();
+                    std::thread::spawn(move || {
+                        let hs: Vec<_> = (0..100u64)
+                            .map(|i| handle.go(move || t * 1000 + i))
+                            .collect();
+                        hs.into_iter().map(|h| h.join().unwrap()).sum::<u64>()
+                    })
+                })
+                .collect();
+            // And a plain thread joining a goroutine spawned here.
+            let g = goro::go(|| 11);
+            let t = std::thread::spawn(move || g.join().unwrap());
+            let total: u64 = threads.into_iter().map(|t| t.join().unwrap()).sum();
+            assert_eq!(total, (0..4).map(|t| t * 100_000 + 4950).sum::<u64>());
+            assert_eq!(t.join().unwrap(), 11);
+        })
+        .unwrap();
+}
+
+#[test]
+fn go_outside_a_runtime_is_a_clear_error() {
+    let e = goro::Builder::new().spawn(|| 1).unwrap_err();
+    assert_eq!(e.kind(), goro::SpawnErrorKind::NoRuntime);
+    assert_eq!(e.into_inner()(), 1, "the closure comes back");
+    let msg = std::panic::catch_unwind(|| goro::go(|| 1)).unwrap_err();
+    assert!(msg
+        .downcast_ref::<String>()
+        .unwrap()
+        .contains("not inside a goro runtime"));
+}
+
+#[test]
+fn handle_after_shutdown_refuses_and_returns_the_closure() {
+    let h = goro::run(|| goro::Handle::current().unwrap()).unwrap();
+    assert!(h.is_shut_down());
+    let e = goro::Builder::new().spawn_on(&h, || 5).unwrap_err();
+    assert_eq!(e.kind(), goro::SpawnErrorKind::ShutDown);
+    assert_eq!(e.into_inner()(), 5);
+}
+
+#[test]
+fn nested_run_and_bad_settings_are_errors() {
+    let inner = goro::run(|| matches!(goro::run(|| ()), Err(goro::RunError::Nested))).unwrap();
+    assert!(inner);
+    let e = Runtime::builder().workers(0).run(|| ()).unwrap_err();
+    assert!(e.to_string().contains("0 workers"), "{e}");
+    let e = Runtime::builder().stack_size(100).run(|| ()).unwrap_err();
+    assert!(e.to_string().contains("stack size"), "{e}");
+}
+
+#[test]
+fn main_panic_comes_back_as_run_error() {
+    let e = goro::run(|| -> u8 { panic!("main failed") }).unwrap_err();
+    assert_eq!(e.panic_message(), Some("main failed"));
+}
+
+fn cpu_time() -> Duration {
+    // SAFETY: getrusage fills the struct we pass.
+    let ru = unsafe {
+        let mut ru: libc_rusage::Rusage = std::mem::zeroed();
+        libc_rusage::getrusage(0, &mut ru);
+        ru
+    };
+    let tv = |t: libc_rusage::Timeval| Duration::from_micros((t.sec * 1_000_000 + t.usec) as u64);
+    tv(ru.utime) + tv(ru.stime)
+}
+
+/// Just enough of getrusage(2) for the idle test, without a libc dependency in the tests.
+mod libc_rusage {
+    #[repr(C)]
+    #[derive(Clone, Copy)]
+    pub struct Timeval {
+        pub sec: i64,
+        pub usec: i64,
+    }
+    #[repr(C)]
+    pub struct Rusage {
+        pub utime: Timeval,
+        pub stime: Timeval,
+        pub rest: [i64; 14],
+    }
+    extern "C" {
+        pub fn getrusage(who: i32, usage: *mut Rusage) -> i32;
+    }
+}
+
+#[test]
+fn an_idle_runtime_uses_no_cpu() {
+    // CPU time is per process: measure in a child so other tests' threads do not count.
+    if std::env::var("GORO_IDLE_CHILD").is_err() {
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "an_idle_runtime_uses_no_cpu", "--nocapture"])
+            .env("GORO_IDLE_CHILD", "1")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        return;
+    }
+    let used = Runtime::builder()
+        .workers(2)
+        .run(|| {
+            goro::time::sleep(Duration::from_millis(20)); // let start-up settle
+            let before = cpu_time();
+            goro::time::sleep(Duration::from_millis(300));
+            cpu_time() - before
+        })
+        .unwrap();
+    // Two busy workers would burn ~600 ms of CPU here; sleeping ones almost nothing.
+    assert!(
+        used < Duration::from_millis(60),
+        "idle runtime used {used:?} of CPU in 300 ms"
+    );
+}
+
+#[test]
+fn shutdown_leaves_a_goroutine_that_never_yields_and_says_so() {
+    static STOP: AtomicBool = AtomicBool::new(false);
+    let exit = Runtime::builder()
+        .workers(2)
+        .shutdown_grace(Duration::from_millis(50))
+        .exit_report(false)
+        .run_and_report(|| {
+            let started = Arc::new(AtomicUsize::new(0));
+            let s = started.clone();
+            goro::go(move || {
+                s.store(1, Ordering::Release);
+                while !STOP.load(Ordering::Acquire) {
+                    std::hint::spin_loop();
+                }
+            });
+            // Busy here without yielding, so the other worker must be the one that takes it.
+            while started.load(Ordering::Acquire) == 0 {
+                std::hint::spin_loop();
+            }
+        })
+        .unwrap();
+    STOP.store(true, Ordering::Release);
+    assert_eq!(exit.stuck_workers, 1);
+    assert_eq!(exit.unwound, 1);
+}
+
+#[test]
+fn many_goroutines_from_many_spawners() {
+    let n = Runtime::builder()
+        .workers(2)
+        .run(|| {
+            let count = Arc::new(AtomicUsize::new(0));
+            let wg = WaitGroup::new();
+            for _ in 0..100 {
+                let (count, wg2) = (count.clone(), wg.clone());
+                wg.add(1);
+                goro::go(move || {
+                    let inner = WaitGroup::new();
+                    for _ in 0..1000 {
+                        inner.add(1);
+                        let (count, inner) = (count.clone(), inner.clone());
+                        goro::go(move || {
+                            count.fetch_add(1, Ordering::Relaxed);
+                            inner.done();
+                        });
+                    }
+                    inner.wait();
+                    wg2.done();
+                });
+            }
+            wg.wait();
+            count.load(Ordering::Relaxed)
+        })
+        .unwrap();
+    assert_eq!(n, 100_000);
+}
