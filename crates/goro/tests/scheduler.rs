@@ -313,3 +313,61 @@ fn many_goroutines_from_many_spawners() {
         .unwrap();
     assert_eq!(n, 100_000);
 }
+
+#[test]
+fn goroutines_that_never_started_report_cancelled() {
+    struct Flag(Arc<AtomicBool>);
+    impl Drop for Flag {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+    let dropped = Arc::new(AtomicBool::new(false));
+    let d = dropped.clone();
+    // One worker, and main returns without yielding: the goroutine never gets to run.
+    let h = Runtime::builder()
+        .workers(1)
+        .exit_report(false)
+        .run(move || {
+            let flag = Flag(d);
+            goro::go(move || {
+                let _f = flag;
+                1
+            })
+        })
+        .unwrap();
+    assert!(h.is_finished());
+    assert!(matches!(h.join(), Err(goro::JoinError::Cancelled)));
+    assert!(
+        dropped.load(Ordering::SeqCst),
+        "the unstarted closure was dropped"
+    );
+}
+
+#[test]
+fn a_thread_joining_a_goroutine_unwound_at_shutdown_is_released() {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let exit = Runtime::builder()
+        .workers(2)
+        .exit_report(false)
+        .run_and_report(move || {
+            let gate = WaitGroup::new();
+            gate.add(1);
+            let started = WaitGroup::new();
+            started.add(1);
+            let (g2, s2) = (gate.clone(), started.clone());
+            let h = goro::go(move || {
+                s2.done();
+                g2.wait(); // never opened
+            });
+            started.wait();
+            tx.send(std::thread::spawn(move || h.join())).unwrap();
+        })
+        .unwrap();
+    assert_eq!(exit.unwound, 1);
+    let joiner = rx.recv().unwrap();
+    assert!(matches!(
+        joiner.join().unwrap(),
+        Err(goro::JoinError::Cancelled)
+    ));
+}

@@ -3,20 +3,37 @@
 //! A goroutine is two things:
 //!
 //! * its **header** ([`Goroutine`], behind an `Arc`): id, name, spawn site, park state, home
-//!   worker, and until it starts, its boxed closure. This is what queues and wait lists hold and
+//!   worker, and its [`Task`]: the closure until it starts, then the join slot holding its
+//!   result. Header, closure and join slot are one allocation; the [`JoinHandle`] holds the
+//!   same `Arc` through another trait-object view. This is what queues and wait lists hold and
 //!   what crosses threads.
 //! * its **fiber** (coroutine + stack, `stack::switch::Fiber`): created by the worker that first
 //!   runs it, kept in that worker's slab, never moved (see `stack::switch` for why).
 //!
-//! `go` boxes the closure into the header and pushes the header onto the spawning worker's
-//! queue of unstarted goroutines (or onto the global queue from a plain thread). The closure is
-//! wrapped so that its result, or its panic, lands in the [`JoinHandle`]'s slot; a panic is
-//! caught there and never reaches the worker.
+//! `go` moves the closure into the header and pushes the header onto the spawning worker's
+//! queue of unstarted goroutines (or onto the global queue from a plain thread). The worker
+//! that starts it runs [`Task::run`] on the goroutine's stack: the closure's result, or its
+//! panic, lands in the join slot; a panic is caught there and never reaches the worker.
+//!
+//! # The join slot protocol
+//!
+//! `state` is RUNNING, WAITING (a joiner registered its unparker), DONE (the result is
+//! written) or TAKEN (the joiner took it).
+//!
+//! 1. The goroutine writes `result` while the state is RUNNING or WAITING (nobody reads it
+//!    then), then swaps the state to DONE (AcqRel: the joiner's Acquire sees the result). If
+//!    the old state was WAITING it takes the waiter (under the waiter mutex) and unparks it.
+//! 2. The joiner loads the state (Acquire). On DONE it CASes DONE -> TAKEN and owns `result`.
+//!    Otherwise it stores its unparker under the waiter mutex, then CASes RUNNING -> WAITING;
+//!    if that fails the state is DONE (go to 2), else it parks and goes to 2 when woken.
+//!    Storing the waiter before publishing WAITING means the goroutine that sees WAITING
+//!    always finds it.
 
 use std::any::Any;
+use std::cell::UnsafeCell;
 use std::fmt;
 use std::panic::{self, AssertUnwindSafe, Location};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::park::{park, ParkState, Unparker};
@@ -33,11 +50,25 @@ pub(crate) fn next_id() -> u64 {
     NEXT_ID.fetch_add(1, Ordering::Relaxed)
 }
 
-/// The unstarted body of a goroutine.
-pub(crate) type Entry = Box<dyn FnOnce() + Send>;
+/// What a goroutine runs, seen from the scheduler: its closure and join slot, type-erased.
+pub(crate) trait Task: Send + Sync {
+    /// Runs the closure on the goroutine's own stack and fills the join slot. Only the first
+    /// call (from the worker that starts the goroutine) does anything.
+    fn run(&self);
+    /// Drops the closure of a goroutine that will never start; its join reports `Cancelled`.
+    /// Does nothing once the goroutine has started.
+    fn cancel(&self);
+}
 
-/// The shared header of one goroutine.
-pub(crate) struct Goroutine {
+/// The main goroutine's task: its closure need not be `Send`, so it is not kept here; the
+/// runtime gives it straight to worker 0's fiber.
+impl Task for () {
+    fn run(&self) {}
+    fn cancel(&self) {}
+}
+
+/// The shared header of one goroutine; `P` is its task (`dyn Task` once erased).
+pub(crate) struct Goroutine<P: ?Sized + Task = dyn Task> {
     /// Unique in the process, never reused.
     pub(crate) id: u64,
     /// The goroutine that spawned this one (0: spawned from a plain thread).
@@ -58,13 +89,13 @@ pub(crate) struct Goroutine {
     /// Its place in the local FIFO order of the worker that queued it last (see
     /// `worker::Local::pop_local`); written when it is queued on a worker.
     pub(crate) qseq: AtomicU64,
-    /// The closure, until a worker takes it to start the goroutine.
-    pub(crate) entry: Mutex<Option<Entry>>,
     /// The runtime it belongs to.
     pub(crate) rt: Arc<Shared>,
+    /// Its closure and join slot.
+    pub(crate) task: P,
 }
 
-impl fmt::Debug for Goroutine {
+impl<P: ?Sized + Task> fmt::Debug for Goroutine<P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Goroutine")
             .field("id", &self.id)
@@ -75,12 +106,12 @@ impl fmt::Debug for Goroutine {
     }
 }
 
-impl Goroutine {
+impl<P: Task> Goroutine<P> {
     pub(crate) fn new(
         rt: Arc<Shared>,
         b: Builder,
         site: &'static Location<'static>,
-        entry: Option<Entry>,
+        task: P,
     ) -> Self {
         Goroutine {
             id: next_id(),
@@ -92,8 +123,8 @@ impl Goroutine {
             home: AtomicUsize::new(NO_HOME),
             slot: AtomicUsize::new(0),
             qseq: AtomicU64::new(0),
-            entry: Mutex::new(entry),
             rt,
+            task,
         }
     }
 }
@@ -150,61 +181,175 @@ impl fmt::Display for JoinError {
 
 impl std::error::Error for JoinError {}
 
-enum Slot<T> {
-    Running(Option<Unparker>),
-    Done(Result<T, JoinError>),
-    Taken,
+const J_RUNNING: u8 = 0;
+const J_WAITING: u8 = 1;
+const J_DONE: u8 = 2;
+const J_TAKEN: u8 = 3;
+
+/// Where a goroutine's result waits for its joiner; see "The join slot protocol" above.
+struct JoinSlot<T> {
+    state: AtomicU8,
+    result: UnsafeCell<Option<Result<T, JoinError>>>,
+    waiter: Mutex<Option<Unparker>>,
 }
 
-/// What a goroutine and its [`JoinHandle`] share.
-struct JoinInner<T> {
-    slot: Mutex<Slot<T>>,
-}
+impl<T> JoinSlot<T> {
+    fn new() -> Self {
+        JoinSlot {
+            state: AtomicU8::new(J_RUNNING),
+            result: UnsafeCell::new(None),
+            waiter: Mutex::new(None),
+        }
+    }
 
-impl<T> JoinInner<T> {
-    fn finish(&self, r: Result<T, JoinError>) {
-        let waiter = {
-            let mut s = self.slot.lock().unwrap_or_else(|e| e.into_inner());
-            match std::mem::replace(&mut *s, Slot::Done(r)) {
-                Slot::Running(w) => w,
-                other => {
-                    *s = other;
-                    None
+    /// Step 1. Called at most once, by the goroutine's task.
+    fn complete(&self, r: Result<T, JoinError>) {
+        // SAFETY: the state is RUNNING or WAITING (only `complete` moves it to DONE, and it
+        // runs once), so no joiner reads `result` now (step 2 reads it only after DONE).
+        unsafe { *self.result.get() = Some(r) };
+        // AcqRel: Release publishes the result to the joiner's Acquire; Acquire pairs with
+        // the joiner's CAS to WAITING, so the waiter it stored is visible.
+        if self.state.swap(J_DONE, Ordering::AcqRel) == J_WAITING {
+            let w = self.waiter.lock().unwrap_or_else(|e| e.into_inner()).take();
+            if let Some(w) = w {
+                w.unpark();
+            }
+        }
+    }
+
+    /// Step 2. Called by the one joiner (`JoinHandle::join` takes `self`).
+    fn join(&self) -> Result<T, JoinError> {
+        loop {
+            match self.state.load(Ordering::Acquire) {
+                J_DONE => {
+                    if self
+                        .state
+                        .compare_exchange(J_DONE, J_TAKEN, Ordering::Acquire, Ordering::Relaxed)
+                        .is_ok()
+                    {
+                        // SAFETY: we moved DONE -> TAKEN: the goroutine wrote the result before
+                        // DONE and never touches it again; we are the only joiner.
+                        let r = unsafe { (*self.result.get()).take() };
+                        return r.unwrap_or(Err(JoinError::Cancelled));
+                    }
+                }
+                J_TAKEN => return Err(JoinError::Cancelled),
+                _ => {
+                    *self.waiter.lock().unwrap_or_else(|e| e.into_inner()) =
+                        Some(Unparker::current());
+                    let r = self.state.compare_exchange(
+                        J_RUNNING,
+                        J_WAITING,
+                        Ordering::AcqRel,
+                        Ordering::Acquire,
+                    );
+                    match r {
+                        Ok(_) | Err(J_WAITING) => park(),
+                        Err(_) => {} // DONE meanwhile: take it on the next turn
+                    }
                 }
             }
-        };
-        if let Some(w) = waiter {
-            w.unpark();
+        }
+    }
+
+    fn is_finished(&self) -> bool {
+        self.state.load(Ordering::Acquire) >= J_DONE
+    }
+}
+
+/// The task of a goroutine spawned with `go`: the closure until it starts, then the result.
+struct Spawned<F, T> {
+    /// UNSTARTED until `run` or `cancel` claims the closure with a swap.
+    stage: AtomicU8,
+    f: UnsafeCell<Option<F>>,
+    join: JoinSlot<T>,
+}
+
+const UNSTARTED: u8 = 0;
+const CLAIMED: u8 = 1;
+
+// SAFETY: `f` is touched only by the one thread that wins the `stage` swap (it moves `F: Send`
+// out, possibly to another thread than the spawner's); `join.result` is handed from the
+// goroutine to the joiner by the join slot protocol (`T: Send`). Everything else is atomics and
+// a mutex.
+unsafe impl<F: Send, T: Send> Sync for Spawned<F, T> {}
+
+impl<F, T> Spawned<F, T> {
+    fn claim(&self) -> Option<F> {
+        if self.stage.swap(CLAIMED, Ordering::Acquire) != UNSTARTED {
+            return None;
+        }
+        // SAFETY: we won the swap; nobody else ever reads or writes `f`.
+        unsafe { (*self.f.get()).take() }
+    }
+}
+
+/// Marks the join slot cancelled if the goroutine is unwound before it completes.
+struct CancelOnUnwind<'a, T>(&'a JoinSlot<T>);
+
+impl<T> Drop for CancelOnUnwind<'_, T> {
+    fn drop(&mut self) {
+        if std::thread::panicking() && !self.0.is_finished() {
+            self.0.complete(Err(JoinError::Cancelled));
         }
     }
 }
 
-/// Held by the goroutine's wrapper: completes the join slot, or marks it cancelled if the
-/// goroutine is unwound or dropped unstarted.
-struct Completer<T>(Arc<JoinInner<T>>);
+impl<F, T> Task for Spawned<F, T>
+where
+    F: FnOnce() -> T + Send,
+    T: Send,
+{
+    fn run(&self) {
+        let Some(f) = self.claim() else { return };
+        let guard = CancelOnUnwind(&self.join);
+        match panic::catch_unwind(AssertUnwindSafe(f)) {
+            Ok(v) => self.join.complete(Ok(v)),
+            // Shutdown unwinds parked goroutines with a private panic payload: let it pass
+            // (the guard reports Cancelled on the way out).
+            Err(p) if worker::tearing_down() => panic::resume_unwind(p),
+            Err(p) => self.join.complete(Err(JoinError::Panicked(p))),
+        }
+        drop(guard);
+    }
 
-impl<T> Drop for Completer<T> {
-    fn drop(&mut self) {
-        let running = matches!(
-            *self.0.slot.lock().unwrap_or_else(|e| e.into_inner()),
-            Slot::Running(_)
-        );
-        if running {
-            self.0.finish(Err(JoinError::Cancelled));
+    fn cancel(&self) {
+        if let Some(f) = self.claim() {
+            drop(f);
+            self.join.complete(Err(JoinError::Cancelled));
         }
     }
+}
+
+/// The join slot's view of a goroutine, whatever its closure type.
+trait Joinable<T>: Send + Sync {
+    fn slot(&self) -> &JoinSlot<T>;
+}
+
+impl<F: Send, T: Send> Joinable<T> for Spawned<F, T> {
+    fn slot(&self) -> &JoinSlot<T> {
+        &self.join
+    }
+}
+
+// `Goroutine<dyn Joinable<T>>` needs `dyn Joinable<T>: Task` to satisfy the header's bound; it
+// is never run through this view.
+impl<T> Task for dyn Joinable<T> {
+    fn run(&self) {}
+    fn cancel(&self) {}
 }
 
 /// An owned permission to wait for a goroutine and take its result. Dropping it detaches the
 /// goroutine, which keeps running.
 pub struct JoinHandle<T> {
-    inner: Arc<JoinInner<T>>,
-    id: u64,
+    g: Arc<Goroutine<dyn Joinable<T>>>,
 }
 
 impl<T> fmt::Debug for JoinHandle<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("JoinHandle").field("id", &self.id).finish()
+        f.debug_struct("JoinHandle")
+            .field("id", &self.g.id)
+            .finish()
     }
 }
 
@@ -224,30 +369,17 @@ impl<T> JoinHandle<T> {
     /// .unwrap();
     /// ```
     pub fn join(self) -> Result<T, JoinError> {
-        loop {
-            {
-                let mut s = self.inner.slot.lock().unwrap_or_else(|e| e.into_inner());
-                match std::mem::replace(&mut *s, Slot::Taken) {
-                    Slot::Done(r) => return r,
-                    Slot::Running(_) => *s = Slot::Running(Some(Unparker::current())),
-                    Slot::Taken => return Err(JoinError::Cancelled),
-                }
-            }
-            park();
-        }
+        self.g.task.slot().join()
     }
 
     /// True once the goroutine has returned, panicked or been cancelled.
     pub fn is_finished(&self) -> bool {
-        !matches!(
-            *self.inner.slot.lock().unwrap_or_else(|e| e.into_inner()),
-            Slot::Running(_)
-        )
+        self.g.task.slot().is_finished()
     }
 
     /// The goroutine's id.
     pub fn id(&self) -> u64 {
-        self.id
+        self.g.id
     }
 }
 
@@ -405,23 +537,15 @@ impl Builder {
                 closure: f,
             });
         }
-        let inner = Arc::new(JoinInner {
-            slot: Mutex::new(Slot::Running(None)),
-        });
-        let completer = Completer(inner.clone());
-        let body: Entry = Box::new(move || {
-            let r = panic::catch_unwind(AssertUnwindSafe(f));
-            match r {
-                Ok(v) => completer.0.finish(Ok(v)),
-                // Shutdown unwinds parked goroutines with a private panic payload: let it pass.
-                Err(p) if worker::tearing_down() => panic::resume_unwind(p),
-                Err(p) => completer.0.finish(Err(JoinError::Panicked(p))),
-            }
-        });
-        let g = Arc::new(Goroutine::new(rt.clone(), self, site, Some(body)));
-        let id = g.id;
+        let task = Spawned {
+            stage: AtomicU8::new(UNSTARTED),
+            f: UnsafeCell::new(Some(f)),
+            join: JoinSlot::new(),
+        };
+        let g = Arc::new(Goroutine::new(rt.clone(), self, site, task));
+        let joinable: Arc<Goroutine<dyn Joinable<T>>> = g.clone();
         rt.submit(g);
-        Ok(JoinHandle { inner, id })
+        Ok(JoinHandle { g: joinable })
     }
 }
 

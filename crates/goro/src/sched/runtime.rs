@@ -144,8 +144,15 @@ impl Shared {
         }
     }
 
+    /// Drops every goroutine left in the global queue; their joins report `Cancelled`.
     fn drain_global(&self) {
-        while !self.global.steal().is_empty() {}
+        loop {
+            match self.global.steal() {
+                crossbeam_deque::Steal::Success(g) => g.task.cancel(),
+                crossbeam_deque::Steal::Empty => return,
+                crossbeam_deque::Steal::Retry => {}
+            }
+        }
     }
 
     fn worker_stopped(&self) {
@@ -406,11 +413,11 @@ impl RuntimeBuilder {
                 );
                 rt2.begin_shutdown();
             });
-            let g = Arc::new(Goroutine::new(
+            let g: Arc<Goroutine> = Arc::new(Goroutine::new(
                 rt.clone(),
                 Builder::new().name("main"),
                 site,
-                None,
+                (),
             ));
             MainGoroutine { g, body }
         };

@@ -481,7 +481,7 @@ impl Local {
     }
 
     /// Creates the fiber of a goroutine starting on this worker.
-    fn start_fiber(&self, g: &Arc<Goroutine>, body: Box<dyn FnOnce()>) {
+    fn start_fiber(&self, g: &Arc<Goroutine>, body: impl FnOnce() + 'static) {
         let mut stack = self.take_stack(g.stack_size);
         stack.set_owner(g.id, g.site);
         let fiber = Fiber::new(stack, &self.fiber, body);
@@ -538,9 +538,8 @@ impl Local {
     fn execute(&self, g: Arc<Goroutine>) {
         if g.home.load(Ordering::Relaxed) == NO_HOME {
             g.home.store(self.index, Ordering::Relaxed);
-            let entry = g.entry.lock().unwrap_or_else(|e| e.into_inner()).take();
-            let Some(entry) = entry else { return };
-            self.start_fiber(&g, entry);
+            let body = g.clone();
+            self.start_fiber(&g, move || body.task.run());
         }
         g.park.on_resume();
         let idx = g.slot.load(Ordering::Relaxed);
@@ -583,9 +582,13 @@ impl Local {
         }
         self.timers.borrow_mut().clear();
         self.runnext.borrow_mut().take();
-        self.held.borrow_mut().take();
         self.ready.borrow_mut().clear();
-        while self.fresh.pop().is_some() {}
+        if let Some(g) = self.held.borrow_mut().take() {
+            g.task.cancel();
+        }
+        while let Some(g) = self.fresh.pop() {
+            g.task.cancel();
+        }
         self.drain_inbox();
         self.ready.borrow_mut().clear();
         let mut cache = std::mem::take(&mut *self.stacks.borrow_mut());

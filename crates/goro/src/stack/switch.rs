@@ -89,7 +89,7 @@ impl std::fmt::Debug for Fiber {
 impl Fiber {
     /// Prepares `body` to run on `stack`. `cur` is the worker's cell; it must outlive the fiber
     /// (both belong to the same worker, which drops its fibers before itself).
-    pub(crate) fn new(stack: Stack, cur: &CurrentFiber, body: Box<dyn FnOnce()>) -> Fiber {
+    pub(crate) fn new(stack: Stack, cur: &CurrentFiber, body: impl FnOnce() + 'static) -> Fiber {
         let cell: *const CurrentFiber = cur;
         let co = Coroutine::with_stack(stack, move |y: &Y, ()| {
             // SAFETY: `cell` points into the worker's local state, which outlives its fibers;
