@@ -34,14 +34,11 @@ use std::cell::UnsafeCell;
 use std::fmt;
 use std::panic::{self, AssertUnwindSafe, Location};
 use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use super::park::{park, ParkState, Unparker};
-use super::runtime::{Handle, Shared};
+use super::runtime::{Handle, Home, Shared};
 use super::worker;
-
-/// No home worker yet: the goroutine has not started.
-pub(crate) const NO_HOME: usize = usize::MAX;
 
 /// Go numbers goroutines from 1 (the main goroutine); so does goro, process-wide.
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -81,16 +78,16 @@ pub(crate) struct Goroutine<P: ?Sized + Task = dyn Task> {
     pub(crate) stack_size: usize,
     /// The park protocol's state word (see `sched::park`).
     pub(crate) park: ParkState,
-    /// Index of the worker it runs on, [`NO_HOME`] until it starts. Written once, by the
-    /// worker that starts it, before any other thread can learn of it through a wait list.
-    pub(crate) home: AtomicUsize,
+    /// The worker it runs on, set once by that worker when it starts the goroutine (before any
+    /// other thread can get an `Unparker` for it). Holding the home worker's own `Arc` rather
+    /// than the runtime's keeps spawning from bouncing one reference count between cores: the
+    /// spawner never touches it, and the home worker increments and (usually) decrements it.
+    pub(crate) home: OnceLock<Arc<Home>>,
     /// Index in the home worker's fiber slab; read and written only by the home worker.
     pub(crate) slot: AtomicUsize,
     /// Its place in the local FIFO order of the worker that queued it last (see
     /// `worker::Local::pop_local`); written when it is queued on a worker.
     pub(crate) qseq: AtomicU64,
-    /// The runtime it belongs to.
-    pub(crate) rt: Arc<Shared>,
     /// Its closure and join slot.
     pub(crate) task: P,
 }
@@ -107,12 +104,7 @@ impl<P: ?Sized + Task> fmt::Debug for Goroutine<P> {
 }
 
 impl<P: Task> Goroutine<P> {
-    pub(crate) fn new(
-        rt: Arc<Shared>,
-        b: Builder,
-        site: &'static Location<'static>,
-        task: P,
-    ) -> Self {
+    pub(crate) fn new(b: Builder, site: &'static Location<'static>, task: P) -> Self {
         Goroutine {
             id: next_id(),
             parent: worker::current_goroutine_id().unwrap_or(0),
@@ -120,10 +112,9 @@ impl<P: Task> Goroutine<P> {
             site,
             stack_size: b.stack_size.unwrap_or(0),
             park: ParkState::new(),
-            home: AtomicUsize::new(NO_HOME),
+            home: OnceLock::new(),
             slot: AtomicUsize::new(0),
             qseq: AtomicU64::new(0),
-            rt,
             task,
         }
     }
@@ -494,13 +485,13 @@ impl Builder {
         T: Send + 'static,
     {
         let site = Location::caller();
-        match worker::current_runtime() {
-            Some(rt) => self.spawn_at(&rt, f, site),
+        worker::with_runtime(move |rt| match rt {
+            Some(rt) => self.spawn_at(rt, f, site),
             None => Err(SpawnError {
                 reason: SpawnErrorKind::NoRuntime,
                 closure: f,
             }),
-        }
+        })
     }
 
     /// Spawns on the runtime of `handle`, from any thread.
@@ -542,7 +533,7 @@ impl Builder {
             f: UnsafeCell::new(Some(f)),
             join: JoinSlot::new(),
         };
-        let g = Arc::new(Goroutine::new(rt.clone(), self, site, task));
+        let g = Arc::new(Goroutine::new(self, site, task));
         let joinable: Arc<Goroutine<dyn Joinable<T>>> = g.clone();
         rt.submit(g);
         Ok(JoinHandle { g: joinable })

@@ -45,6 +45,18 @@ pub(crate) struct WorkerShared {
     pub(crate) sleeping: AtomicBool,
     /// Id of the goroutine it is running, 0 if none (read by shutdown reports).
     pub(crate) running: AtomicU64,
+    /// Goroutines spawned by goroutines of this worker, and goroutines that returned on it.
+    /// Each is written only by this worker's thread, so counting costs no shared cache line.
+    pub(crate) spawned: AtomicUsize,
+    pub(crate) exited: AtomicUsize,
+}
+
+/// A goroutine's link to its home worker (see `Goroutine::home`): one per worker, shared by
+/// the goroutines that started there.
+#[derive(Debug)]
+pub(crate) struct Home {
+    pub(crate) rt: Arc<Shared>,
+    pub(crate) index: usize,
 }
 
 /// What every worker and goroutine of one runtime share.
@@ -56,8 +68,8 @@ pub(crate) struct Shared {
     nidle: AtomicUsize,
     pub(crate) nspinning: AtomicUsize,
     shutdown: AtomicBool,
-    /// Goroutines spawned and not yet returned, the main one included.
-    pub(crate) live: AtomicUsize,
+    /// Goroutines spawned from plain threads, plus the main goroutine (see `live`).
+    foreign_spawned: AtomicUsize,
     pub(crate) stacks: StackPool,
     stopped: Mutex<usize>,
     stopped_cv: Condvar,
@@ -72,14 +84,24 @@ impl fmt::Debug for Shared {
 }
 
 impl Shared {
+    /// Goroutines spawned and not yet returned, the main one included.
+    pub(crate) fn live(&self) -> usize {
+        let (mut spawned, mut exited) = (self.foreign_spawned.load(Ordering::SeqCst), 0);
+        for w in self.workers.iter() {
+            spawned += w.spawned.load(Ordering::SeqCst);
+            exited += w.exited.load(Ordering::SeqCst);
+        }
+        spawned.saturating_sub(exited)
+    }
+
     pub(crate) fn is_shut_down(&self) -> bool {
         self.shutdown.load(Ordering::Acquire)
     }
 
     /// Queues a new goroutine: on the current worker if this thread is one, else globally.
     pub(crate) fn submit(self: &Arc<Self>, g: Arc<Goroutine>) {
-        self.live.fetch_add(1, Ordering::Relaxed);
         if let Err(g) = worker::push_fresh(self, g) {
+            self.foreign_spawned.fetch_add(1, Ordering::Relaxed);
             self.global.push(g);
             fence(Ordering::SeqCst);
             if self.shutdown.load(Ordering::SeqCst) {
@@ -360,6 +382,8 @@ impl RuntimeBuilder {
                 unparker: parker.unparker().clone(),
                 sleeping: AtomicBool::new(false),
                 running: AtomicU64::new(0),
+                spawned: AtomicUsize::new(0),
+                exited: AtomicUsize::new(0),
             }));
             parts.push(WorkerParts {
                 index,
@@ -374,7 +398,7 @@ impl RuntimeBuilder {
             nidle: AtomicUsize::new(0),
             nspinning: AtomicUsize::new(0),
             shutdown: AtomicBool::new(false),
-            live: AtomicUsize::new(1),
+            foreign_spawned: AtomicUsize::new(1),
             stacks: StackPool::new(self.stack_size, self.stack_cache),
             stopped: Mutex::new(0),
             stopped_cv: Condvar::new(),
@@ -407,18 +431,10 @@ impl RuntimeBuilder {
                 let r = panic::catch_unwind(AssertUnwindSafe(f));
                 *out.borrow_mut() = Some(r);
                 // The main goroutine itself is still counted in `live`.
-                alive.store(
-                    rt2.live.load(Ordering::SeqCst).saturating_sub(1),
-                    Ordering::SeqCst,
-                );
+                alive.store(rt2.live().saturating_sub(1), Ordering::SeqCst);
                 rt2.begin_shutdown();
             });
-            let g: Arc<Goroutine> = Arc::new(Goroutine::new(
-                rt.clone(),
-                Builder::new().name("main"),
-                site,
-                (),
-            ));
+            let g: Arc<Goroutine> = Arc::new(Goroutine::new(Builder::new().name("main"), site, ()));
             MainGoroutine { g, body }
         };
         worker::run_worker(rt.clone(), part0, Some(main));

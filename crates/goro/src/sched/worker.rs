@@ -34,8 +34,8 @@ use std::time::{Duration, Instant};
 use crossbeam_deque::{Steal, Worker as Deque};
 use crossbeam_utils::sync::Parker;
 
-use super::goroutine::{Goroutine, NO_HOME};
-use super::runtime::Shared;
+use super::goroutine::Goroutine;
+use super::runtime::{Home, Shared};
 use super::timers::Timers;
 use crate::stack::overflow::AltStack;
 use crate::stack::pool::Stack;
@@ -70,6 +70,8 @@ struct Slot {
 pub(crate) struct Local {
     rt: Arc<Shared>,
     index: usize,
+    /// Given to every goroutine that starts here (`Goroutine::home`).
+    home: Arc<Home>,
     fresh: Deque<Arc<Goroutine>>,
     ready: RefCell<VecDeque<Arc<Goroutine>>>,
     /// An unstarted goroutine taken from `fresh` that waits for its turn behind `ready`.
@@ -126,6 +128,11 @@ pub(crate) fn current_goroutine_name() -> Option<String> {
 /// The runtime of the worker this thread is.
 pub(crate) fn current_runtime() -> Option<Arc<Shared>> {
     with_local(|l| l.map(|l| l.rt.clone()))
+}
+
+/// Runs `f` with the runtime of the worker this thread is, without cloning its `Arc`.
+pub(crate) fn with_runtime<R>(f: impl FnOnce(Option<&Arc<Shared>>) -> R) -> R {
+    with_local(|l| f(l.map(|l| &l.rt)))
 }
 
 /// True on a worker thread (on a goroutine or in the scheduler).
@@ -195,20 +202,22 @@ pub(crate) fn sleep_until(deadline: Instant) -> bool {
 
 /// Park protocol step 4: `g` has just been moved to QUEUED; hand it to its home worker.
 pub(crate) fn schedule_woken(g: Arc<Goroutine>) {
-    let rt = g.rt.clone();
-    if rt.is_shut_down() {
+    // Only a started goroutine can be parked, so it has a home.
+    let Some(home) = g.home.get().cloned() else {
+        return;
+    };
+    if home.rt.is_shut_down() {
         return;
     }
-    let home = g.home.load(Ordering::Relaxed);
     let g = with_local(|l| match l {
-        Some(l) if Arc::ptr_eq(&l.rt, &rt) && l.index == home => {
+        Some(l) if Arc::ptr_eq(&l.home, &home) => {
             l.push_runnext(g);
             None
         }
         _ => Some(g),
     });
     if let Some(g) = g {
-        rt.push_inbox(home, g);
+        home.rt.push_inbox(home.index, g);
     }
 }
 
@@ -219,6 +228,8 @@ pub(crate) fn push_fresh(rt: &Arc<Shared>, g: Arc<Goroutine>) -> Result<(), Arc<
         Some(l) if Arc::ptr_eq(&l.rt, rt) => {
             l.stamp(&g);
             l.fresh.push(g);
+            let spawned = &l.rt.workers[l.index].spawned;
+            spawned.store(spawned.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
             Ok(())
         }
         _ => Err(g),
@@ -260,11 +271,15 @@ pub(crate) fn run_worker(rt: Arc<Shared>, parts: WorkerParts, main: Option<MainG
         tearing_down: Cell::new(false),
         rng: Cell::new(0x9E37_79B9_7F4A_7C15 ^ (parts.index as u64 + 1)),
         _alt: AltStack::ensure(),
+        home: Arc::new(Home {
+            rt: rt.clone(),
+            index: parts.index,
+        }),
         rt,
     };
     LOCAL.with(|p| p.set(&local));
     if let Some(m) = main {
-        m.g.home.store(local.index, Ordering::Relaxed);
+        let _ = m.g.home.set(local.home.clone());
         local.start_fiber(&m.g, m.body);
         *local.runnext.borrow_mut() = Some(m.g);
     }
@@ -536,8 +551,8 @@ impl Local {
 
     /// Runs `g` until it suspends or returns.
     fn execute(&self, g: Arc<Goroutine>) {
-        if g.home.load(Ordering::Relaxed) == NO_HOME {
-            g.home.store(self.index, Ordering::Relaxed);
+        if g.home.get().is_none() {
+            let _ = g.home.set(self.home.clone());
             let body = g.clone();
             self.start_fiber(&g, move || body.task.run());
         }
@@ -563,7 +578,8 @@ impl Local {
                 g.park.on_exit();
                 self.free_slots.borrow_mut().push(idx);
                 self.give_stack(slot.fiber.into_stack());
-                self.rt.live.fetch_sub(1, Ordering::Relaxed);
+                let exited = &self.rt.workers[self.index].exited;
+                exited.store(exited.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
             }
         }
     }

@@ -20,10 +20,14 @@ use std::fmt;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
+use crossbeam_utils::CachePadded;
+
 use crate::sched::park::{park, Unparker};
 
 struct Inner {
-    count: AtomicUsize,
+    /// On its own cache line: `done` runs on many threads, while clones of the `Arc` bump the
+    /// reference count beside it on the spawner's.
+    count: CachePadded<AtomicUsize>,
     generation: AtomicU64,
     waiters: Mutex<Vec<Unparker>>,
 }
@@ -75,7 +79,7 @@ impl WaitGroup {
     pub fn new() -> Self {
         WaitGroup {
             inner: Arc::new(Inner {
-                count: AtomicUsize::new(0),
+                count: CachePadded::new(AtomicUsize::new(0)),
                 generation: AtomicU64::new(0),
                 waiters: Mutex::new(Vec::new()),
             }),
@@ -94,16 +98,16 @@ impl WaitGroup {
     /// If the count is already zero (Go: "sync: negative WaitGroup counter"). That is a bug
     /// in the calling program with no value to hand back; the count stays at zero.
     pub fn done(&self) {
-        let prev = self
-            .inner
-            .count
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |c| c.checked_sub(1));
-        match prev {
-            Ok(1) => self.release(),
-            Ok(_) => {}
-            Err(_) => panic!(
-                "goro: WaitGroup::done called more times than add (negative WaitGroup counter)"
-            ),
+        match self.inner.count.fetch_sub(1, Ordering::AcqRel) {
+            1 => self.release(),
+            0 => {
+                // Undo the wrap-around before reporting the misuse.
+                self.inner.count.fetch_add(1, Ordering::Relaxed);
+                panic!(
+                    "goro: WaitGroup::done called more times than add (negative WaitGroup counter)"
+                );
+            }
+            _ => {}
         }
     }
 
