@@ -33,8 +33,8 @@ use std::any::Any;
 use std::cell::UnsafeCell;
 use std::fmt;
 use std::panic::{self, AssertUnwindSafe, Location};
-use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use super::park::{park, ParkState, Unparker};
 use super::runtime::{Handle, Home, Shared};
@@ -45,6 +45,49 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 pub(crate) fn next_id() -> u64 {
     NEXT_ID.fetch_add(1, Ordering::Relaxed)
+}
+
+/// A set-once link to the home worker: an `Arc<Home>` kept as a raw pointer, so that reading
+/// it is one load (a `OnceLock` costs a `Once` call to set, on every goroutine start).
+pub(crate) struct HomeCell(AtomicPtr<Home>);
+
+impl HomeCell {
+    /// Records the home worker; only the first call has an effect.
+    pub(crate) fn set(&self, home: Arc<Home>) {
+        let p = Arc::into_raw(home).cast_mut();
+        // Release: pairs with the Acquire in `get`, so readers see an initialised `Home`.
+        if self
+            .0
+            .compare_exchange(
+                std::ptr::null_mut(),
+                p,
+                Ordering::Release,
+                Ordering::Relaxed,
+            )
+            .is_err()
+        {
+            // SAFETY: `p` came from `Arc::into_raw` just above and was not stored.
+            drop(unsafe { Arc::from_raw(p) });
+        }
+    }
+
+    /// The home worker, once the goroutine has started.
+    pub(crate) fn get(&self) -> Option<&Home> {
+        let p = self.0.load(Ordering::Acquire);
+        // SAFETY: a non-null pointer came from `Arc::into_raw` in `set` and is released only
+        // when the cell is dropped, which cannot happen while `&self` is borrowed.
+        unsafe { p.as_ref() }
+    }
+}
+
+impl Drop for HomeCell {
+    fn drop(&mut self) {
+        let p = *self.0.get_mut();
+        if !p.is_null() {
+            // SAFETY: the pointer came from `Arc::into_raw` in `set`; this is its only release.
+            drop(unsafe { Arc::from_raw(p) });
+        }
+    }
 }
 
 /// What a goroutine runs, seen from the scheduler: its closure and join slot, type-erased.
@@ -82,7 +125,7 @@ pub(crate) struct Goroutine<P: ?Sized + Task = dyn Task> {
     /// other thread can get an `Unparker` for it). Holding the home worker's own `Arc` rather
     /// than the runtime's keeps spawning from bouncing one reference count between cores: the
     /// spawner never touches it, and the home worker increments and (usually) decrements it.
-    pub(crate) home: OnceLock<Arc<Home>>,
+    pub(crate) home: HomeCell,
     /// Index in the home worker's fiber slab; read and written only by the home worker.
     pub(crate) slot: AtomicUsize,
     /// Its place in the local FIFO order of the worker that queued it last (see
@@ -112,7 +155,7 @@ impl<P: Task> Goroutine<P> {
             site,
             stack_size: b.stack_size.unwrap_or(0),
             park: ParkState::new(),
-            home: OnceLock::new(),
+            home: HomeCell(AtomicPtr::new(std::ptr::null_mut())),
             slot: AtomicUsize::new(0),
             qseq: AtomicU64::new(0),
             task,

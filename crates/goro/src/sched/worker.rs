@@ -203,18 +203,16 @@ pub(crate) fn sleep_until(deadline: Instant) -> bool {
 /// Park protocol step 4: `g` has just been moved to QUEUED; hand it to its home worker.
 pub(crate) fn schedule_woken(g: Arc<Goroutine>) {
     // Only a started goroutine can be parked, so it has a home.
-    let Some(home) = g.home.get().cloned() else {
-        return;
-    };
+    let Some(home) = g.home.get() else { return };
     if home.rt.is_shut_down() {
         return;
     }
     let g = with_local(|l| match l {
-        Some(l) if Arc::ptr_eq(&l.home, &home) => {
-            l.push_runnext(g);
+        Some(l) if std::ptr::eq(&*l.home, home) => {
+            l.push_runnext(g.clone());
             None
         }
-        _ => Some(g),
+        _ => Some(g.clone()),
     });
     if let Some(g) = g {
         home.rt.push_inbox(home.index, g);
