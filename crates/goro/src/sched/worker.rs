@@ -277,7 +277,7 @@ pub(crate) fn run_worker(rt: Arc<Shared>, parts: WorkerParts, main: Option<MainG
     };
     LOCAL.with(|p| p.set(&local));
     if let Some(m) = main {
-        let _ = m.g.home.set(local.home.clone());
+        m.g.home.set(local.home.clone());
         local.start_fiber(&m.g, m.body);
         *local.runnext.borrow_mut() = Some(m.g);
     }
@@ -550,7 +550,7 @@ impl Local {
     /// Runs `g` until it suspends or returns.
     fn execute(&self, g: Arc<Goroutine>) {
         if g.home.get().is_none() {
-            let _ = g.home.set(self.home.clone());
+            g.home.set(self.home.clone());
             let body = g.clone();
             self.start_fiber(&g, move || body.task.run());
         }
