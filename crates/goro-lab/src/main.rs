@@ -13,8 +13,7 @@ use clap::{Parser, Subcommand};
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-mod bench;
-mod tour;
+use goro_lab::{bench, tour};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -34,6 +33,9 @@ enum Cmd {
         /// Workers (OS threads) to run goroutines on; default GORO_WORKERS or one per core.
         #[arg(long)]
         workers: Option<usize>,
+        /// Multiply every workload's size by this (for quick checks).
+        #[arg(long, default_value_t = 1.0, hide = true)]
+        scale: f64,
     },
     /// Run the headline workloads of shared/BENCH.md (all of them when none is named).
     Bench(bench::BenchArgs),
@@ -42,7 +44,7 @@ enum Cmd {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let r = match cli.cmd {
-        Cmd::Tour { workers } => tour::run(workers),
+        Cmd::Tour { workers, scale } => tour::run(workers, scale),
         Cmd::Bench(args) => bench::run(&args),
     };
     match r {

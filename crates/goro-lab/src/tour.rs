@@ -3,12 +3,12 @@
 
 use std::time::Instant;
 
-use crate::bench::{parked, skynet};
+use crate::bench::{parked, scaled, skynet};
 
 struct Stop {
     title: &'static str,
     what: &'static str,
-    run: fn() -> String,
+    run: fn(f64) -> String,
 }
 
 const STOPS: &[Stop] = &[
@@ -23,10 +23,11 @@ const STOPS: &[Stop] = &[
         what: "Each goroutine has its own stack, carved from one pool with guard pages, so a \
                million of them parked at once cost a few KiB each and fit under Linux's limit \
                on memory mappings.",
-        run: || {
-            let m = parked(1_000_000);
+        run: |scale| {
+            let m = parked(scaled(1_000_000, scale));
             format!(
-                "started 1,000,000 parked goroutines in {:.0} ms ({:.0} ns each), {} resident bytes each",
+                "started {} parked goroutines in {:.0} ms ({:.0} ns each), {} resident bytes each",
+                m.ops,
                 m.elapsed.as_secs_f64() * 1e3,
                 m.elapsed.as_nanos() as f64 / m.ops as f64,
                 m.bytes_per_op.unwrap_or(0)
@@ -38,10 +39,11 @@ const STOPS: &[Stop] = &[
         what: "A 10-ary tree of 1,111,111 goroutines, each summing its children's results \
                (gathered with JoinHandle::join): spawning is cheap enough to use one goroutine \
                per tiny task.",
-        run: || {
-            let m = skynet(1_000_000);
+        run: |scale| {
+            let m = skynet(scaled(1_000_000, scale));
             format!(
-                "sum 499999500000 over {} goroutines in {:.0} ms ({:.0} ns per goroutine)",
+                "sum {} over {} goroutines in {:.0} ms ({:.0} ns per goroutine)",
+                m.result,
                 m.ops,
                 m.elapsed.as_secs_f64() * 1e3,
                 m.elapsed.as_nanos() as f64 / m.ops as f64
@@ -50,10 +52,13 @@ const STOPS: &[Stop] = &[
     },
 ];
 
-fn spawn_and_join() -> String {
+fn spawn_and_join(_scale: f64) -> String {
     let t = Instant::now();
     let squares: Vec<_> = (1..=10u64).map(|i| goro::go(move || i * i)).collect();
     let sum: u64 = squares.into_iter().map(|h| h.join().unwrap_or(0)).sum();
+    // The panic is on purpose: keep the default hook from printing it as if it were a bug.
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
     let boom = goro::Builder::new()
         .name("doomed")
         .spawn(|| -> u64 { std::panic::panic_any("on purpose") });
@@ -61,15 +66,19 @@ fn spawn_and_join() -> String {
         Ok(Err(e)) => e.to_string(),
         _ => "no panic?".into(),
     };
+    std::panic::set_hook(hook);
     format!(
         "10 goroutines returned squares summing to {sum}; a panicking one reported \"{caught}\"; {:.0} us in all",
         t.elapsed().as_secs_f64() * 1e6
     )
 }
 
-/// Runs every stop.
-pub fn run(workers: Option<usize>) -> Result<(), String> {
-    let mut b = goro::Runtime::builder();
+/// Runs every stop; `scale` shrinks the workloads (1.0 is full size).
+pub fn run(workers: Option<usize>, scale: f64) -> Result<(), String> {
+    if !(scale > 0.0 && scale <= 1.0) {
+        return Err("--scale must be in (0, 1]".into());
+    }
+    let mut b = goro::Runtime::builder().exit_report(false);
     if let Some(n) = workers {
         b = b.workers(n);
     }
@@ -78,7 +87,7 @@ pub fn run(workers: Option<usize>) -> Result<(), String> {
         for (i, s) in STOPS.iter().enumerate() {
             println!("[{}/{}] {}", i + 1, total, s.title);
             println!("    {}", s.what);
-            println!("    -> {}\n", (s.run)());
+            println!("    -> {}\n", (s.run)(scale));
         }
     })
     .map_err(|e| e.to_string())

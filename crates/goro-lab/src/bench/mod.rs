@@ -14,7 +14,7 @@ use serde::Serialize;
 
 mod workloads;
 
-pub(crate) use workloads::{parked, skynet, spawn_wait};
+pub use workloads::{parked, rss_bytes, skynet, spawn_wait};
 
 /// Arguments of `goro bench`.
 #[derive(Args, Debug)]
@@ -30,11 +30,14 @@ pub struct BenchArgs {
     /// Print JSON instead of text lines.
     #[arg(long)]
     json: bool,
+    /// Multiply every workload's size by this (for quick checks).
+    #[arg(long, default_value_t = 1.0, hide = true)]
+    scale: f64,
 }
 
 /// One measured run of a workload.
 #[derive(Debug, Clone, Serialize)]
-pub(crate) struct Measure {
+pub struct Measure {
     /// Operations done (goroutines, messages, ...).
     pub ops: u64,
     /// Time the measured part took.
@@ -42,6 +45,8 @@ pub(crate) struct Measure {
     pub elapsed: Duration,
     /// Resident bytes added per goroutine (parked1M only).
     pub bytes_per_op: Option<u64>,
+    /// The workload's checked answer (skynet's sum, goroutines that ran or woke).
+    pub result: u64,
 }
 
 /// A workload's median figures.
@@ -59,22 +64,31 @@ struct Line {
 struct Workload {
     name: &'static str,
     note: &'static str,
-    run: fn() -> Measure,
+    run: fn(u64) -> Measure,
+    size: u64,
 }
 
 const WORKLOADS: &[Workload] = &[
-    Workload { name: "spawn", note: "1,000,000 goroutines each call WaitGroup::done", run: || spawn_wait(1_000_000) },
+    Workload { name: "spawn", note: "1,000,000 goroutines each call WaitGroup::done", run: spawn_wait, size: 1_000_000 },
     Workload {
         name: "skynet1M",
         note: "10-ary tree of 1,111,111 goroutines; results gathered with JoinHandle::join until channels exist",
-        run: || skynet(1_000_000),
+        run: skynet,
+        size: 1_000_000,
     },
     Workload {
         name: "parked1M",
         note: "1,000,000 goroutines parked on a WaitGroup used as a gate until channels exist",
-        run: || parked(1_000_000),
+        run: parked,
+        size: 1_000_000,
     },
 ];
+
+/// `size * scale`, kept a power of ten for skynet's tree (sizes here are powers of ten).
+pub fn scaled(size: u64, scale: f64) -> u64 {
+    let n = (size as f64 * scale).max(10.0) as u64;
+    10u64.pow(n.ilog10())
+}
 
 fn median(mut v: Vec<Measure>) -> Measure {
     v.sort_by_key(|m| m.elapsed);
@@ -95,6 +109,9 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
     if args.runs == 0 {
         return Err("--runs must be at least 1".into());
     }
+    if !(args.scale > 0.0 && args.scale <= 1.0) {
+        return Err("--scale must be in (0, 1]".into());
+    }
     let workers = match args.workers {
         Some(n) => n,
         None => match std::env::var("GORO_WORKERS") {
@@ -111,10 +128,11 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
         }
         let mut runs = Vec::with_capacity(args.runs);
         for _ in 0..args.runs {
-            let f = w.run;
+            let (f, n) = (w.run, scaled(w.size, args.scale));
             let m = goro::Runtime::builder()
                 .workers(workers)
-                .run(f)
+                .exit_report(false)
+                .run(move || f(n))
                 .map_err(|e| format!("{}: {e}", w.name))?;
             runs.push(m);
         }

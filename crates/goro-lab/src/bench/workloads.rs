@@ -6,10 +6,10 @@ use std::time::Instant;
 
 use goro::sync::WaitGroup;
 
-use super::Measure;
+pub use super::Measure;
 
 /// spawn: start `n` goroutines that each call `WaitGroup::done`, then wait for all.
-pub(crate) fn spawn_wait(n: u64) -> Measure {
+pub fn spawn_wait(n: u64) -> Measure {
     let wg = WaitGroup::new();
     let t = Instant::now();
     wg.add(n as usize);
@@ -22,6 +22,7 @@ pub(crate) fn spawn_wait(n: u64) -> Measure {
         ops: n,
         elapsed: t.elapsed(),
         bytes_per_op: None,
+        result: n - wg.count() as u64,
     }
 }
 
@@ -40,7 +41,7 @@ fn skynet_node(num: u64, size: u64) -> u64 {
 
 /// skynet: a 10-ary tree of goroutines with `leaves` leaves; each returns the sum of its
 /// subtree's numbers. Ops are all goroutines of the tree.
-pub(crate) fn skynet(leaves: u64) -> Measure {
+pub fn skynet(leaves: u64) -> Measure {
     let t = Instant::now();
     let sum = goro::go(move || skynet_node(0, leaves))
         .join()
@@ -57,11 +58,12 @@ pub(crate) fn skynet(leaves: u64) -> Measure {
         ops: nodes,
         elapsed,
         bytes_per_op: None,
+        result: sum,
     }
 }
 
 /// Resident set size of this process, from /proc/self/status.
-pub(crate) fn rss_bytes() -> u64 {
+pub fn rss_bytes() -> u64 {
     let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     s.lines()
         .find_map(|l| l.strip_prefix("VmRSS:"))
@@ -71,7 +73,7 @@ pub(crate) fn rss_bytes() -> u64 {
 
 /// parked1M: start `n` goroutines that each block on a gate; the time is to start them all,
 /// and the memory is the resident bytes they added. Then open the gate and wait for all.
-pub(crate) fn parked(n: u64) -> Measure {
+pub fn parked(n: u64) -> Measure {
     let gate = WaitGroup::new();
     gate.add(1);
     let started = WaitGroup::new();
@@ -102,14 +104,12 @@ pub(crate) fn parked(n: u64) -> Measure {
     let rss1 = rss_bytes();
     gate.done();
     finished.wait();
-    assert_eq!(
-        woken.load(Ordering::Relaxed),
-        n,
-        "every parked goroutine woke"
-    );
+    let woke = woken.load(Ordering::Relaxed);
+    assert_eq!(woke, n, "every parked goroutine woke");
     Measure {
         ops: n,
         elapsed,
         bytes_per_op: Some(rss1.saturating_sub(rss0) / n),
+        result: woke,
     }
 }

@@ -1,0 +1,5 @@
+//! The goro lab as a library: the tour's stops and the benchmark workloads, so that tests can
+//! run them at small sizes. The `goro` binary (`src/main.rs`) is the front door.
+
+pub mod bench;
+pub mod tour;

@@ -1,0 +1,97 @@
+//! The lab's workloads give the right answers at small sizes, and its commands keep their
+//! output format.
+
+use std::process::Command;
+
+use goro_lab::bench::{parked, scaled, skynet, spawn_wait};
+
+fn on_runtime<T: 'static>(f: impl FnOnce() -> T + 'static) -> T {
+    goro::Runtime::builder()
+        .workers(2)
+        .exit_report(false)
+        .run(f)
+        .unwrap()
+}
+
+#[test]
+fn workloads_compute_their_answers() {
+    let m = on_runtime(|| spawn_wait(10_000));
+    assert_eq!((m.ops, m.result), (10_000, 10_000));
+    let m = on_runtime(|| skynet(10_000));
+    assert_eq!(m.result, 10_000 * 9_999 / 2);
+    assert_eq!(m.ops, 11_111);
+    let m = on_runtime(|| parked(10_000));
+    assert_eq!(m.result, 10_000);
+    assert!(m.bytes_per_op.is_some());
+}
+
+#[test]
+fn scaled_sizes_stay_powers_of_ten() {
+    assert_eq!(scaled(1_000_000, 1.0), 1_000_000);
+    assert_eq!(scaled(1_000_000, 0.01), 10_000);
+    assert_eq!(scaled(1_000_000, 0.05), 10_000);
+    assert_eq!(scaled(1_000_000, 1e-9), 10);
+}
+
+fn goro(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_goro"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn bench_prints_one_line_per_workload_in_the_documented_format() {
+    let (ok, out, err) = goro(&[
+        "bench", "spawn", "skynet1M", "parked1M", "--runs", "1", "--scale", "0.001",
+    ]);
+    assert!(ok, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    for (line, name) in lines.iter().zip(["spawn", "skynet1M", "parked1M"]) {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(f[0], name);
+        assert!(
+            f[1].parse::<f64>().is_ok() && f[2] == "ns/op" && f[4] == "ms",
+            "{line}"
+        );
+    }
+    assert!(lines[2].ends_with("B/goroutine"), "{}", lines[2]);
+}
+
+#[test]
+fn bench_json_and_bad_names() {
+    let (ok, out, _) = goro(&[
+        "bench", "spawn", "--runs", "1", "--scale", "0.001", "--json",
+    ]);
+    assert!(ok);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v[0]["name"], "spawn");
+    assert!(v[0]["ns_per_op"].as_f64().unwrap() > 0.0);
+    let (ok, _, err) = goro(&["bench", "nosuch"]);
+    assert!(!ok);
+    assert!(
+        err.contains("unknown workload") && err.contains("skynet1M"),
+        "{err}"
+    );
+}
+
+#[test]
+fn tour_runs_every_stop() {
+    let (ok, out, err) = goro(&["tour", "--scale", "0.001"]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("[1/3] spawn and join") && out.contains("[3/3] skynet"),
+        "{out}"
+    );
+    assert!(out.contains("goroutine panicked: on purpose"), "{out}");
+    assert!(
+        !err.contains("panicked at"),
+        "the tour's deliberate panic should not be printed: {err}"
+    );
+}
