@@ -43,8 +43,9 @@ use super::worker;
 /// Go numbers goroutines from 1 (the main goroutine); so does goro, process-wide.
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
-pub(crate) fn next_id() -> u64 {
-    NEXT_ID.fetch_add(1, Ordering::Relaxed)
+/// Takes `n` consecutive goroutine ids from the process-wide counter.
+pub(crate) fn take_ids(n: u64) -> u64 {
+    NEXT_ID.fetch_add(n, Ordering::Relaxed)
 }
 
 /// A set-once link to the home worker: an `Arc<Home>` kept as a raw pointer, so that reading
@@ -148,9 +149,10 @@ impl<P: ?Sized + Task> fmt::Debug for Goroutine<P> {
 
 impl<P: Task> Goroutine<P> {
     pub(crate) fn new(b: Builder, site: &'static Location<'static>, task: P) -> Self {
+        let (id, parent) = worker::new_goroutine_ids();
         Goroutine {
-            id: next_id(),
-            parent: worker::current_goroutine_id().unwrap_or(0),
+            id,
+            parent,
             name: b.name.map(String::into_boxed_str),
             site,
             stack_size: b.stack_size.unwrap_or(0),

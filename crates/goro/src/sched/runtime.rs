@@ -110,14 +110,22 @@ impl Shared {
                 self.drain_global();
                 return;
             }
+            self.wake_idle(true);
+        } else {
+            // On this worker's own queue the goroutine runs even if no other worker wakes up
+            // (this worker will get to it), so the wake-up is only for parallelism and needs no
+            // fence (Go's `newproc` reasons the same way).
+            self.wake_idle(false);
         }
-        self.wake_idle();
     }
 
-    /// Wakes one sleeping worker if none is spinning (Go's `wakep`).
-    pub(crate) fn wake_idle(&self) {
-        // Pairs with the fence in `Local::sleep`.
-        fence(Ordering::SeqCst);
+    /// Wakes one sleeping worker if none is spinning (Go's `wakep`). `fenced` makes it part of
+    /// the sleep handshake (needed when the work would otherwise be stranded).
+    pub(crate) fn wake_idle(&self, fenced: bool) {
+        if fenced {
+            // Pairs with the fence in `Local::sleep`.
+            fence(Ordering::SeqCst);
+        }
         if self.nspinning.load(Ordering::SeqCst) != 0 || self.nidle.load(Ordering::SeqCst) == 0 {
             return;
         }

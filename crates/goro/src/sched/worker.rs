@@ -53,6 +53,10 @@ const RUNNEXT_STREAK: u32 = 32;
 /// Go: `schedtick % 61 == 0` checks the global run queue first.
 const GLOBAL_EVERY: u32 = 61;
 
+/// Goroutine ids a worker takes from the global counter at a time (Go takes 16; a larger block
+/// costs nothing but gaps in the numbering).
+const ID_BLOCK: u64 = 256;
+
 /// Stacks a worker keeps for itself before returning half to the pool.
 const STACK_CACHE: usize = 64;
 
@@ -83,7 +87,13 @@ pub(crate) struct Local {
     slab: RefCell<Vec<Option<Slot>>>,
     free_slots: RefCell<Vec<usize>>,
     fiber: CurrentFiber,
-    current: RefCell<Option<Arc<Goroutine>>>,
+    /// The running goroutine: points at the `Arc` in the `Slot` that `execute` (or `teardown`)
+    /// holds on this worker's stack while the fiber runs; null otherwise. A pointer rather
+    /// than a clone saves two reference-count updates per switch.
+    current: Cell<*const Arc<Goroutine>>,
+    /// Goroutine ids handed out here, taken from the global counter in blocks (Go's
+    /// `goidcache`), so spawning on several workers does not share one counter's cache line.
+    ids: Cell<(u64, u64)>,
     timers: RefCell<Timers>,
     stacks: RefCell<Vec<Stack>>,
     parker: Parker,
@@ -103,25 +113,39 @@ fn with_local<R>(f: impl FnOnce(Option<&Local>) -> R) -> R {
     })
 }
 
+/// Runs `f` with the goroutine running on this thread, if any.
+fn with_current<R>(f: impl FnOnce(&Arc<Goroutine>) -> R) -> Option<R> {
+    with_local(|l| l.and_then(|l| l.with_current(f)))
+}
+
 /// The goroutine running on this thread.
 pub(crate) fn current_goroutine() -> Option<Arc<Goroutine>> {
-    with_local(|l| l.and_then(|l| l.current.borrow().clone()))
+    with_current(Arc::clone)
 }
 
 /// The id of the goroutine running on this thread.
 pub(crate) fn current_goroutine_id() -> Option<u64> {
-    with_local(|l| l.and_then(|l| l.current.borrow().as_ref().map(|g| g.id)))
+    with_current(|g| g.id)
 }
 
 /// The name of the goroutine running on this thread.
 pub(crate) fn current_goroutine_name() -> Option<String> {
-    with_local(|l| {
-        l.and_then(|l| {
-            l.current
-                .borrow()
-                .as_ref()
-                .and_then(|g| g.name.as_deref().map(String::from))
-        })
+    with_current(|g| g.name.as_deref().map(String::from)).flatten()
+}
+
+/// A fresh goroutine id and the id of the goroutine asking (0 on a plain thread).
+pub(crate) fn new_goroutine_ids() -> (u64, u64) {
+    with_local(|l| match l {
+        Some(l) => {
+            let (mut next, end) = l.ids.get();
+            if next == end {
+                next = super::goroutine::take_ids(ID_BLOCK);
+                l.ids.set((next, next + ID_BLOCK));
+            }
+            l.ids.set((next + 1, l.ids.get().1));
+            (next, l.with_current(|g| g.id).unwrap_or(0))
+        }
+        None => (super::goroutine::take_ids(1), 0),
     })
 }
 
@@ -154,11 +178,7 @@ pub(crate) fn park_current() -> bool {
             if l.tearing_down.get() {
                 return true;
             }
-            let parks = l
-                .current
-                .borrow()
-                .as_ref()
-                .is_some_and(|g| g.park.prepare_park());
+            let parks = l.with_current(|g| g.park.prepare_park()).unwrap_or(false);
             if parks {
                 suspend(&l.fiber, Suspend::Park);
             }
@@ -261,7 +281,8 @@ pub(crate) fn run_worker(rt: Arc<Shared>, parts: WorkerParts, main: Option<MainG
         slab: RefCell::new(Vec::new()),
         free_slots: RefCell::new(Vec::new()),
         fiber: CurrentFiber::new(),
-        current: RefCell::new(None),
+        current: Cell::new(ptr::null()),
+        ids: Cell::new((0, 0)),
         timers: RefCell::new(Timers::default()),
         stacks: RefCell::new(Vec::new()),
         parker: parts.parker,
@@ -278,7 +299,8 @@ pub(crate) fn run_worker(rt: Arc<Shared>, parts: WorkerParts, main: Option<MainG
     LOCAL.with(|p| p.set(&local));
     if let Some(m) = main {
         m.g.home.set(local.home.clone());
-        local.start_fiber(&m.g, m.body);
+        let (idx, slot) = local.start_fiber(m.g.clone(), m.body);
+        local.slab.borrow_mut()[idx] = Some(slot);
         *local.runnext.borrow_mut() = Some(m.g);
     }
     local.run();
@@ -287,6 +309,13 @@ pub(crate) fn run_worker(rt: Arc<Shared>, parts: WorkerParts, main: Option<MainG
 }
 
 impl Local {
+    fn with_current<R>(&self, f: impl FnOnce(&Arc<Goroutine>) -> R) -> Option<R> {
+        let p = self.current.get();
+        // SAFETY: `current` is non-null only while `execute` or `teardown` holds the slot it
+        // points into, on this thread's stack below the running fiber (see the field doc).
+        unsafe { p.as_ref() }.map(f)
+    }
+
     fn run(&self) {
         loop {
             if self.rt.is_shut_down() {
@@ -460,7 +489,7 @@ impl Local {
                 rt.nspinning.fetch_sub(1, Ordering::SeqCst);
                 // Go's resetspinning: the last spinner to find work makes sure another worker
                 // looks for whatever else may be queued.
-                rt.wake_idle();
+                rt.wake_idle(false);
                 return;
             }
             rounds += 1;
@@ -493,27 +522,21 @@ impl Local {
         rt.remove_idle(self.index);
     }
 
-    /// Creates the fiber of a goroutine starting on this worker.
-    fn start_fiber(&self, g: &Arc<Goroutine>, body: impl FnOnce() + 'static) {
+    /// Creates the fiber of a goroutine starting on this worker and gives its slot index.
+    fn start_fiber(&self, g: Arc<Goroutine>, body: impl FnOnce() + 'static) -> (usize, Slot) {
         let mut stack = self.take_stack(g.stack_size);
         stack.set_owner(g.id, g.site);
         let fiber = Fiber::new(stack, &self.fiber, body);
-        let slot = Slot {
-            fiber,
-            g: g.clone(),
-        };
         let idx = match self.free_slots.borrow_mut().pop() {
-            Some(i) => {
-                self.slab.borrow_mut()[i] = Some(slot);
-                i
-            }
+            Some(i) => i,
             None => {
                 let mut slab = self.slab.borrow_mut();
-                slab.push(Some(slot));
+                slab.push(None);
                 slab.len() - 1
             }
         };
         g.slot.store(idx, Ordering::Relaxed);
+        (idx, Slot { fiber, g })
     }
 
     fn take_stack(&self, size: usize) -> Stack {
@@ -549,31 +572,41 @@ impl Local {
 
     /// Runs `g` until it suspends or returns.
     fn execute(&self, g: Arc<Goroutine>) {
-        if g.home.get().is_none() {
+        // A new goroutine's queue reference moves into its slot; a resumed one's is kept to
+        // requeue it if it yields, so neither path touches the reference count.
+        let (idx, mut slot, queued) = if g.home.get().is_none() {
             g.home.set(self.home.clone());
-            let body = g.clone();
-            self.start_fiber(&g, move || body.task.run());
-        }
-        g.park.on_resume();
-        let idx = g.slot.load(Ordering::Relaxed);
-        let Some(mut slot) = self.slab.borrow_mut()[idx].take() else {
-            return;
+            let gp: *const Goroutine = Arc::as_ptr(&g);
+            let body = move || {
+                // SAFETY: the fiber runs only while its slot, which owns an `Arc` of this
+                // goroutine, is alive (in the slab, or held by `execute`/`teardown`).
+                unsafe { (*gp).task.run() }
+            };
+            let (idx, slot) = self.start_fiber(g, body);
+            (idx, slot, None)
+        } else {
+            let idx = g.slot.load(Ordering::Relaxed);
+            let Some(slot) = self.slab.borrow_mut()[idx].take() else {
+                return;
+            };
+            (idx, slot, Some(g))
         };
+        slot.g.park.on_resume();
         let me = &self.rt.workers[self.index];
-        me.running.store(g.id, Ordering::Relaxed);
-        *self.current.borrow_mut() = Some(g.clone());
+        me.running.store(slot.g.id, Ordering::Relaxed);
+        self.current.set(&slot.g);
         let why = slot.fiber.resume(&self.fiber);
-        *self.current.borrow_mut() = None;
+        self.current.set(ptr::null());
         me.running.store(0, Ordering::Relaxed);
         match why {
             Some(why) => {
-                self.slab.borrow_mut()[idx] = Some(slot);
                 if why == Suspend::Yield {
-                    self.push_ready(g);
+                    self.push_ready(queued.unwrap_or_else(|| slot.g.clone()));
                 }
+                self.slab.borrow_mut()[idx] = Some(slot);
             }
             None => {
-                g.park.on_exit();
+                slot.g.park.on_exit();
                 self.free_slots.borrow_mut().push(idx);
                 self.give_stack(slot.fiber.into_stack());
                 let exited = &self.rt.workers[self.index].exited;
@@ -588,10 +621,11 @@ impl Local {
         self.tearing_down.set(true);
         let slots: Vec<Slot> = self.slab.borrow_mut().drain(..).flatten().collect();
         for slot in slots {
-            *self.current.borrow_mut() = Some(slot.g.clone());
-            let stack = slot.fiber.unwind(&self.fiber);
-            *self.current.borrow_mut() = None;
-            slot.g.park.on_exit();
+            let Slot { fiber, g } = slot;
+            self.current.set(&g);
+            let stack = fiber.unwind(&self.fiber);
+            self.current.set(ptr::null());
+            g.park.on_exit();
             self.give_stack(stack);
         }
         self.timers.borrow_mut().clear();
