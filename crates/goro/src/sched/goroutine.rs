@@ -43,6 +43,9 @@ use super::worker;
 /// Go numbers goroutines from 1 (the main goroutine); so does goro, process-wide.
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
+/// `Goroutine::slot` of a goroutine that has not started.
+pub(crate) const NOT_STARTED: usize = usize::MAX;
+
 /// Takes `n` consecutive goroutine ids from the process-wide counter.
 pub(crate) fn take_ids(n: u64) -> u64 {
     NEXT_ID.fetch_add(n, Ordering::Relaxed)
@@ -122,12 +125,15 @@ pub(crate) struct Goroutine<P: ?Sized + Task = dyn Task> {
     pub(crate) stack_size: usize,
     /// The park protocol's state word (see `sched::park`).
     pub(crate) park: ParkState,
-    /// The worker it runs on, set once by that worker when it starts the goroutine (before any
-    /// other thread can get an `Unparker` for it). Holding the home worker's own `Arc` rather
-    /// than the runtime's keeps spawning from bouncing one reference count between cores: the
-    /// spawner never touches it, and the home worker increments and (usually) decrements it.
+    /// The worker it runs on, recorded by that worker the first time an [`Unparker`] is made
+    /// for the goroutine (`Unparker::current`), which is the only way another thread can come
+    /// to wake it. Goroutines that never wait never pay for it. Holding the home worker's own
+    /// `Arc` rather than the runtime's keeps spawning from bouncing one reference count
+    /// between cores.
     pub(crate) home: HomeCell,
-    /// Index in the home worker's fiber slab; read and written only by the home worker.
+    /// Index in the home worker's fiber slab, [`NOT_STARTED`] before a worker starts it. Read
+    /// and written only by the worker holding the goroutine (it reaches a worker through a
+    /// queue, whose hand-off orders the writes).
     pub(crate) slot: AtomicUsize,
     /// Its place in the local FIFO order of the worker that queued it last (see
     /// `worker::Local::pop_local`); written when it is queued on a worker.
@@ -158,7 +164,7 @@ impl<P: Task> Goroutine<P> {
             stack_size: b.stack_size.unwrap_or(0),
             park: ParkState::new(),
             home: HomeCell(AtomicPtr::new(std::ptr::null_mut())),
-            slot: AtomicUsize::new(0),
+            slot: AtomicUsize::new(NOT_STARTED),
             qseq: AtomicU64::new(0),
             task,
         }

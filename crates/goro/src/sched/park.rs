@@ -163,7 +163,7 @@ enum Target {
 impl Unparker {
     /// An unparker for the caller: the running goroutine, or else the current OS thread.
     pub fn current() -> Unparker {
-        match worker::current_goroutine() {
+        match worker::current_goroutine_for_waking() {
             Some(g) => Unparker(Target::Goroutine(g)),
             None => Unparker(Target::Thread(std::thread::current())),
         }

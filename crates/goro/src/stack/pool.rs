@@ -42,11 +42,19 @@ use super::overflow;
 /// Bytes at the top of every slot reserved for [`Meta`].
 pub(crate) const META_SIZE: usize = 64;
 
-/// The page size; Linux on the targets goro supports uses 4 KiB base pages.
+/// The page size (asked once: `sysconf` showed up in profiles of goroutine start).
 pub(crate) fn page_size() -> usize {
-    // SAFETY: sysconf has no preconditions.
-    let n = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    usize::try_from(n).unwrap_or(4096)
+    static PAGE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    match PAGE.load(Ordering::Relaxed) {
+        0 => {
+            // SAFETY: sysconf has no preconditions.
+            let n = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+            let n = usize::try_from(n).unwrap_or(4096);
+            PAGE.store(n, Ordering::Relaxed);
+            n
+        }
+        n => n,
+    }
 }
 
 /// `MADV_GUARD_INSTALL` from Linux's uapi `mman-common.h` (not in every libc crate release).
