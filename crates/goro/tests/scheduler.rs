@@ -371,3 +371,29 @@ fn a_thread_joining_a_goroutine_unwound_at_shutdown_is_released() {
         Err(goro::JoinError::Cancelled)
     ));
 }
+
+#[test]
+fn an_unstarted_goroutine_waiting_behind_older_work_can_still_be_stolen() {
+    // On worker 0, R (started earlier, so older in the local FIFO) spins until F runs. F is
+    // newer, so worker 0 sets it aside to run R first: worker 1 must still be able to take it.
+    for _ in 0..50 {
+        Runtime::builder()
+            .workers(2)
+            .run(|| {
+                let flag = Arc::new(AtomicBool::new(false));
+                let f1 = flag.clone();
+                let r = goro::go(move || {
+                    goro::yield_now(); // now started, and back in the local queue
+                    while !f1.load(Ordering::Acquire) {
+                        std::hint::spin_loop();
+                    }
+                });
+                goro::yield_now();
+                let f2 = flag.clone();
+                let f = goro::go(move || f2.store(true, Ordering::Release));
+                f.join().unwrap();
+                r.join().unwrap();
+            })
+            .unwrap();
+    }
+}

@@ -49,6 +49,32 @@ pub(crate) struct WorkerShared {
     /// Each is written only by this worker's thread, so counting costs no shared cache line.
     pub(crate) spawned: AtomicUsize,
     pub(crate) exited: AtomicUsize,
+    /// An unstarted goroutine this worker took from its queue but left for later (see
+    /// `Local::pop_local`); other workers may steal it from here.
+    deferred: Mutex<Option<Arc<Goroutine>>>,
+    has_deferred: AtomicBool,
+}
+
+impl WorkerShared {
+    pub(crate) fn defer(&self, g: Arc<Goroutine>) {
+        let mut d = self.deferred.lock().unwrap_or_else(|e| e.into_inner());
+        debug_assert!(d.is_none(), "one deferred goroutine at a time");
+        *d = Some(g);
+        self.has_deferred.store(true, Ordering::SeqCst);
+    }
+
+    pub(crate) fn take_deferred(&self) -> Option<Arc<Goroutine>> {
+        if !self.has_deferred() {
+            return None;
+        }
+        let mut d = self.deferred.lock().unwrap_or_else(|e| e.into_inner());
+        self.has_deferred.store(false, Ordering::Relaxed);
+        d.take()
+    }
+
+    pub(crate) fn has_deferred(&self) -> bool {
+        self.has_deferred.load(Ordering::SeqCst)
+    }
 }
 
 /// A goroutine's link to its home worker (see `Goroutine::home`): one per worker, shared by
@@ -110,13 +136,11 @@ impl Shared {
                 self.drain_global();
                 return;
             }
-            self.wake_idle(true);
-        } else {
-            // On this worker's own queue the goroutine runs even if no other worker wakes up
-            // (this worker will get to it), so the wake-up is only for parallelism and needs no
-            // fence (Go's `newproc` reasons the same way).
-            self.wake_idle(false);
         }
+        // Fenced even for this worker's own queue: goro cannot preempt, so if the goroutine
+        // running here spins until the new one runs, only another worker can run it, and a
+        // sleeping worker must not miss it.
+        self.wake_idle(true);
     }
 
     /// Wakes one sleeping worker if none is spinning (Go's `wakep`). `fenced` makes it part of
@@ -392,6 +416,8 @@ impl RuntimeBuilder {
                 running: AtomicU64::new(0),
                 spawned: AtomicUsize::new(0),
                 exited: AtomicUsize::new(0),
+                deferred: Mutex::new(None),
+                has_deferred: AtomicBool::new(false),
             }));
             parts.push(WorkerParts {
                 index,

@@ -78,8 +78,6 @@ pub(crate) struct Local {
     home: Arc<Home>,
     fresh: Deque<Arc<Goroutine>>,
     ready: RefCell<VecDeque<Arc<Goroutine>>>,
-    /// An unstarted goroutine taken from `fresh` that waits for its turn behind `ready`.
-    held: RefCell<Option<Arc<Goroutine>>>,
     /// Stamps for `Goroutine::qseq`: the local FIFO order across `fresh` and `ready`.
     seq: Cell<u64>,
     runnext: RefCell<Option<Arc<Goroutine>>>,
@@ -101,23 +99,6 @@ pub(crate) struct Local {
     tearing_down: Cell<bool>,
     rng: Cell<u64>,
     _alt: AltStack,
-}
-
-/// Asks the CPU to start loading the cache lines at `p` (a goroutine header: three lines).
-#[inline]
-fn prefetch(p: *const u8) {
-    #[cfg(target_arch = "x86_64")]
-    for off in [0usize, 64, 128] {
-        // SAFETY: a prefetch is only a hint: it never faults or changes memory, whatever the
-        // address (SSE is part of the x86_64 baseline).
-        unsafe {
-            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
-                p.wrapping_add(off).cast(),
-            )
-        };
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = p;
 }
 
 /// Runs `f` with the current worker, if the calling thread is one.
@@ -305,7 +286,6 @@ pub(crate) fn run_worker(rt: Arc<Shared>, parts: WorkerParts, main: Option<MainG
         index: parts.index,
         fresh: parts.fresh,
         ready: RefCell::new(VecDeque::new()),
-        held: RefCell::new(None),
         seq: Cell::new(0),
         runnext: RefCell::new(None),
         streak: Cell::new(0),
@@ -376,31 +356,25 @@ impl Local {
         }
     }
 
-    /// The oldest of `ready`'s head and `fresh`'s head: the two queues behave as one FIFO
-    /// (so `yield_now` round-robins with goroutines not yet started), while unstarted ones
-    /// stay stealable until their turn comes.
+    /// The oldest of `ready`'s head and the next unstarted goroutine: the two queues behave as
+    /// one FIFO (so `yield_now` round-robins with goroutines not yet started, as in Go's single
+    /// run queue). An unstarted goroutine taken from `fresh` that must wait behind `ready` goes
+    /// to the worker's shared `deferred` slot, where other workers can still steal it: an
+    /// unstarted goroutine must never be hidden from thieves, or one that spins waiting for it
+    /// on this worker would wait forever.
     fn pop_local(&self) -> Option<Arc<Goroutine>> {
-        let mut held = self.held.borrow_mut();
-        if held.is_none() {
-            *held = self.fresh.pop();
-        }
+        let me = &self.rt.workers[self.index];
+        let cand = me.take_deferred().or_else(|| self.fresh.pop());
         let mut ready = self.ready.borrow_mut();
-        let held_first = match (held.as_ref(), ready.front()) {
-            (Some(h), Some(r)) => h.qseq.load(Ordering::Relaxed) <= r.qseq.load(Ordering::Relaxed),
-            (Some(_), None) => true,
-            (None, _) => false,
-        };
-        if held_first {
-            // Look one goroutine ahead: its header was written on another core (the spawner's)
-            // and the first touch misses the cache. Prefetching it now overlaps that miss with
-            // running the one we return.
-            let next = self.fresh.pop();
-            if let Some(n) = &next {
-                prefetch(Arc::as_ptr(n).cast());
+        match (cand, ready.front()) {
+            (Some(c), Some(r))
+                if c.qseq.load(Ordering::Relaxed) > r.qseq.load(Ordering::Relaxed) =>
+            {
+                me.defer(c);
+                ready.pop_front()
             }
-            std::mem::replace(&mut *held, next)
-        } else {
-            ready.pop_front()
+            (Some(c), _) => Some(c),
+            (None, _) => ready.pop_front(),
         }
     }
 
@@ -494,6 +468,9 @@ impl Local {
                     Steal::Retry => {}
                 }
             }
+            if let Some(g) = self.rt.workers[v].take_deferred() {
+                return Some(g);
+            }
         }
         None
     }
@@ -504,10 +481,12 @@ impl Local {
         !rt.workers[self.index].inbox.is_empty()
             || !rt.global.is_empty()
             || !self.fresh.is_empty()
-            || self.held.borrow().is_some()
             || self.runnext.borrow().is_some()
             || !self.ready.borrow().is_empty()
-            || rt.workers.iter().any(|w| !w.stealer.is_empty())
+            || rt
+                .workers
+                .iter()
+                .any(|w| !w.stealer.is_empty() || w.has_deferred())
             || self
                 .timers
                 .borrow()
@@ -667,7 +646,7 @@ impl Local {
         self.timers.borrow_mut().clear();
         self.runnext.borrow_mut().take();
         self.ready.borrow_mut().clear();
-        if let Some(g) = self.held.borrow_mut().take() {
+        if let Some(g) = self.rt.workers[self.index].take_deferred() {
             g.task.cancel();
         }
         while let Some(g) = self.fresh.pop() {
