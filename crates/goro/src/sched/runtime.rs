@@ -406,7 +406,7 @@ impl RuntimeBuilder {
         let mut parts = Vec::with_capacity(n);
         let mut shared = Vec::with_capacity(n);
         for index in 0..n {
-            let fresh = Deque::new_fifo();
+            let fresh = Deque::new_lifo();
             let parker = Parker::new();
             shared.push(CachePadded::new(WorkerShared {
                 stealer: fresh.stealer(),

@@ -2,8 +2,14 @@
 //!
 //! Each worker owns, in [`Local`] (on its own thread, reached through one thread-local pointer):
 //!
-//! * `fresh`: its queue of **unstarted** goroutines (a `crossbeam-deque` FIFO whose stealer other
-//!   workers use: only unstarted goroutines may change worker, DESIGN decision 2);
+//! * `fresh`: its deque of **unstarted** goroutines, whose stealer other workers use (only
+//!   unstarted goroutines may change worker, DESIGN decision 2). The owner takes the *newest*
+//!   (LIFO), thieves take the *oldest* half: a goroutine that spawns others and then waits runs
+//!   its newest child next, depth first, as Go's `runnext` does for a new goroutine and as
+//!   rayon does, which keeps few stacks in use (skynet's million goroutines touch a few dozen
+//!   stacks instead of a hundred thousand); thieves get the oldest, largest pieces of work.
+//!   Every [`OLDEST_EVERY`]th pick the owner takes the oldest instead, so no unstarted goroutine
+//!   waits forever behind newer ones;
 //! * `ready`: started goroutines made runnable again (yielded, or woken on this worker);
 //! * `runnext`: one goroutine woken by the goroutine running here, run next so that two
 //!   goroutines talking to each other stay on one core (Go's `runnext`);
@@ -17,9 +23,10 @@
 //!
 //! Each tick: fire due timers; every 61st tick take from the global queue first (Go:
 //! `schedtick % 61`, so a busy worker cannot starve goroutines spawned from plain threads);
-//! then `runnext` (at most [`RUNNEXT_STREAK`] times in a row), the inbox, `ready` and `fresh`
-//! (merged in the order they were queued, one FIFO as in Go), the global queue, and finally stealing half of another
-//! worker's unstarted goroutines. With nothing found the worker spins for [`SPIN`], then
+//! then `runnext` (at most [`RUNNEXT_STREAK`] times in a row), the inbox, then `ready` and
+//! `fresh` merged by age (the candidate from `fresh` runs only if it is older than `ready`'s
+//! head), the global queue, and finally stealing half of another worker's unstarted
+//! goroutines. With nothing found the worker spins for [`SPIN`], then
 //! sleeps: it publishes itself as idle, re-checks every source (a Dekker handshake with
 //! `Shared::wake_idle` and `schedule_woken`, both sides with a SeqCst fence), and parks on its
 //! futex until the earliest timer. An idle runtime uses no CPU.
@@ -53,6 +60,10 @@ const RUNNEXT_STREAK: u32 = 32;
 /// Go: `schedtick % 61 == 0` checks the global run queue first.
 const GLOBAL_EVERY: u32 = 61;
 
+/// Every this many picks from `fresh`, the owner takes its oldest unstarted goroutine rather
+/// than its newest (the same period as Go's global-queue check).
+const OLDEST_EVERY: u32 = 61;
+
 /// Goroutine ids a worker takes from the global counter at a time (Go takes 16; a larger block
 /// costs nothing but gaps in the numbering).
 const ID_BLOCK: u64 = 256;
@@ -77,6 +88,10 @@ pub(crate) struct Local {
     /// Given to every goroutine that starts here (`Goroutine::home`).
     home: Arc<Home>,
     fresh: Deque<Arc<Goroutine>>,
+    /// A stealer of our own `fresh`: takes the oldest end (see [`OLDEST_EVERY`]).
+    oldest: crossbeam_deque::Stealer<Arc<Goroutine>>,
+    /// Picks from `fresh` since the last oldest-first one.
+    fresh_picks: Cell<u32>,
     ready: RefCell<VecDeque<Arc<Goroutine>>>,
     /// Stamps for `Goroutine::qseq`: the local FIFO order across `fresh` and `ready`.
     seq: Cell<u64>,
@@ -284,6 +299,8 @@ pub(crate) struct MainGoroutine {
 pub(crate) fn run_worker(rt: Arc<Shared>, parts: WorkerParts, main: Option<MainGoroutine>) {
     let local = Local {
         index: parts.index,
+        oldest: parts.fresh.stealer(),
+        fresh_picks: Cell::new(0),
         fresh: parts.fresh,
         ready: RefCell::new(VecDeque::new()),
         seq: Cell::new(0),
@@ -356,15 +373,32 @@ impl Local {
         }
     }
 
-    /// The oldest of `ready`'s head and the next unstarted goroutine: the two queues behave as
-    /// one FIFO (so `yield_now` round-robins with goroutines not yet started, as in Go's single
-    /// run queue). An unstarted goroutine taken from `fresh` that must wait behind `ready` goes
-    /// to the worker's shared `deferred` slot, where other workers can still steal it: an
-    /// unstarted goroutine must never be hidden from thieves, or one that spins waiting for it
-    /// on this worker would wait forever.
+    /// The next unstarted goroutine (newest first, the oldest every [`OLDEST_EVERY`]th time).
+    fn pop_fresh(&self) -> Option<Arc<Goroutine>> {
+        let n = self.fresh_picks.get() + 1;
+        if n >= OLDEST_EVERY {
+            self.fresh_picks.set(0);
+            loop {
+                match self.oldest.steal() {
+                    Steal::Success(g) => return Some(g),
+                    Steal::Empty => return None,
+                    Steal::Retry => {}
+                }
+            }
+        }
+        self.fresh_picks.set(n);
+        self.fresh.pop()
+    }
+
+    /// The older of `ready`'s head and the candidate from `fresh`, so that started goroutines
+    /// (yielded or woken) take turns with unstarted ones by age and `yield_now` round-robins.
+    /// An unstarted goroutine taken from `fresh` that must wait behind `ready` goes to the
+    /// worker's shared `deferred` slot, where other workers can still steal it: an unstarted
+    /// goroutine must never be hidden from thieves, or one that spins waiting for it on this
+    /// worker would wait forever.
     fn pop_local(&self) -> Option<Arc<Goroutine>> {
         let me = &self.rt.workers[self.index];
-        let cand = me.take_deferred().or_else(|| self.fresh.pop());
+        let cand = me.take_deferred().or_else(|| self.pop_fresh());
         let mut ready = self.ready.borrow_mut();
         match (cand, ready.front()) {
             (Some(c), Some(r))
