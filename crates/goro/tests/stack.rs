@@ -111,3 +111,51 @@ fn guard_pages_use_madvise_where_the_kernel_has_it() {
         assert_eq!(goro::stack::guard_mode(), goro::stack::GuardMode::Madvise);
     }
 }
+
+#[test]
+fn mprotect_fallback_reports_the_mapping_limit_clearly() {
+    // Without MADV_GUARD_INSTALL each stack costs two mappings, so about 32,000 goroutines
+    // holding stacks exhaust the default vm.max_map_count (65,530). The runtime must say so.
+    let max: usize = std::fs::read_to_string("/proc/sys/vm/max_map_count")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(65_530);
+    if max > 200_000 {
+        return; // a raised limit would make this test slow; nothing to show
+    }
+    if std::env::var("GORO_STACK_CHILD").is_ok() {
+        let n = max / 2 + 5_000;
+        let _ = Runtime::builder().workers(1).run(move || {
+            let gate = goro::sync::WaitGroup::new();
+            gate.add(1);
+            let started = goro::sync::WaitGroup::new();
+            started.add(n);
+            for _ in 0..n {
+                let (gate, started) = (gate.clone(), started.clone());
+                goro::go(move || {
+                    started.done();
+                    gate.wait();
+                });
+            }
+            started.wait();
+        });
+        return;
+    }
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "mprotect_fallback_reports_the_mapping_limit_clearly",
+            "--nocapture",
+        ])
+        .env("GORO_STACK_CHILD", "1")
+        .env("GORO_GUARD", "mprotect")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "expected an abort at the mapping limit"
+    );
+    assert!(err.contains("vm.max_map_count"), "{err}");
+    assert!(err.contains("MADV_GUARD_INSTALL"), "{err}");
+}
