@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 use goro::sync::WaitGroup;
 use goro::Runtime;
 
+mod common;
+
 #[test]
 fn yield_now_round_robins() {
     let order = Runtime::builder()
@@ -263,11 +265,8 @@ mod libc_rusage {
 fn an_idle_runtime_uses_no_cpu() {
     // CPU time is per process: measure in a child so other tests' threads do not count.
     if std::env::var("GORO_IDLE_CHILD").is_err() {
-        let out = std::process::Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", "an_idle_runtime_uses_no_cpu", "--nocapture"])
-            .env("GORO_IDLE_CHILD", "1")
-            .output()
-            .unwrap();
+        let out =
+            common::rerun_in_child("an_idle_runtime_uses_no_cpu", &[("GORO_IDLE_CHILD", "1")]);
         assert!(
             out.status.success(),
             "{}",

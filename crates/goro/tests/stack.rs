@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use goro::{Builder, Runtime};
 
+mod common;
+
 #[inline(never)]
 fn depth(n: u32) -> u32 {
     // About 1 KiB of frame per level.
@@ -82,16 +84,10 @@ fn mprotect_fallback_runs_goroutines() {
         assert_eq!(goro::stack::guard_mode(), goro::stack::GuardMode::Mprotect);
         return;
     }
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "mprotect_fallback_runs_goroutines",
-            "--nocapture",
-        ])
-        .env("GORO_STACK_CHILD", "1")
-        .env("GORO_GUARD", "mprotect")
-        .output()
-        .unwrap();
+    let out = common::rerun_in_child(
+        "mprotect_fallback_runs_goroutines",
+        &[("GORO_STACK_CHILD", "1"), ("GORO_GUARD", "mprotect")],
+    );
     assert!(
         out.status.success(),
         "{}",
@@ -141,16 +137,10 @@ fn mprotect_fallback_reports_the_mapping_limit_clearly() {
         });
         return;
     }
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "mprotect_fallback_reports_the_mapping_limit_clearly",
-            "--nocapture",
-        ])
-        .env("GORO_STACK_CHILD", "1")
-        .env("GORO_GUARD", "mprotect")
-        .output()
-        .unwrap();
+    let out = common::rerun_in_child(
+        "mprotect_fallback_reports_the_mapping_limit_clearly",
+        &[("GORO_STACK_CHILD", "1"), ("GORO_GUARD", "mprotect")],
+    );
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         !out.status.success(),

@@ -171,6 +171,13 @@ impl<P: Task> Goroutine<P> {
     }
 }
 
+/// The message of a panic payload, when it is a string (`panic!` makes a `&str` or a `String`).
+pub(crate) fn payload_message(p: &(dyn Any + Send)) -> Option<&str> {
+    p.downcast_ref::<&'static str>()
+        .copied()
+        .or_else(|| p.downcast_ref::<String>().map(String::as_str))
+}
+
 /// Why a goroutine did not produce a value.
 pub enum JoinError {
     /// It panicked; the payload is the panic's.
@@ -184,10 +191,7 @@ impl JoinError {
     /// The panic message, when the payload is a string.
     pub fn panic_message(&self) -> Option<&str> {
         match self {
-            JoinError::Panicked(p) => p
-                .downcast_ref::<&'static str>()
-                .copied()
-                .or_else(|| p.downcast_ref::<String>().map(String::as_str)),
+            JoinError::Panicked(p) => payload_message(&**p),
             JoinError::Cancelled => None,
         }
     }

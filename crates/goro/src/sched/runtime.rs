@@ -26,7 +26,7 @@ use crossbeam_deque::{Injector, Stealer, Worker as Deque};
 use crossbeam_utils::sync::{Parker, Unparker as ThreadUnparker};
 use crossbeam_utils::CachePadded;
 
-use super::goroutine::{Builder, Goroutine, JoinHandle};
+use super::goroutine::{payload_message, Builder, Goroutine, JoinHandle};
 use super::worker::{self, MainGoroutine, WorkerParts};
 use crate::stack::pool::StackPool;
 
@@ -248,10 +248,7 @@ impl RunError {
     /// The main goroutine's panic message, when the payload is a string.
     pub fn panic_message(&self) -> Option<&str> {
         match self {
-            RunError::Panicked(p) => p
-                .downcast_ref::<&'static str>()
-                .copied()
-                .or_else(|| p.downcast_ref::<String>().map(String::as_str)),
+            RunError::Panicked(p) => payload_message(&**p),
             _ => None,
         }
     }

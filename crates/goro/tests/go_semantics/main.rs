@@ -1,4 +1,6 @@
 //! The checklist of shared/SEMANTICS.md, one test per line, named after the line.
 
+#[path = "../common/mod.rs"]
+mod common;
 mod memory;
 mod runtime;

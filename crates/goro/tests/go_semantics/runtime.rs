@@ -123,17 +123,10 @@ fn r3_1000000_goroutines_parked_at_once() {
 }
 
 fn overflow_child(guard: &str) -> (std::process::ExitStatus, String) {
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "runtime::r6_child",
-            "--nocapture",
-            "--include-ignored",
-        ])
-        .env("GORO_R6_CHILD", "1")
-        .env("GORO_GUARD", guard)
-        .output()
-        .unwrap();
+    let out = crate::common::rerun_in_child(
+        "runtime::r6_child",
+        &[("GORO_R6_CHILD", "1"), ("GORO_GUARD", guard)],
+    );
     (
         out.status,
         String::from_utf8_lossy(&out.stderr).into_owned(),

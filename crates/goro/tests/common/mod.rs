@@ -1,0 +1,15 @@
+//! Helpers shared by the integration tests.
+
+use std::process::{Command, Output};
+
+/// Runs this test binary again in a child process with only `test` selected (ignored tests
+/// included) and `env` set: for what must be observed from outside, such as an abort, or the
+/// CPU time of a process that runs nothing else.
+pub fn rerun_in_child(test: &str, env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(std::env::current_exe().expect("test binary path"));
+    cmd.args(["--exact", test, "--nocapture", "--include-ignored"]);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run the test binary again")
+}
