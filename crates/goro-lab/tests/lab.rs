@@ -61,7 +61,16 @@ fn bench_prints_one_line_per_workload_in_the_documented_format() {
             "{line}"
         );
     }
-    assert!(lines[2].ends_with("B/goroutine"), "{}", lines[2]);
+    assert_eq!(
+        lines[2].split_whitespace().nth(6),
+        Some("B/goroutine"),
+        "{}",
+        lines[2]
+    );
+    assert!(
+        lines[1].contains("JoinHandle::join") && lines[2].contains("WaitGroup gate"),
+        "{out}"
+    );
 }
 
 #[test]
