@@ -431,3 +431,39 @@ fn an_unstarted_goroutine_waiting_behind_older_work_can_still_be_stolen() {
             .unwrap();
     }
 }
+
+#[test]
+fn join_races_with_completion_from_goroutines_and_threads() {
+    // Joins that start before, during and after the goroutine completes, from goroutines and
+    // from plain threads: every value arrives once, and nothing is lost or dropped twice.
+    Runtime::builder()
+        .workers(2)
+        .run(|| {
+            let payload = Arc::new(());
+            for i in 0..20_000u64 {
+                let p = payload.clone();
+                let h = goro::go(move || {
+                    if i % 3 == 0 {
+                        goro::yield_now();
+                    }
+                    drop(p);
+                    Box::new(i) // a heap value, so a double drop or a leak would show
+                });
+                if i % 7 == 0 {
+                    assert_eq!(
+                        *std::thread::spawn(move || h.join().unwrap())
+                            .join()
+                            .unwrap(),
+                        i
+                    );
+                } else {
+                    if i % 2 == 0 {
+                        goro::yield_now();
+                    }
+                    assert_eq!(*h.join().unwrap(), i);
+                }
+            }
+            assert_eq!(Arc::strong_count(&payload), 1);
+        })
+        .unwrap();
+}

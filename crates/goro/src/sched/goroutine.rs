@@ -22,19 +22,21 @@
 //!
 //! 1. The goroutine writes `result` while the state is RUNNING or WAITING (nobody reads it
 //!    then), then swaps the state to DONE (AcqRel: the joiner's Acquire sees the result). If
-//!    the old state was WAITING it takes the waiter (under the waiter mutex) and unparks it.
+//!    the old state was WAITING it moves the waiter's unparker out and unparks it.
 //! 2. The joiner loads the state (Acquire). On DONE it CASes DONE -> TAKEN and owns `result`.
-//!    Otherwise it stores its unparker under the waiter mutex, then CASes RUNNING -> WAITING;
-//!    if that fails the state is DONE (go to 2), else it parks and goes to 2 when woken.
-//!    Storing the waiter before publishing WAITING means the goroutine that sees WAITING
-//!    always finds it.
+//!    On WAITING (a spurious wake-up) it parks again. On RUNNING it writes its unparker into
+//!    `waiter`, then CASes RUNNING -> WAITING; if that fails the state is DONE: it drops the
+//!    unparker it wrote (the goroutine never saw it) and goes to 2; else it parks and goes to 2
+//!    when woken. Writing the waiter before publishing WAITING means the goroutine that sees
+//!    WAITING always finds it, and `waiter` is touched by one side at a time.
 
 use std::any::Any;
 use std::cell::UnsafeCell;
 use std::fmt;
+use std::mem::MaybeUninit;
 use std::panic::{self, AssertUnwindSafe, Location};
-use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicU8, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicU8, Ordering};
+use std::sync::Arc;
 
 use super::park::{park, ParkState, Unparker};
 use super::runtime::{Handle, Home, Shared};
@@ -44,7 +46,7 @@ use super::worker;
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 /// `Goroutine::slot` of a goroutine that has not started.
-pub(crate) const NOT_STARTED: usize = usize::MAX;
+pub(crate) const NOT_STARTED: u32 = u32::MAX;
 
 /// Takes `n` consecutive goroutine ids from the process-wide counter.
 pub(crate) fn take_ids(n: u64) -> u64 {
@@ -117,12 +119,13 @@ pub(crate) struct Goroutine<P: ?Sized + Task = dyn Task> {
     pub(crate) id: u64,
     /// The goroutine that spawned this one (0: spawned from a plain thread).
     pub(crate) parent: u64,
-    /// Set with [`Builder::name`].
-    pub(crate) name: Option<Box<str>>,
+    /// Set with [`Builder::name`]; boxed so that unnamed goroutines pay one word, not three.
+    #[allow(clippy::box_collection)]
+    pub(crate) name: Option<Box<String>>,
     /// Where `go` was called (`#[track_caller]`).
     pub(crate) site: &'static Location<'static>,
-    /// Usable stack bytes; 0 means the runtime's default.
-    pub(crate) stack_size: usize,
+    /// Usable stack bytes (at most 1 GiB); 0 means the runtime's default.
+    pub(crate) stack_size: u32,
     /// The park protocol's state word (see `sched::park`).
     pub(crate) park: ParkState,
     /// The worker it runs on, recorded by that worker the first time an [`Unparker`] is made
@@ -134,10 +137,10 @@ pub(crate) struct Goroutine<P: ?Sized + Task = dyn Task> {
     /// Index in the home worker's fiber slab, [`NOT_STARTED`] before a worker starts it. Read
     /// and written only by the worker holding the goroutine (it reaches a worker through a
     /// queue, whose hand-off orders the writes).
-    pub(crate) slot: AtomicUsize,
+    pub(crate) slot: AtomicU32,
     /// Its place in the local FIFO order of the worker that queued it last (see
     /// `worker::Local::pop_local`); written when it is queued on a worker.
-    pub(crate) qseq: AtomicU64,
+    pub(crate) qseq: AtomicU32,
     /// Its closure and join slot.
     pub(crate) task: P,
 }
@@ -159,13 +162,16 @@ impl<P: Task> Goroutine<P> {
         Goroutine {
             id,
             parent,
-            name: b.name.map(String::into_boxed_str),
+            name: b.name.map(Box::new),
             site,
-            stack_size: b.stack_size.unwrap_or(0),
+            // Checked against MAX_STACK (1 GiB) by `spawn_at`; the runtime's own is checked too.
+            stack_size: b
+                .stack_size
+                .map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX)),
             park: ParkState::new(),
             home: HomeCell(AtomicPtr::new(std::ptr::null_mut())),
-            slot: AtomicUsize::new(NOT_STARTED),
-            qseq: AtomicU64::new(0),
+            slot: AtomicU32::new(NOT_STARTED),
+            qseq: AtomicU32::new(0),
             task,
         }
     }
@@ -235,16 +241,23 @@ const J_TAKEN: u8 = 3;
 /// Where a goroutine's result waits for its joiner; see "The join slot protocol" above.
 struct JoinSlot<T> {
     state: AtomicU8,
+    /// The closure's stage (see `Spawned::claim`); kept here to share the padding.
+    stage: AtomicU8,
     result: UnsafeCell<Option<Result<T, JoinError>>>,
-    waiter: Mutex<Option<Unparker>>,
+    /// Initialised by the joiner only while `state` is RUNNING, moved out by the goroutine only
+    /// after it saw WAITING (steps 1 and 2), so never touched by both at once; it holds a value
+    /// exactly while the state is WAITING. (`MaybeUninit` rather than `Option` saves the word
+    /// that keeps a small goroutine within two cache lines.)
+    waiter: UnsafeCell<MaybeUninit<Unparker>>,
 }
 
 impl<T> JoinSlot<T> {
     fn new() -> Self {
         JoinSlot {
             state: AtomicU8::new(J_RUNNING),
+            stage: AtomicU8::new(UNSTARTED),
             result: UnsafeCell::new(None),
-            waiter: Mutex::new(None),
+            waiter: UnsafeCell::new(MaybeUninit::uninit()),
         }
     }
 
@@ -256,10 +269,11 @@ impl<T> JoinSlot<T> {
         // AcqRel: Release publishes the result to the joiner's Acquire; Acquire pairs with
         // the joiner's CAS to WAITING, so the waiter it stored is visible.
         if self.state.swap(J_DONE, Ordering::AcqRel) == J_WAITING {
-            let w = self.waiter.lock().unwrap_or_else(|e| e.into_inner()).take();
-            if let Some(w) = w {
-                w.unpark();
-            }
+            // SAFETY: the state was WAITING, so the joiner initialised `waiter` before its CAS
+            // to WAITING (which our AcqRel swap read) and will not touch it again; we move the
+            // value out exactly once (the state is DONE now).
+            let w = unsafe { (*self.waiter.get()).assume_init_read() };
+            w.unpark();
         }
     }
 
@@ -280,18 +294,24 @@ impl<T> JoinSlot<T> {
                     }
                 }
                 J_TAKEN => return Err(JoinError::Cancelled),
+                J_WAITING => park(), // woken spuriously: the waiter is already in place
                 _ => {
-                    *self.waiter.lock().unwrap_or_else(|e| e.into_inner()) =
-                        Some(Unparker::current());
+                    // SAFETY: the state is RUNNING, so `waiter` is empty and the goroutine reads
+                    // it only after it sees WAITING, which only the CAS below publishes.
+                    unsafe { (*self.waiter.get()).write(Unparker::current()) };
                     let r = self.state.compare_exchange(
                         J_RUNNING,
                         J_WAITING,
                         Ordering::AcqRel,
                         Ordering::Acquire,
                     );
-                    match r {
-                        Ok(_) | Err(J_WAITING) => park(),
-                        Err(_) => {} // DONE meanwhile: take it on the next turn
+                    if r.is_ok() {
+                        park();
+                    } else {
+                        // DONE meanwhile: the goroutine never saw WAITING, so the unparker is
+                        // still ours to drop; take the result on the next turn.
+                        // SAFETY: initialised just above and not published.
+                        unsafe { (*self.waiter.get()).assume_init_drop() };
                     }
                 }
             }
@@ -305,8 +325,7 @@ impl<T> JoinSlot<T> {
 
 /// The task of a goroutine spawned with `go`: the closure until it starts, then the result.
 struct Spawned<F, T> {
-    /// UNSTARTED until `run` or `cancel` claims the closure with a swap.
-    stage: AtomicU8,
+    /// The closure: `join.stage` is UNSTARTED until `run` or `cancel` claims it with a swap.
     f: UnsafeCell<Option<F>>,
     join: JoinSlot<T>,
 }
@@ -316,13 +335,13 @@ const CLAIMED: u8 = 1;
 
 // SAFETY: `f` is touched only by the one thread that wins the `stage` swap (it moves `F: Send`
 // out, possibly to another thread than the spawner's); `join.result` is handed from the
-// goroutine to the joiner by the join slot protocol (`T: Send`). Everything else is atomics and
-// a mutex.
+// goroutine to the joiner by the join slot protocol (`T: Send`), and so is `join.waiter` from
+// the joiner to the goroutine (`Unparker: Send`). Everything else is atomics.
 unsafe impl<F: Send, T: Send> Sync for Spawned<F, T> {}
 
 impl<F, T> Spawned<F, T> {
     fn claim(&self) -> Option<F> {
-        if self.stage.swap(CLAIMED, Ordering::Acquire) != UNSTARTED {
+        if self.join.stage.swap(CLAIMED, Ordering::Acquire) != UNSTARTED {
             return None;
         }
         // SAFETY: we won the swap; nobody else ever reads or writes `f`.
@@ -584,7 +603,6 @@ impl Builder {
             });
         }
         let task = Spawned {
-            stage: AtomicU8::new(UNSTARTED),
             f: UnsafeCell::new(Some(f)),
             join: JoinSlot::new(),
         };
@@ -633,5 +651,27 @@ where
     match Builder::new().spawn(f) {
         Ok(h) => h,
         Err(e) => panic!("goro::go: {}", e.reason),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A goroutine whose closure captures one `Arc` and returns `()` fits, with the `Arc`'s
+    /// two counters, in two cache lines: the header is what crosses cores on every spawn and
+    /// what every parked goroutine keeps on the heap.
+    #[test]
+    fn a_small_goroutine_fits_two_cache_lines() {
+        fn size_with<F: FnOnce() + Send>(_: &F) -> usize {
+            std::mem::size_of::<Goroutine<Spawned<F, ()>>>()
+        }
+        let a = Arc::new(1u8);
+        let f = move || drop(a);
+        assert!(
+            size_with(&f) + 16 <= 128,
+            "header is {} bytes",
+            size_with(&f)
+        );
     }
 }

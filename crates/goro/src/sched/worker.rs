@@ -94,7 +94,7 @@ pub(crate) struct Local {
     fresh_picks: Cell<u32>,
     ready: RefCell<VecDeque<Arc<Goroutine>>>,
     /// Stamps for `Goroutine::qseq`: the local FIFO order across `fresh` and `ready`.
-    seq: Cell<u64>,
+    seq: Cell<u32>,
     runnext: RefCell<Option<Arc<Goroutine>>>,
     streak: Cell<u32>,
     slab: RefCell<Vec<Option<Slot>>>,
@@ -114,6 +114,12 @@ pub(crate) struct Local {
     tearing_down: Cell<bool>,
     rng: Cell<u64>,
     _alt: AltStack,
+}
+
+/// True if stamp `a` was given after stamp `b` (stamps wrap around; two live stamps are never
+/// 2^31 apart).
+fn newer(a: u32, b: u32) -> bool {
+    (a.wrapping_sub(b) as i32) > 0
 }
 
 /// Runs `f` with the current worker, if the calling thread is one.
@@ -356,7 +362,7 @@ impl Local {
     }
 
     fn stamp(&self, g: &Goroutine) {
-        let s = self.seq.get() + 1;
+        let s = self.seq.get().wrapping_add(1);
         self.seq.set(s);
         g.qseq.store(s, Ordering::Relaxed);
     }
@@ -402,7 +408,10 @@ impl Local {
         let mut ready = self.ready.borrow_mut();
         match (cand, ready.front()) {
             (Some(c), Some(r))
-                if c.qseq.load(Ordering::Relaxed) > r.qseq.load(Ordering::Relaxed) =>
+                if newer(
+                    c.qseq.load(Ordering::Relaxed),
+                    r.qseq.load(Ordering::Relaxed),
+                ) =>
             {
                 me.defer(c);
                 ready.pop_front()
@@ -574,7 +583,7 @@ impl Local {
 
     /// Creates the fiber of a goroutine starting on this worker and gives its slot index.
     fn start_fiber(&self, g: Arc<Goroutine>, body: impl FnOnce() + 'static) -> (usize, Slot) {
-        let mut stack = self.take_stack(g.stack_size);
+        let mut stack = self.take_stack(g.stack_size as usize);
         stack.set_owner(g.id, g.site);
         let fiber = Fiber::new(stack, &self.fiber, body);
         let idx = match self.free_slots.borrow_mut().pop() {
@@ -585,7 +594,11 @@ impl Local {
                 slab.len() - 1
             }
         };
-        g.slot.store(idx, Ordering::Relaxed);
+        // A slab index is far below 2^32: each entry is a live goroutine with a stack.
+        g.slot.store(
+            u32::try_from(idx).unwrap_or(NOT_STARTED - 1),
+            Ordering::Relaxed,
+        );
         (idx, Slot { fiber, g })
     }
 
@@ -634,7 +647,7 @@ impl Local {
             let (idx, slot) = self.start_fiber(g, body);
             (idx, slot, None)
         } else {
-            let idx = g.slot.load(Ordering::Relaxed);
+            let idx = g.slot.load(Ordering::Relaxed) as usize;
             let Some(slot) = self.slab.borrow_mut()[idx].take() else {
                 return;
             };
