@@ -48,7 +48,7 @@
 //! Each folder's module doc says what it owns and the protocol it follows. The decisions behind
 //! the design are in docs/DESIGN.md at the root of the repository.
 
-pub mod sched;
+mod sched;
 pub mod stack;
 pub mod sync;
 pub mod time;

@@ -2,11 +2,11 @@
 //!
 //! This folder owns three things:
 //!
-//! * [`pool`]: large `MAP_NORESERVE` chunks carved into fixed-size stacks with guard pages
+//! * `pool`: large `MAP_NORESERVE` chunks carved into fixed-size stacks with guard pages
 //!   (`MADV_GUARD_INSTALL`, falling back to `mprotect`), reused LIFO, released past a mark.
-//! * [`overflow`]: the signal handler that turns a guard-page hit into
+//! * `overflow`: the signal handler that turns a guard-page hit into
 //!   `goroutine N stack overflow` and an abort, never silent corruption.
-//! * [`switch`]: the `corosensei` coroutine wrapper and the argument for why pinning each
+//! * `switch`: the `corosensei` coroutine wrapper and the argument for why pinning each
 //!   goroutine to the thread where it started makes the switch sound.
 //!
 //! A goroutine that has not started holds no stack: the worker that starts it takes one from

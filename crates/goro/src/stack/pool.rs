@@ -102,7 +102,7 @@ pub(crate) struct Meta {
 }
 
 /// One stack carved from the pool. Plain data: it must be handed back with
-/// [`StackPool::free`]; if it is dropped instead its slot is simply never reused.
+/// [`StackPool::free_batch`]; if it is dropped instead its slot is simply never reused.
 #[derive(Debug)]
 pub(crate) struct Stack {
     /// Lowest address of the slot (the guard page starts here).

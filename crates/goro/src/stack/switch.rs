@@ -8,7 +8,7 @@
 //! moves a started goroutine:
 //!
 //! * `go` requires `F: Send + 'static`. The closure crosses threads *before* it starts, as a
-//!   plain boxed value inside the goroutine's header; that is exactly what `Send` permits.
+//!   plain value inside the goroutine's header; that is exactly what `Send` permits.
 //! * A [`Fiber`] (the coroutine and its stack) is created by the worker that first runs the
 //!   goroutine, is stored in that worker's own slab (a `!Send` structure living on the worker's
 //!   thread), is resumed only there, and is dropped there (at exit or at shutdown). `Fiber`
