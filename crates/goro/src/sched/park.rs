@@ -124,6 +124,13 @@ impl ParkState {
             .compare_exchange(QUEUED, RUNNING, Ordering::Acquire, Ordering::Relaxed);
     }
 
+    /// Step 5 for a goroutine's first run: no `Unparker` can exist before it starts (they are
+    /// made only by the running goroutine), so nobody else touches the word and a plain store
+    /// does, without the locked instruction.
+    pub(crate) fn on_start(&self) {
+        self.0.store(RUNNING, Ordering::Relaxed);
+    }
+
     /// Step 6: the goroutine returned (or was unwound at shutdown).
     pub(crate) fn on_exit(&self) {
         self.0.store(DEAD, Ordering::Release);

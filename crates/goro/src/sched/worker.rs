@@ -644,6 +644,7 @@ impl Local {
                 // goroutine, is alive (in the slab, or held by `execute`/`teardown`).
                 unsafe { (*gp).task.run() }
             };
+            g.park.on_start();
             let (idx, slot) = self.start_fiber(g, body);
             (idx, slot, None)
         } else {
@@ -651,9 +652,9 @@ impl Local {
             let Some(slot) = self.slab.borrow_mut()[idx].take() else {
                 return;
             };
+            g.park.on_resume();
             (idx, slot, Some(g))
         };
-        slot.g.park.on_resume();
         let me = &self.rt.workers[self.index];
         me.running.store(slot.g.id, Ordering::Relaxed);
         self.current.set(&slot.g);
