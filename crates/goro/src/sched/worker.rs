@@ -60,6 +60,9 @@ const RUNNEXT_STREAK: u32 = 32;
 /// Go: `schedtick % 61 == 0` checks the global run queue first.
 const GLOBAL_EVERY: u32 = 61;
 
+/// At most this many goroutines move in one steal (half the victim's queue, up to this).
+const STEAL_MAX: usize = 128;
+
 /// Every this many picks from `fresh`, the owner takes its oldest unstarted goroutine rather
 /// than its newest (the same period as Go's global-queue check).
 const OLDEST_EVERY: u32 = 61;
@@ -505,7 +508,10 @@ impl Local {
                 continue;
             }
             loop {
-                match self.rt.workers[v].stealer.steal_batch_and_pop(&self.fresh) {
+                match self.rt.workers[v]
+                    .stealer
+                    .steal_batch_with_limit_and_pop(&self.fresh, STEAL_MAX)
+                {
                     Steal::Success(g) => return Some(g),
                     Steal::Empty => break,
                     Steal::Retry => {}
