@@ -335,8 +335,8 @@ pub(crate) fn run_worker(rt: Arc<Shared>, parts: WorkerParts, main: Option<MainG
     };
     LOCAL.with(|p| p.set(&local));
     if let Some(m) = main {
-        let (idx, slot) = local.start_fiber(m.g.clone(), m.body);
-        local.slab.borrow_mut()[idx] = Some(slot);
+        let slot = local.start_fiber(m.g.clone(), m.body);
+        local.store_slot(None, slot);
         *local.runnext.borrow_mut() = Some(m.g);
     }
     local.run();
@@ -587,25 +587,30 @@ impl Local {
         rt.remove_idle(self.index);
     }
 
-    /// Creates the fiber of a goroutine starting on this worker and gives its slot index.
-    fn start_fiber(&self, g: Arc<Goroutine>, body: impl FnOnce() + 'static) -> (usize, Slot) {
+    /// Creates the fiber of a goroutine starting on this worker.
+    fn start_fiber(&self, g: Arc<Goroutine>, body: impl FnOnce() + 'static) -> Slot {
         let mut stack = self.take_stack(g.stack_size as usize);
         stack.set_owner(g.id, g.site);
         let fiber = Fiber::new(stack, &self.fiber, body);
-        let idx = match self.free_slots.borrow_mut().pop() {
-            Some(i) => i,
-            None => {
+        Slot { fiber, g }
+    }
+
+    /// Puts a suspended goroutine's slot in the slab (at `idx` if it already has a place) and
+    /// records the place in its header.
+    fn store_slot(&self, idx: Option<usize>, slot: Slot) {
+        let idx = idx
+            .or_else(|| self.free_slots.borrow_mut().pop())
+            .unwrap_or_else(|| {
                 let mut slab = self.slab.borrow_mut();
                 slab.push(None);
                 slab.len() - 1
-            }
-        };
+            });
         // A slab index is far below 2^32: each entry is a live goroutine with a stack.
-        g.slot.store(
+        slot.g.slot.store(
             u32::try_from(idx).unwrap_or(NOT_STARTED - 1),
             Ordering::Relaxed,
         );
-        (idx, Slot { fiber, g })
+        self.slab.borrow_mut()[idx] = Some(slot);
     }
 
     fn take_stack(&self, size: usize) -> Stack {
@@ -642,7 +647,8 @@ impl Local {
     /// Runs `g` until it suspends or returns.
     fn execute(&self, g: Arc<Goroutine>) {
         // A new goroutine's queue reference moves into its slot; a resumed one's is kept to
-        // requeue it if it yields, so neither path touches the reference count.
+        // requeue it if it yields, so neither path touches the reference count. A new goroutine
+        // enters the slab only if it suspends: most short ones never do.
         let (idx, mut slot, queued) = if g.slot.load(Ordering::Relaxed) == NOT_STARTED {
             let gp: *const Goroutine = Arc::as_ptr(&g);
             let body = move || {
@@ -651,15 +657,14 @@ impl Local {
                 unsafe { (*gp).task.run() }
             };
             g.park.on_start();
-            let (idx, slot) = self.start_fiber(g, body);
-            (idx, slot, None)
+            (None, self.start_fiber(g, body), None)
         } else {
             let idx = g.slot.load(Ordering::Relaxed) as usize;
             let Some(slot) = self.slab.borrow_mut()[idx].take() else {
                 return;
             };
             g.park.on_resume();
-            (idx, slot, Some(g))
+            (Some(idx), slot, Some(g))
         };
         let me = &self.rt.workers[self.index];
         me.running.store(slot.g.id, Ordering::Relaxed);
@@ -669,14 +674,18 @@ impl Local {
         me.running.store(0, Ordering::Relaxed);
         match why {
             Some(why) => {
-                if why == Suspend::Yield {
-                    self.push_ready(queued.unwrap_or_else(|| slot.g.clone()));
+                let requeue =
+                    (why == Suspend::Yield).then(|| queued.unwrap_or_else(|| slot.g.clone()));
+                self.store_slot(idx, slot);
+                if let Some(g) = requeue {
+                    self.push_ready(g);
                 }
-                self.slab.borrow_mut()[idx] = Some(slot);
             }
             None => {
                 slot.g.park.on_exit();
-                self.free_slots.borrow_mut().push(idx);
+                if let Some(idx) = idx {
+                    self.free_slots.borrow_mut().push(idx);
+                }
                 self.give_stack(slot.fiber.into_stack());
                 let exited = &self.rt.workers[self.index].exited;
                 exited.store(exited.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
