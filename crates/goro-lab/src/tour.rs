@@ -27,7 +27,7 @@ const STOPS: &[Stop] = &[
             let m = parked(scaled(1_000_000, scale));
             format!(
                 "started {} parked goroutines in {:.0} ms ({:.0} ns each), {} resident bytes each",
-                m.ops,
+                thousands(m.ops),
                 m.elapsed.as_secs_f64() * 1e3,
                 m.elapsed.as_nanos() as f64 / m.ops as f64,
                 m.bytes_per_op.unwrap_or(0)
@@ -43,14 +43,27 @@ const STOPS: &[Stop] = &[
             let m = skynet(scaled(1_000_000, scale));
             format!(
                 "sum {} over {} goroutines in {:.0} ms ({:.0} ns per goroutine)",
-                m.result,
-                m.ops,
+                thousands(m.result),
+                thousands(m.ops),
                 m.elapsed.as_secs_f64() * 1e3,
                 m.elapsed.as_nanos() as f64 / m.ops as f64
             )
         },
     },
 ];
+
+/// `1234567` as `1,234,567`.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() * 4 / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
 
 fn spawn_and_join(_scale: f64) -> String {
     let t = Instant::now();
@@ -91,4 +104,15 @@ pub fn run(workers: Option<usize>, scale: f64) -> Result<(), String> {
         }
     })
     .map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn thousands_groups_digits() {
+        assert_eq!(super::thousands(0), "0");
+        assert_eq!(super::thousands(999), "999");
+        assert_eq!(super::thousands(1000), "1,000");
+        assert_eq!(super::thousands(499_999_500_000), "499,999,500,000");
+    }
 }
