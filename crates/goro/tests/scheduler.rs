@@ -385,8 +385,7 @@ fn a_thread_joining_a_goroutine_unwound_at_shutdown_is_released() {
         .workers(2)
         .exit_report(false)
         .run_and_report(move || {
-            let gate = WaitGroup::new();
-            gate.add(1);
+            let gate = common::gate_never_opened();
             let started = WaitGroup::new();
             started.add(1);
             let (g2, s2) = (gate.clone(), started.clone());

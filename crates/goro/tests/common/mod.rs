@@ -13,3 +13,12 @@ pub fn rerun_in_child(test: &str, env: &[(&str, &str)]) -> Output {
     }
     cmd.output().expect("run the test binary again")
 }
+
+/// A `WaitGroup` at one that nobody brings to zero: goroutines that wait on it stay parked
+/// until the runtime shuts down and unwinds them.
+#[allow(dead_code)] // not every test binary that includes this module uses it
+pub fn gate_never_opened() -> goro::sync::WaitGroup {
+    let gate = goro::sync::WaitGroup::new();
+    gate.add(1);
+    gate
+}

@@ -40,8 +40,7 @@ fn r2_run_returns_when_main_returns_and_unwinds_the_rest() {
         .workers(2)
         .exit_report(false)
         .run_and_report(move || {
-            let gate = WaitGroup::new();
-            gate.add(1);
+            let gate = crate::common::gate_never_opened();
             let parked = WaitGroup::new();
             for _ in 0..100 {
                 let (gate, parked, guard) = (gate.clone(), parked.clone(), CountDrop(d.clone()));
