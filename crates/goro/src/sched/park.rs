@@ -42,7 +42,8 @@
 //!    worker if it sleeps.
 //! 5. The home worker, before resuming a goroutine taken from a queue, CASes QUEUED -> RUNNING
 //!    (Acquire). A goroutine queued by `yield_now` is RUNNING or NOTIFIED already and keeps its
-//!    token.
+//!    token. Before a goroutine's first run a plain store of RUNNING does: unparkers are made
+//!    only by a running goroutine (`Unparker::current`), so nobody else can touch the word yet.
 //! 6. When the goroutine returns, the worker stores DEAD.
 //!
 //! `loom` checks steps 1-5 in `tests` below (`RUSTFLAGS="--cfg loom" cargo test -p goro --lib
