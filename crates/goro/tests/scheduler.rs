@@ -466,3 +466,47 @@ fn join_races_with_completion_from_goroutines_and_threads() {
         })
         .unwrap();
 }
+
+#[test]
+fn shutdown_waits_for_slow_unwinding_beyond_the_grace_period() {
+    // Unwinding takes far longer than the grace period; that is not a stuck worker, and every
+    // destructor must have run when `run` returns.
+    struct Slow(Arc<AtomicUsize>);
+    impl Drop for Slow {
+        fn drop(&mut self) {
+            let t = Instant::now();
+            while t.elapsed() < Duration::from_micros(200) {
+                std::hint::spin_loop();
+            }
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    let drops = Arc::new(AtomicUsize::new(0));
+    let d = drops.clone();
+    let exit = Runtime::builder()
+        .workers(2)
+        .shutdown_grace(Duration::from_millis(10))
+        .exit_report(false)
+        .run_and_report(move || {
+            let gate = common::gate_never_opened();
+            let parked = WaitGroup::new();
+            for _ in 0..1000 {
+                let (gate, parked, slow) = (gate.clone(), parked.clone(), Slow(d.clone()));
+                parked.add(1);
+                goro::go(move || {
+                    let _slow = slow;
+                    parked.done();
+                    gate.wait();
+                });
+            }
+            parked.wait();
+        })
+        .unwrap();
+    assert_eq!(exit.stuck_workers, 0);
+    assert_eq!(exit.unwound, 1000);
+    assert_eq!(
+        drops.load(Ordering::SeqCst),
+        1000,
+        "run returned before the unwinding ended"
+    );
+}

@@ -8,10 +8,11 @@
 //! 2. Each worker stops after its current goroutine suspends, then unwinds the goroutines that
 //!    started on it (their destructors run on their own stacks, on their own thread) and drops
 //!    the unstarted ones (their closures are dropped, their join handles report `Cancelled`).
-//! 3. Worker 0 waits for the others, at most the grace period (a goroutine that never yields
-//!    cannot be interrupted: its worker is left running and reported), then empties the global
-//!    queue and inboxes and returns the main goroutine's value, with the number of goroutines
-//!    that were still alive.
+//! 3. Worker 0 waits for the others. A worker still inside one goroutine at the end of the
+//!    grace period is stuck (a goroutine that never yields cannot be interrupted): it is left
+//!    running and reported. A worker that is unwinding is waited for however long that takes.
+//!    Then worker 0 empties the global queue and inboxes and returns the main goroutine's
+//!    value, with the number of goroutines that were still alive.
 
 use std::any::Any;
 use std::cell::RefCell;
@@ -49,6 +50,8 @@ pub(crate) struct WorkerShared {
     /// Each is written only by this worker's thread, so counting costs no shared cache line.
     pub(crate) spawned: AtomicUsize,
     pub(crate) exited: AtomicUsize,
+    /// Set when the worker leaves its loop at shutdown, before it unwinds its goroutines.
+    left_loop: AtomicBool,
     /// An unstarted goroutine this worker took from its queue but left for later (see
     /// `Local::pop_local`); other workers may steal it from here.
     deferred: Mutex<Option<Arc<Goroutine>>>,
@@ -214,22 +217,51 @@ impl Shared {
         self.stopped_cv.notify_all();
     }
 
-    /// Waits until `n` workers have stopped or `grace` has passed; returns how many stopped.
-    fn wait_stopped(&self, n: usize, grace: Duration) -> usize {
+    /// A worker has left its loop and is unwinding its goroutines (shutdown step 2).
+    pub(crate) fn worker_left_loop(&self, index: usize) {
+        let _guard = self.stopped.lock().unwrap_or_else(|e| e.into_inner());
+        self.workers[index].left_loop.store(true, Ordering::SeqCst);
+        self.stopped_cv.notify_all();
+    }
+
+    /// Waits for workers 1.. to stop and returns how many are stuck: still inside a goroutine
+    /// that has not yielded within `grace` of the shutdown. Workers that left their loop are
+    /// waited for however long their unwinding takes (a million parked goroutines take a
+    /// while), so their destructors have all run when `run` returns.
+    fn wait_stopped(&self, grace: Duration) -> usize {
+        let others = self.workers.len() - 1;
         let deadline = Instant::now() + grace;
         let mut stopped = self.stopped.lock().unwrap_or_else(|e| e.into_inner());
-        while *stopped < n {
+        loop {
+            let in_loop = self.workers[1..]
+                .iter()
+                .filter(|w| !w.left_loop.load(Ordering::SeqCst))
+                .count();
             let now = Instant::now();
-            if now >= deadline {
-                break;
+            if in_loop > 0 && now >= deadline {
+                // Stuck ones never stop; wait for the rest to finish unwinding.
+                while *stopped < others - in_loop {
+                    stopped = self
+                        .stopped_cv
+                        .wait(stopped)
+                        .unwrap_or_else(|e| e.into_inner());
+                }
+                return in_loop;
             }
-            stopped = self
-                .stopped_cv
-                .wait_timeout(stopped, deadline - now)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
+            if *stopped == others {
+                return 0;
+            }
+            stopped = if in_loop > 0 {
+                self.stopped_cv
+                    .wait_timeout(stopped, deadline - now)
+                    .unwrap_or_else(|e| e.into_inner())
+                    .0
+            } else {
+                self.stopped_cv
+                    .wait(stopped)
+                    .unwrap_or_else(|e| e.into_inner())
+            };
         }
-        *stopped
     }
 }
 
@@ -413,6 +445,7 @@ impl RuntimeBuilder {
                 running: AtomicU64::new(0),
                 spawned: AtomicUsize::new(0),
                 exited: AtomicUsize::new(0),
+                left_loop: AtomicBool::new(false),
                 deferred: Mutex::new(None),
                 has_deferred: AtomicBool::new(false),
             }));
@@ -470,8 +503,7 @@ impl RuntimeBuilder {
         };
         worker::run_worker(rt.clone(), part0, Some(main));
 
-        let stopped = rt.wait_stopped(n - 1, self.grace);
-        let stuck = (n - 1) - stopped.min(n - 1);
+        let stuck = rt.wait_stopped(self.grace);
         for t in threads {
             if t.is_finished() {
                 let _ = t.join();

@@ -340,6 +340,7 @@ pub(crate) fn run_worker(rt: Arc<Shared>, parts: WorkerParts, main: Option<MainG
         *local.runnext.borrow_mut() = Some(m.g);
     }
     local.run();
+    local.rt.worker_left_loop(local.index);
     local.teardown();
     LOCAL.with(|p| p.set(ptr::null()));
 }
