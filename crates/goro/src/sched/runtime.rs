@@ -509,12 +509,18 @@ impl RuntimeBuilder {
                 let _ = t.join();
             }
         }
-        if stuck == 0 {
-            rt.drain_global();
-            for w in rt.workers.iter() {
-                while !w.inbox.steal().is_empty() {}
-            }
-        } else if self.report {
+        // Unstarted goroutines still queued globally will never run: cancel them, so their
+        // joins return. Inboxes hold started goroutines of stopped workers (already unwound);
+        // a stuck worker keeps its own.
+        rt.drain_global();
+        for w in rt
+            .workers
+            .iter()
+            .filter(|w| w.left_loop.load(Ordering::SeqCst))
+        {
+            while !w.inbox.steal().is_empty() {}
+        }
+        if stuck > 0 && self.report {
             for (i, w) in rt.workers.iter().enumerate() {
                 let g = w.running.load(Ordering::Relaxed);
                 if g != 0 {
