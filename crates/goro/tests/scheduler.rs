@@ -111,9 +111,12 @@ fn idle_workers_steal_unstarted_goroutines() {
                     })
                 })
                 .collect();
-            // The main goroutine keeps worker 0 busy, so worker 1 must take some.
+            // The main goroutine keeps worker 0 busy (without yielding), so only worker 1 can
+            // run them: wait until it has, or give up after a long while.
             let t = Instant::now();
-            while t.elapsed() < Duration::from_millis(20) {
+            while t.elapsed() < Duration::from_secs(10)
+                && !seen.lock().unwrap().iter().any(|t| *t != main_thread)
+            {
                 std::hint::spin_loop();
             }
             for h in hs {
