@@ -80,6 +80,12 @@ impl WorkerShared {
     }
 }
 
+/// Adds one to a counter that only the calling worker's thread writes (`WorkerShared::spawned`
+/// and `exited`): a load and a store, no locked instruction; readers only need a recent value.
+pub(crate) fn count_owned(counter: &AtomicUsize) {
+    counter.store(counter.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+}
+
 /// A goroutine's link to its home worker (see `Goroutine::home`): one per worker, shared by
 /// the goroutines that started there.
 #[derive(Debug)]
@@ -203,12 +209,8 @@ impl Shared {
 
     /// Drops every goroutine left in the global queue; their joins report `Cancelled`.
     fn drain_global(&self) {
-        loop {
-            match self.global.steal() {
-                crossbeam_deque::Steal::Success(g) => g.task.cancel(),
-                crossbeam_deque::Steal::Empty => return,
-                crossbeam_deque::Steal::Retry => {}
-            }
+        while let Some(g) = worker::steal_retrying(|| self.global.steal()) {
+            g.task.cancel();
         }
     }
 
@@ -231,37 +233,35 @@ impl Shared {
     fn wait_stopped(&self, grace: Duration) -> usize {
         let others = self.workers.len() - 1;
         let deadline = Instant::now() + grace;
-        let mut stopped = self.stopped.lock().unwrap_or_else(|e| e.into_inner());
-        loop {
-            let in_loop = self.workers[1..]
+        let in_loop = || {
+            self.workers[1..]
                 .iter()
                 .filter(|w| !w.left_loop.load(Ordering::SeqCst))
-                .count();
+                .count()
+        };
+        let mut stopped = self.stopped.lock().unwrap_or_else(|e| e.into_inner());
+        // Until every worker has left its loop, or the grace period is over.
+        let mut stuck = in_loop();
+        while stuck > 0 {
             let now = Instant::now();
-            if in_loop > 0 && now >= deadline {
-                // Stuck ones never stop; wait for the rest to finish unwinding.
-                while *stopped < others - in_loop {
-                    stopped = self
-                        .stopped_cv
-                        .wait(stopped)
-                        .unwrap_or_else(|e| e.into_inner());
-                }
-                return in_loop;
+            if now >= deadline {
+                break;
             }
-            if *stopped == others {
-                return 0;
-            }
-            stopped = if in_loop > 0 {
-                self.stopped_cv
-                    .wait_timeout(stopped, deadline - now)
-                    .unwrap_or_else(|e| e.into_inner())
-                    .0
-            } else {
-                self.stopped_cv
-                    .wait(stopped)
-                    .unwrap_or_else(|e| e.into_inner())
-            };
+            stopped = self
+                .stopped_cv
+                .wait_timeout(stopped, deadline - now)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+            stuck = in_loop();
         }
+        // The others are unwinding: wait for them however long it takes.
+        while *stopped < others - stuck {
+            stopped = self
+                .stopped_cv
+                .wait(stopped)
+                .unwrap_or_else(|e| e.into_inner());
+        }
+        stuck
     }
 }
 
@@ -518,7 +518,7 @@ impl RuntimeBuilder {
             .iter()
             .filter(|w| w.left_loop.load(Ordering::SeqCst))
         {
-            while !w.inbox.steal().is_empty() {}
+            while worker::steal_retrying(|| w.inbox.steal()).is_some() {}
         }
         if stuck > 0 && self.report {
             for (i, w) in rt.workers.iter().enumerate() {

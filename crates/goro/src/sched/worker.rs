@@ -42,7 +42,7 @@ use crossbeam_deque::{Steal, Worker as Deque};
 use crossbeam_utils::sync::Parker;
 
 use super::goroutine::{Goroutine, NOT_STARTED};
-use super::runtime::{Home, Shared};
+use super::runtime::{count_owned, Home, Shared};
 use super::timers::Timers;
 use crate::stack::overflow::AltStack;
 use crate::stack::pool::Stack;
@@ -119,6 +119,17 @@ pub(crate) struct Local {
     _alt: AltStack,
 }
 
+/// Takes one item from a crossbeam queue, trying again while it reports a lost race (`Retry`).
+pub(crate) fn steal_retrying<T>(mut steal: impl FnMut() -> Steal<T>) -> Option<T> {
+    loop {
+        match steal() {
+            Steal::Success(t) => return Some(t),
+            Steal::Empty => return None,
+            Steal::Retry => {}
+        }
+    }
+}
+
 /// True if stamp `a` was given after stamp `b` (stamps wrap around; two live stamps are never
 /// 2^31 apart).
 fn newer(a: u32, b: u32) -> bool {
@@ -173,12 +184,12 @@ pub(crate) fn current_goroutine_name() -> Option<String> {
 pub(crate) fn new_goroutine_ids() -> (u64, u64) {
     with_local(|l| match l {
         Some(l) => {
-            let (mut next, end) = l.ids.get();
+            let (mut next, mut end) = l.ids.get();
             if next == end {
                 next = super::goroutine::take_ids(ID_BLOCK);
-                l.ids.set((next, next + ID_BLOCK));
+                end = next + ID_BLOCK;
             }
-            l.ids.set((next + 1, l.ids.get().1));
+            l.ids.set((next + 1, end));
             (next, l.with_current(|g| g.id).unwrap_or(0))
         }
         None => (super::goroutine::take_ids(1), 0),
@@ -282,8 +293,7 @@ pub(crate) fn push_fresh(rt: &Arc<Shared>, g: Arc<Goroutine>) -> Result<(), Arc<
         Some(l) if Arc::ptr_eq(&l.rt, rt) => {
             l.stamp(&g);
             l.fresh.push(g);
-            let spawned = &l.rt.workers[l.index].spawned;
-            spawned.store(spawned.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+            count_owned(&l.rt.workers[l.index].spawned);
             Ok(())
         }
         _ => Err(g),
@@ -388,13 +398,7 @@ impl Local {
         let n = self.fresh_picks.get() + 1;
         if n >= OLDEST_EVERY {
             self.fresh_picks.set(0);
-            loop {
-                match self.oldest.steal() {
-                    Steal::Success(g) => return Some(g),
-                    Steal::Empty => return None,
-                    Steal::Retry => {}
-                }
-            }
+            return steal_retrying(|| self.oldest.steal());
         }
         self.fresh_picks.set(n);
         self.fresh.pop()
@@ -467,23 +471,13 @@ impl Local {
         if inbox.is_empty() {
             return;
         }
-        loop {
-            match inbox.steal() {
-                Steal::Success(g) => self.push_ready(g),
-                Steal::Empty => break,
-                Steal::Retry => {}
-            }
+        while let Some(g) = steal_retrying(|| inbox.steal()) {
+            self.push_ready(g);
         }
     }
 
     fn take_global(&self) -> Option<Arc<Goroutine>> {
-        loop {
-            match self.rt.global.steal_batch_and_pop(&self.fresh) {
-                Steal::Success(g) => return Some(g),
-                Steal::Empty => return None,
-                Steal::Retry => {}
-            }
-        }
+        steal_retrying(|| self.rt.global.steal_batch_and_pop(&self.fresh))
     }
 
     fn next_rand(&self) -> u64 {
@@ -508,17 +502,13 @@ impl Local {
             if v == self.index {
                 continue;
             }
-            loop {
-                match self.rt.workers[v]
+            let victim = &self.rt.workers[v];
+            let stolen = steal_retrying(|| {
+                victim
                     .stealer
                     .steal_batch_with_limit_and_pop(&self.fresh, STEAL_MAX)
-                {
-                    Steal::Success(g) => return Some(g),
-                    Steal::Empty => break,
-                    Steal::Retry => {}
-                }
-            }
-            if let Some(g) = self.rt.workers[v].take_deferred() {
+            });
+            if let Some(g) = stolen.or_else(|| victim.take_deferred()) {
                 return Some(g);
             }
         }
@@ -688,8 +678,7 @@ impl Local {
                     self.free_slots.borrow_mut().push(idx);
                 }
                 self.give_stack(slot.fiber.into_stack());
-                let exited = &self.rt.workers[self.index].exited;
-                exited.store(exited.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+                count_owned(&self.rt.workers[self.index].exited);
             }
         }
     }
