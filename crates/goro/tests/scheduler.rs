@@ -491,18 +491,7 @@ fn shutdown_waits_for_slow_unwinding_beyond_the_grace_period() {
         .shutdown_grace(Duration::from_millis(10))
         .exit_report(false)
         .run_and_report(move || {
-            let gate = common::gate_never_opened();
-            let parked = WaitGroup::new();
-            for _ in 0..1000 {
-                let (gate, parked, slow) = (gate.clone(), parked.clone(), Slow(d.clone()));
-                parked.add(1);
-                goro::go(move || {
-                    let _slow = slow;
-                    parked.done();
-                    gate.wait();
-                });
-            }
-            parked.wait();
+            common::park_forever_holding((0..1000).map(|_| Slow(d.clone())));
         })
         .unwrap();
     assert_eq!(exit.stuck_workers, 0);

@@ -22,3 +22,21 @@ pub fn gate_never_opened() -> goro::sync::WaitGroup {
     gate.add(1);
     gate
 }
+
+/// Starts one goroutine per value, each holding its value and waiting on a gate that is never
+/// opened, and returns once all of them are parked: they stay so until shutdown unwinds them.
+#[allow(dead_code)] // not every test binary that includes this module uses it
+pub fn park_forever_holding<V: Send + 'static>(values: impl IntoIterator<Item = V>) {
+    let gate = gate_never_opened();
+    let parked = goro::sync::WaitGroup::new();
+    for value in values {
+        let (gate, parked) = (gate.clone(), parked.clone());
+        parked.add(1);
+        goro::go(move || {
+            let _value = value;
+            parked.done();
+            gate.wait();
+        });
+    }
+    parked.wait();
+}

@@ -40,18 +40,7 @@ fn r2_run_returns_when_main_returns_and_unwinds_the_rest() {
         .workers(2)
         .exit_report(false)
         .run_and_report(move || {
-            let gate = crate::common::gate_never_opened();
-            let parked = WaitGroup::new();
-            for _ in 0..100 {
-                let (gate, parked, guard) = (gate.clone(), parked.clone(), CountDrop(d.clone()));
-                parked.add(1);
-                goro::go(move || {
-                    let _guard = guard;
-                    parked.done();
-                    gate.wait(); // never opened
-                });
-            }
-            parked.wait();
+            crate::common::park_forever_holding((0..100).map(|_| CountDrop(d.clone())));
             "main done"
         })
         .unwrap();
