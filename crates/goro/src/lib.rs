@@ -48,14 +48,21 @@
 //! Each folder's module doc says what it owns and the protocol it follows. The decisions behind
 //! the design are in docs/DESIGN.md at the root of the repository.
 
+pub mod chan;
 mod sched;
+pub mod select;
 pub mod stack;
 pub mod sync;
 pub mod time;
 
+pub use chan::{
+    chan, try_chan, CapacityError, CloseError, Receiver, RecvError, RecvTimeoutError, SendError,
+    SendTimeoutError, Sender, TryRecvError, TrySendError,
+};
 pub use sched::goroutine::{go, Builder, JoinError, JoinHandle, SpawnError, SpawnErrorKind};
 pub use sched::park::{park, Unparker};
 pub use sched::runtime::{
     run, Exit, Handle, RunError, Runtime, RuntimeBuilder, DEFAULT_STACK_SIZE,
 };
 pub use sched::{current_id, current_name, yield_now};
+pub use select::{RecvOperand, RecvToken, Select, SendOperand, SendToken};

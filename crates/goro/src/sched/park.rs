@@ -211,6 +211,16 @@ pub fn park() {
     }
 }
 
+/// Like [`park`], but returns by `deadline` at the latest (spuriously, like `park`).
+pub(crate) fn park_until(deadline: std::time::Instant) {
+    if !worker::park_current_until(deadline) {
+        let now = std::time::Instant::now();
+        if deadline > now {
+            std::thread::park_timeout(deadline - now);
+        }
+    }
+}
+
 #[cfg(all(test, loom))]
 mod tests {
     use super::*;

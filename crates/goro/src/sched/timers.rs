@@ -1,7 +1,8 @@
-//! The per-worker timer heap behind `goro::time::sleep`.
+//! The per-worker timer heap behind `goro::time::sleep`, timeouts, and `time::after`.
 //!
-//! Each worker keeps a binary min-heap of (deadline, sequence, goroutine) for the goroutines
-//! that sleep on it. Only the worker's own thread touches it (a sleeping goroutine is on its
+//! Each worker keeps a binary min-heap of (deadline, sequence, what to do) for the goroutines
+//! that sleep or wait with a deadline on it, and for `after` timers armed there (a callback
+//! that sends the time on the timer's channel). Only the worker's own thread touches it (a sleeping goroutine is on its
 //! home worker when it arms the timer), so it needs no lock. The worker loop fires due timers
 //! each tick, and an idle worker sleeps on its futex no longer than the earliest deadline.
 //! Firing unparks the goroutine; if it was woken for another reason meanwhile, the unpark is a
@@ -14,10 +15,18 @@ use std::time::Instant;
 
 use super::goroutine::Goroutine;
 
+/// What a due timer does.
+pub(crate) enum Fire {
+    /// Unpark a goroutine (`sleep`, a deadline).
+    Wake(Arc<Goroutine>),
+    /// Run a short callback on the worker (`after`: a non-blocking send).
+    Call(Box<dyn FnOnce() + Send>),
+}
+
 struct Entry {
     when: Instant,
     seq: u64,
-    g: Arc<Goroutine>,
+    fire: Fire,
 }
 
 impl PartialEq for Entry {
@@ -45,12 +54,12 @@ pub(crate) struct Timers {
 }
 
 impl Timers {
-    pub(crate) fn push(&mut self, when: Instant, g: Arc<Goroutine>) {
+    pub(crate) fn push(&mut self, when: Instant, fire: Fire) {
         self.seq += 1;
         self.heap.push(Reverse(Entry {
             when,
             seq: self.seq,
-            g,
+            fire,
         }));
     }
 
@@ -59,10 +68,10 @@ impl Timers {
         self.heap.peek().map(|e| e.0.when)
     }
 
-    /// The next goroutine whose deadline is at or before `now`.
-    pub(crate) fn pop_due(&mut self, now: Instant) -> Option<Arc<Goroutine>> {
+    /// The next timer whose deadline is at or before `now`.
+    pub(crate) fn pop_due(&mut self, now: Instant) -> Option<Fire> {
         if self.next()? <= now {
-            self.heap.pop().map(|e| e.0.g)
+            self.heap.pop().map(|e| e.0.fire)
         } else {
             None
         }

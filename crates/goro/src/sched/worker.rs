@@ -43,7 +43,7 @@ use crossbeam_utils::sync::Parker;
 
 use super::goroutine::{Goroutine, NOT_STARTED};
 use super::runtime::{count_owned, Home, Shared};
-use super::timers::Timers;
+use super::timers::{Fire, Timers};
 use crate::stack::overflow::AltStack;
 use crate::stack::pool::Stack;
 use crate::stack::switch::{suspend, CurrentFiber, Fiber, Suspend};
@@ -256,7 +256,7 @@ pub(crate) fn sleep_until(deadline: Instant) -> bool {
     while Instant::now() < deadline {
         with_local(|l| {
             if let Some(l) = l {
-                l.timers.borrow_mut().push(deadline, g.clone());
+                l.timers.borrow_mut().push(deadline, Fire::Wake(g.clone()));
             }
         });
         park_current();
@@ -265,6 +265,33 @@ pub(crate) fn sleep_until(deadline: Instant) -> bool {
         }
     }
     true
+}
+
+/// Parks the running goroutine with a timer that unparks it at `deadline`. False if not on a
+/// goroutine.
+pub(crate) fn park_current_until(deadline: Instant) -> bool {
+    let armed = with_local(|l| match l {
+        Some(l) if l.fiber.is_running() => l
+            .with_current(|g| l.timers.borrow_mut().push(deadline, Fire::Wake(g.clone())))
+            .is_some(),
+        _ => false,
+    });
+    armed && park_current()
+}
+
+/// Arms a timer on this worker that runs `f` at `deadline`; gives `f` back on a thread that is
+/// not a worker.
+pub(crate) fn call_at(
+    deadline: Instant,
+    f: Box<dyn FnOnce() + Send>,
+) -> Result<(), Box<dyn FnOnce() + Send>> {
+    with_local(|l| match l {
+        Some(l) => {
+            l.timers.borrow_mut().push(deadline, Fire::Call(f));
+            Ok(())
+        }
+        None => Err(f),
+    })
 }
 
 /// Park protocol step 4: `g` has just been moved to QUEUED; hand it to its home worker.
@@ -436,9 +463,14 @@ impl Local {
         let now = Instant::now();
         loop {
             let due = self.timers.borrow_mut().pop_due(now);
-            let Some(g) = due else { break };
-            if g.park.unpark() {
-                self.push_ready(g);
+            match due {
+                None => break,
+                Some(Fire::Wake(g)) => {
+                    if g.park.unpark() {
+                        self.push_ready(g);
+                    }
+                }
+                Some(Fire::Call(f)) => f(),
             }
         }
     }

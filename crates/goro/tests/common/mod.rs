@@ -40,3 +40,37 @@ pub fn park_forever_holding<V: Send + 'static>(values: impl IntoIterator<Item = 
     }
     parked.wait();
 }
+
+/// Runs `f` as the main goroutine of a runtime with 1 worker, then with 2.
+#[allow(dead_code)]
+pub fn on_1_and_2_workers(f: impl Fn() + Clone + 'static) {
+    for w in [1, 2] {
+        goro::Runtime::builder()
+            .workers(w)
+            .run(f.clone())
+            .unwrap_or_else(|e| panic!("with {w} workers: {e}"));
+    }
+}
+
+/// A value that counts its drops in a shared counter (C24, S13).
+#[allow(dead_code)]
+#[derive(Debug)]
+pub struct Counted(pub u64, pub std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.1.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// A fresh drop counter.
+#[allow(dead_code)]
+pub fn drop_counter() -> std::sync::Arc<std::sync::atomic::AtomicUsize> {
+    std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0))
+}
+
+/// Reads a drop counter.
+#[allow(dead_code)]
+pub fn drops(c: &std::sync::atomic::AtomicUsize) -> usize {
+    c.load(std::sync::atomic::Ordering::SeqCst)
+}

@@ -1,0 +1,455 @@
+//! The channel itself: buffer, wait queues and the operations on them (Go's `hchan`).
+//!
+//! See the folder's module doc (`chan/mod.rs`) for the invariants and the protocol; this file
+//! is their implementation. Every `*_locked` function runs with `lock` held and returns the
+//! unparkers to use after unlocking, so nobody is ever woken while the lock is held and no
+//! user code (a value's `Drop`) runs under it.
+
+use std::cell::UnsafeCell;
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Instant;
+
+use super::error::{
+    CapacityError, CloseError, RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError,
+};
+use super::lock::RawLock;
+use super::waiter::{Signal, WaitQueue, Waiter};
+use crate::sched::park::{park_until, Unparker};
+
+/// Which wait queue of a channel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Queue {
+    Recv,
+    Send,
+}
+
+/// Everything behind the lock.
+pub(crate) struct State<T> {
+    buf: VecDeque<T>,
+    recvq: WaitQueue,
+    sendq: WaitQueue,
+    /// Closed for both sides: by `close`, by the last `Sender`, or by the last `Receiver`.
+    closed: bool,
+    /// `close` was called (a second call is an error, C9).
+    close_called: bool,
+}
+
+impl<T> State<T> {
+    pub(crate) fn queue(&mut self, q: Queue) -> &mut WaitQueue {
+        match q {
+            Queue::Recv => &mut self.recvq,
+            Queue::Send => &mut self.sendq,
+        }
+    }
+}
+
+/// A channel. Shared by its `Sender`s and `Receiver`s through an `Arc`.
+pub(crate) struct Chan<T> {
+    lock: RawLock,
+    cap: usize,
+    state: UnsafeCell<State<T>>,
+    // Mirrors of the locked state, written (Release) just before each unlock and read
+    // (Acquire) without the lock by the fast paths of `try_send`, `try_recv`, `len`.
+    count: AtomicUsize,
+    closed: AtomicBool,
+    recv_waiting: AtomicUsize,
+    send_waiting: AtomicUsize,
+    /// Live `Sender` and `Receiver` handles; the last of either closes the channel.
+    pub(crate) senders: AtomicUsize,
+    pub(crate) receivers: AtomicUsize,
+}
+
+// SAFETY: `state` is only accessed with `lock` held (or through `&mut self`), and values of `T`
+// cross threads only by moving, so `T: Send` is all that is needed, for `Sync` as for `Send`.
+unsafe impl<T: Send> Send for Chan<T> {}
+// SAFETY: as above.
+unsafe impl<T: Send> Sync for Chan<T> {}
+
+/// What a blocked operation ended with.
+pub(crate) enum Outcome {
+    /// A counterpart completed it; `closed` if it completed because the channel closed.
+    Done {
+        closed: bool,
+    },
+    TimedOut,
+}
+
+impl<T> Chan<T> {
+    pub(crate) fn new(cap: usize) -> Result<Self, CapacityError> {
+        let mut buf = VecDeque::new();
+        buf.try_reserve_exact(cap)
+            .map_err(|_| CapacityError { cap })?;
+        Ok(Chan {
+            lock: RawLock::new(),
+            cap,
+            state: UnsafeCell::new(State {
+                buf,
+                recvq: WaitQueue::default(),
+                sendq: WaitQueue::default(),
+                closed: false,
+                close_called: false,
+            }),
+            count: AtomicUsize::new(0),
+            closed: AtomicBool::new(false),
+            recv_waiting: AtomicUsize::new(0),
+            send_waiting: AtomicUsize::new(0),
+            senders: AtomicUsize::new(1),
+            receivers: AtomicUsize::new(1),
+        })
+    }
+
+    pub(crate) fn cap(&self) -> usize {
+        self.cap
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.count.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    /// Records linked in the receive and send queues (stale ones included).
+    pub(crate) fn waiting(&self) -> (usize, usize) {
+        (
+            self.recv_waiting.load(Ordering::Acquire),
+            self.send_waiting.load(Ordering::Acquire),
+        )
+    }
+
+    /// The channel's identity for lock ordering and dumps.
+    pub(crate) fn addr(&self) -> usize {
+        self as *const Self as usize
+    }
+
+    pub(crate) fn lock(&self) {
+        self.lock.lock();
+    }
+
+    /// Publishes the mirrors, then unlocks.
+    pub(crate) fn unlock(&self) {
+        // SAFETY: the caller holds the lock.
+        let st = unsafe { &*self.state.get() };
+        self.count.store(st.buf.len(), Ordering::Release);
+        self.recv_waiting.store(st.recvq.len(), Ordering::Release);
+        self.send_waiting.store(st.sendq.len(), Ordering::Release);
+        self.closed.store(st.closed, Ordering::Release);
+        self.lock.unlock();
+    }
+
+    /// The locked state.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds the lock, and uses the reference only until it unlocks.
+    #[allow(clippy::mut_from_ref)]
+    pub(crate) unsafe fn state(&self) -> &mut State<T> {
+        // SAFETY: exclusive by the caller's contract.
+        unsafe { &mut *self.state.get() }
+    }
+
+    /// "Obviously cannot send now" without the lock (Go's `full`).
+    fn looks_full(&self) -> bool {
+        if self.cap == 0 {
+            self.recv_waiting.load(Ordering::Acquire) == 0
+        } else {
+            self.count.load(Ordering::Acquire) == self.cap
+        }
+    }
+
+    /// "Obviously nothing to receive now" without the lock (Go's `empty`).
+    fn looks_empty(&self) -> bool {
+        if self.cap == 0 {
+            self.send_waiting.load(Ordering::Acquire) == 0
+        } else {
+            self.count.load(Ordering::Acquire) == 0
+        }
+    }
+
+    /// A send that does not block, under the lock: hands `v` to a waiting receiver (bypassing
+    /// the buffer, C22), else buffers it, else gives it back.
+    pub(crate) fn try_send_locked(
+        &self,
+        st: &mut State<T>,
+        v: T,
+    ) -> Result<Option<Unparker>, TrySendError<T>> {
+        if st.closed {
+            return Err(TrySendError::Closed(v));
+        }
+        if let Some(w) = st.recvq.pop_claimed() {
+            // SAFETY: a receiving waiter's slot is its owner's `Option<T>` (`None`), alive
+            // until the owner sees DONE, which `complete` publishes after this write.
+            unsafe { *(w.slot() as *mut Option<T>) = Some(v) };
+            return Ok(w.signal().complete(w.case(), false));
+        }
+        if st.buf.len() < self.cap {
+            st.buf.push_back(v);
+            return Ok(None);
+        }
+        Err(TrySendError::Full(v))
+    }
+
+    /// A receive that does not block, under the lock: the buffer's head first (refilled from
+    /// the first blocked sender, keeping FIFO), else a blocked sender's value directly, else
+    /// "closed" once drained.
+    pub(crate) fn try_recv_locked(
+        &self,
+        st: &mut State<T>,
+    ) -> Result<(T, Option<Unparker>), TryRecvError> {
+        if let Some(v) = st.buf.pop_front() {
+            let mut wake = None;
+            if let Some(w) = st.sendq.pop_claimed() {
+                // SAFETY: a sending waiter's slot is its owner's `Option<T>` holding the value.
+                let sent = unsafe { (*(w.slot() as *mut Option<T>)).take() };
+                st.buf.extend(sent);
+                wake = w.signal().complete(w.case(), false);
+            }
+            return Ok((v, wake));
+        }
+        if let Some(w) = st.sendq.pop_claimed() {
+            // SAFETY: as above.
+            let sent = unsafe { (*(w.slot() as *mut Option<T>)).take() };
+            let wake = w.signal().complete(w.case(), false);
+            match sent {
+                Some(v) => return Ok((v, wake)),
+                None => unreachable!("goro: a blocked sender's slot was empty"),
+            }
+        }
+        if st.closed {
+            Err(TryRecvError::Closed)
+        } else {
+            Err(TryRecvError::Empty)
+        }
+    }
+
+    pub(crate) fn try_send(&self, v: T) -> Result<(), TrySendError<T>> {
+        // Fast path (Go's chansend with block == false). Read `closed` first: if it was still
+        // open after we saw "full", it was open at that instant too, so Full is linearizable.
+        if !self.closed.load(Ordering::Acquire) && self.looks_full() {
+            return Err(TrySendError::Full(v));
+        }
+        self.lock();
+        // SAFETY: locked until the `unlock` below.
+        let r = self.try_send_locked(unsafe { self.state() }, v);
+        self.unlock();
+        r.map(wake_one)
+    }
+
+    pub(crate) fn try_recv(&self) -> Result<T, TryRecvError> {
+        // Fast path (Go's chanrecv with block == false).
+        if self.looks_empty() {
+            if !self.closed.load(Ordering::Acquire) {
+                // Empty, then still open: it was empty and open when we looked.
+                return Err(TryRecvError::Empty);
+            }
+            // Closed now. It may have been filled and closed since we looked: look again, or a
+            // value sent before the close would be reported as "closed" (C23).
+            if self.looks_empty() {
+                return Err(TryRecvError::Closed);
+            }
+        }
+        self.lock();
+        // SAFETY: locked until the `unlock` below.
+        let r = self.try_recv_locked(unsafe { self.state() });
+        self.unlock();
+        r.map(|(v, wake)| {
+            wake_one(wake);
+            v
+        })
+    }
+
+    pub(crate) fn send(&self, v: T, deadline: Option<Instant>) -> Result<(), SendTimeoutError<T>> {
+        self.lock();
+        // SAFETY: locked; every path below unlocks (directly or in `block`).
+        let st = unsafe { self.state() };
+        let v = match self.try_send_locked(st, v) {
+            Ok(wake) => {
+                self.unlock();
+                wake_one(wake);
+                return Ok(());
+            }
+            Err(TrySendError::Closed(v)) => {
+                self.unlock();
+                return Err(SendTimeoutError::Closed(v));
+            }
+            Err(TrySendError::Full(v)) => v,
+        };
+        if deadline.is_some_and(|d| d <= Instant::now()) {
+            self.unlock();
+            return Err(SendTimeoutError::Timeout(v));
+        }
+        let mut slot = Some(v);
+        // SAFETY: locked; `slot` outlives the call and is not touched until it returns.
+        match unsafe {
+            self.block(
+                Queue::Send,
+                &mut slot as *mut Option<T> as *mut (),
+                deadline,
+            )
+        } {
+            Outcome::Done { closed: false } => Ok(()),
+            Outcome::Done { closed: true } => Err(SendTimeoutError::Closed(taken(slot))),
+            Outcome::TimedOut => Err(SendTimeoutError::Timeout(taken(slot))),
+        }
+    }
+
+    pub(crate) fn recv(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
+        self.lock();
+        // SAFETY: locked; every path below unlocks.
+        let st = unsafe { self.state() };
+        match self.try_recv_locked(st) {
+            Ok((v, wake)) => {
+                self.unlock();
+                wake_one(wake);
+                return Ok(v);
+            }
+            Err(TryRecvError::Closed) => {
+                self.unlock();
+                return Err(RecvTimeoutError::Closed);
+            }
+            Err(TryRecvError::Empty) => {}
+        }
+        if deadline.is_some_and(|d| d <= Instant::now()) {
+            self.unlock();
+            return Err(RecvTimeoutError::Timeout);
+        }
+        let mut slot: Option<T> = None;
+        // SAFETY: locked; `slot` outlives the call and is not touched until it returns.
+        match unsafe {
+            self.block(
+                Queue::Recv,
+                &mut slot as *mut Option<T> as *mut (),
+                deadline,
+            )
+        } {
+            Outcome::Done { closed: false } => Ok(taken(slot)),
+            Outcome::Done { closed: true } => Err(RecvTimeoutError::Closed),
+            Outcome::TimedOut => Err(RecvTimeoutError::Timeout),
+        }
+    }
+
+    /// Links a waiter for `slot` into queue `q`, unlocks, and parks until a counterpart
+    /// completes it or `deadline` passes (waiter protocol, `waiter.rs`).
+    ///
+    /// # Safety
+    ///
+    /// The lock is held on entry (it is released here), and `slot` points at an `Option<T>`
+    /// that outlives the call.
+    unsafe fn block(&self, q: Queue, slot: *mut (), deadline: Option<Instant>) -> Outcome {
+        let signal = Signal::new();
+        let waiter = Waiter::new(&signal, 0, slot);
+        // SAFETY: locked; `waiter` stays in this frame, and is unlinked before the frame ends:
+        // by the counterpart that completes it, by the timeout path, or by `Withdraw` if the
+        // stack unwinds.
+        unsafe { self.state().queue(q).push_back(&waiter) };
+        self.unlock();
+        let guard = Withdraw {
+            ch: self,
+            q,
+            signal: &signal,
+            waiter: &waiter,
+        };
+        let outcome = match deadline {
+            None => {
+                signal.wait();
+                Outcome::Done {
+                    closed: signal.closed(),
+                }
+            }
+            Some(d) => loop {
+                if signal.is_done() {
+                    break Outcome::Done {
+                        closed: signal.closed(),
+                    };
+                }
+                if Instant::now() >= d {
+                    if guard.withdraw() {
+                        break Outcome::TimedOut;
+                    }
+                    // Claimed while we gave up: the counterpart finishes it.
+                    signal.wait();
+                    break Outcome::Done {
+                        closed: signal.closed(),
+                    };
+                }
+                park_until(d);
+            },
+        };
+        std::mem::forget(guard);
+        outcome
+    }
+
+    /// Closes the channel and wakes every blocked sender and receiver (C13, C14). `explicit`
+    /// is a call to `close` (a second one is an error); the last handle closes implicitly.
+    pub(crate) fn close(&self, explicit: bool) -> Result<(), CloseError> {
+        self.lock();
+        // SAFETY: locked until the `unlock` below.
+        let st = unsafe { self.state() };
+        if explicit && st.close_called {
+            self.unlock();
+            return Err(CloseError);
+        }
+        st.close_called |= explicit;
+        if st.closed {
+            self.unlock();
+            return Ok(());
+        }
+        st.closed = true;
+        let mut wake = Vec::with_capacity(st.recvq.len() + st.sendq.len());
+        let mut each = |w: &Waiter| wake.extend(w.signal().complete(w.case(), true));
+        st.recvq.drain_claimed(&mut each);
+        st.sendq.drain_claimed(&mut each);
+        self.unlock();
+        for u in wake {
+            u.unpark();
+        }
+        Ok(())
+    }
+}
+
+/// Unlinks a blocked operation's waiter if its stack unwinds (or on timeout, explicitly).
+struct Withdraw<'a, T> {
+    ch: &'a Chan<T>,
+    q: Queue,
+    signal: &'a Signal,
+    waiter: &'a Waiter,
+}
+
+impl<T> Withdraw<'_, T> {
+    /// Waiter protocol step 4: true if nobody had claimed the operation.
+    fn withdraw(&self) -> bool {
+        if !self.signal.abort() {
+            return false;
+        }
+        self.ch.lock();
+        // SAFETY: locked until the `unlock` below.
+        unsafe { self.ch.state() }.queue(self.q).remove(self.waiter);
+        self.ch.unlock();
+        true
+    }
+}
+
+impl<T> Drop for Withdraw<'_, T> {
+    fn drop(&mut self) {
+        // Only reached while unwinding: the record must leave the queue before the frame dies.
+        if !self.withdraw() {
+            self.signal.wait_spinning();
+        }
+    }
+}
+
+/// Takes the value out of a slot that the protocol says is full.
+fn taken<T>(slot: Option<T>) -> T {
+    match slot {
+        Some(v) => v,
+        None => unreachable!("goro: channel slot empty after completion"),
+    }
+}
+
+pub(crate) fn wake_one(u: Option<Unparker>) {
+    if let Some(u) = u {
+        u.unpark();
+    }
+}

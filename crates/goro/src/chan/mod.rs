@@ -1,0 +1,446 @@
+//! Channels: typed, multi-producer multi-consumer, unbuffered or buffered (Go's `chan T`).
+//!
+//! This folder owns the channel: [`chan`] makes one and returns its two ends, a [`Sender`] and
+//! a [`Receiver`], both `Clone + Send + Sync`. `core` holds the buffer, the wait queues and
+//! every operation; `waiter` the records that blocked goroutines leave on their stacks; `lock`
+//! the channel's futex lock; `error` the errors, each of which hands back a value that could not
+//! be sent. `select!` (in `crate::select`) works on the same structures.
+//!
+//! # Invariants (each holds whenever the lock is free)
+//!
+//! 1. Capacity 0 is a rendezvous: the buffer stays empty and a value passes straight from a
+//!    sender's stack to a receiver's. Capacity `n > 0`: the buffer holds at most `n` values,
+//!    in the order sent.
+//! 2. Receivers wait only while the buffer is empty; senders wait only while it is full (or,
+//!    unbuffered, while no receiver waits). So at most one of the two queues holds live waiters.
+//! 3. Waiters are served in arrival order (C22). A queue may also hold *stale* records, from a
+//!    select that another case won or an operation that timed out; whoever meets one drops it.
+//! 4. Once closed, a channel stays closed; closing empties both queues. Receivers then drain
+//!    the buffer and see "closed" forever after; senders get their value back.
+//! 5. `count`, `closed` and the queue lengths have atomic mirrors, written just before every
+//!    unlock, that the lock-free fast paths read.
+//!
+//! # Protocol
+//!
+//! * **send**: lock. Closed: unlock, give the value back. A receiver waits: claim it, write
+//!   the value into its slot (bypassing the buffer), unlock, wake it. Room in the buffer: push,
+//!   unlock. Otherwise link a waiter holding the value, unlock, park until a receiver or
+//!   `close` completes it (`waiter.rs`); if it was `close`, the value is still in the slot and
+//!   goes back to the caller.
+//! * **recv**: lock. A buffered value: take the head; if a sender waits, move its value to the
+//!   tail and wake it (FIFO is kept). A sender waits (unbuffered): take its value directly.
+//!   Closed: report closed. Otherwise link a waiter with an empty slot and park.
+//! * **close**: lock; mark closed; claim every waiter of both queues with "closed"; unlock;
+//!   wake them all.
+//! * **try_send / try_recv** first look at the mirrors without the lock, as Go's `chansend`
+//!   and `chanrecv` do when they may not block. A send that sees "open", then "full", may
+//!   report Full: the channel was open and full at the instant it looked. A receive that sees
+//!   "empty", then "open", may report Empty; if it sees "closed" it must look at the buffer
+//!   once more, because values sent before the close may have arrived in between (C23). All
+//!   other cases take the lock.
+//! * The last `Sender` dropped closes the channel (a forgotten close cannot leak a receiver);
+//!   the last `Receiver` dropped closes it too, so blocked and later senders get their value
+//!   back instead of waiting forever.
+//!
+//! A send happens before the receive that takes its value completes (the lock, or the
+//! waiter's Release/Acquire on DONE, orders them), and on an unbuffered channel the receive
+//! happens before the send completes, because the sender is woken only after the receiver has
+//! the value: the Go memory model's channel rules (M1-M4).
+
+mod core;
+mod error;
+mod lock;
+pub(crate) mod waiter;
+
+use std::fmt;
+use std::iter::FusedIterator;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub(crate) use self::core::{wake_one, Chan, Queue};
+pub use error::{
+    CapacityError, CloseError, RecvError, RecvTimeoutError, SendError, SendTimeoutError,
+    TryRecvError, TrySendError,
+};
+
+/// Makes a channel of capacity `cap`: 0 for an unbuffered rendezvous, `n` for a FIFO buffer of
+/// `n` values (Go's `make(chan T, cap)`).
+///
+/// # Panics
+///
+/// If the buffer cannot be allocated, like `Vec::with_capacity`; [`try_chan`] returns an error
+/// instead.
+///
+/// # Examples
+///
+/// ```
+/// let total = goro::run(|| {
+///     let (tx, rx) = goro::chan::<u64>(0);
+///     goro::go(move || {
+///         for i in 1..=10 {
+///             tx.send(i).unwrap();
+///         }
+///         // dropping the last Sender closes the channel
+///     });
+///     rx.iter().sum::<u64>()
+/// })
+/// .unwrap();
+/// assert_eq!(total, 55);
+/// ```
+#[doc(alias = "make")]
+#[doc(alias = "makechan")]
+pub fn chan<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
+    match try_chan(cap) {
+        Ok(ends) => ends,
+        Err(e) => panic!("goro::chan: {e}"),
+    }
+}
+
+/// Makes a channel like [`chan`], or says why its buffer cannot be allocated (C2).
+///
+/// # Examples
+///
+/// ```
+/// assert!(goro::try_chan::<u64>(usize::MAX / 2).is_err());
+/// let (tx, rx) = goro::try_chan::<u64>(4).unwrap();
+/// tx.try_send(1).unwrap();
+/// assert_eq!(rx.try_recv(), Ok(1));
+/// ```
+pub fn try_chan<T>(cap: usize) -> Result<(Sender<T>, Receiver<T>), CapacityError> {
+    let ch = Arc::new(Chan::new(cap)?);
+    Ok((Sender { ch: ch.clone() }, Receiver { ch }))
+}
+
+/// The sending end of a channel. Clone it for more senders; when the last one is dropped the
+/// channel closes.
+pub struct Sender<T> {
+    pub(crate) ch: Arc<Chan<T>>,
+}
+
+/// The receiving end of a channel. Clone it for more receivers; each value goes to exactly one.
+pub struct Receiver<T> {
+    pub(crate) ch: Arc<Chan<T>>,
+}
+
+impl<T> Sender<T> {
+    /// Sends `v`, parking until a receiver takes it (unbuffered) or there is room in the
+    /// buffer. On a closed channel the value comes back in the error (Go panics).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = goro::chan(1);
+    /// tx.send("a").unwrap();
+    /// tx.close().unwrap();
+    /// assert_eq!(tx.send("b").unwrap_err().into_inner(), "b");
+    /// assert_eq!(rx.recv(), Ok("a"));
+    /// ```
+    #[doc(alias = "chansend")]
+    pub fn send(&self, v: T) -> Result<(), SendError<T>> {
+        self.ch.send(v, None).map_err(|e| SendError(e.into_inner()))
+    }
+
+    /// Sends `v` only if that needs no waiting (Go's `select` with a `default`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, _rx) = goro::chan(1);
+    /// assert!(tx.try_send(1).is_ok());
+    /// assert!(tx.try_send(2).unwrap_err().is_full());
+    /// ```
+    pub fn try_send(&self, v: T) -> Result<(), TrySendError<T>> {
+        self.ch.try_send(v)
+    }
+
+    /// Sends `v`, waiting at most `timeout`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let (tx, _rx) = goro::chan(0);
+    /// let e = tx.send_timeout(7, Duration::from_millis(1)).unwrap_err();
+    /// assert!(e.is_timeout());
+    /// assert_eq!(e.into_inner(), 7);
+    /// ```
+    pub fn send_timeout(&self, v: T, timeout: Duration) -> Result<(), SendTimeoutError<T>> {
+        self.send_deadline(v, deadline_after(timeout))
+    }
+
+    /// Sends `v`, waiting until `deadline` at the latest.
+    pub fn send_deadline(&self, v: T, deadline: Instant) -> Result<(), SendTimeoutError<T>> {
+        self.ch.send(v, Some(deadline))
+    }
+
+    /// Closes the channel: receivers drain what is buffered and then see it closed; blocked
+    /// senders get their values back. Closing twice is an error and changes nothing (Go
+    /// panics).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = goro::chan::<u8>(0);
+    /// assert!(tx.close().is_ok());
+    /// assert!(tx.close().is_err());
+    /// assert!(rx.recv().is_err());
+    /// ```
+    #[doc(alias = "closechan")]
+    pub fn close(&self) -> Result<(), CloseError> {
+        self.ch.close(true)
+    }
+
+    /// True once the channel is closed (by `close`, or because every receiver is gone).
+    pub fn is_closed(&self) -> bool {
+        self.ch.is_closed()
+    }
+
+    /// The number of buffered values (always 0 unbuffered).
+    pub fn len(&self) -> usize {
+        self.ch.len()
+    }
+
+    /// True if no value is buffered.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The capacity the channel was made with.
+    pub fn cap(&self) -> usize {
+        self.ch.cap()
+    }
+
+    /// True if both are ends of the same channel.
+    pub fn same_channel(&self, other: &Sender<T>) -> bool {
+        Arc::ptr_eq(&self.ch, &other.ch)
+    }
+}
+
+impl<T> Receiver<T> {
+    /// Receives a value, parking until one arrives. `Err(RecvError)` means closed and drained
+    /// (Go's `v, ok := <-c` with `ok == false`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = goro::chan(2);
+    /// tx.send(1).unwrap();
+    /// drop(tx);
+    /// assert_eq!(rx.recv(), Ok(1));
+    /// assert_eq!(rx.recv(), Err(goro::RecvError));
+    /// ```
+    #[doc(alias = "chanrecv")]
+    pub fn recv(&self) -> Result<T, RecvError> {
+        self.ch.recv(None).map_err(|_| RecvError)
+    }
+
+    /// Receives a value only if that needs no waiting.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = goro::chan::<u8>(1);
+    /// assert_eq!(rx.try_recv(), Err(goro::TryRecvError::Empty));
+    /// drop(tx);
+    /// assert_eq!(rx.try_recv(), Err(goro::TryRecvError::Closed));
+    /// ```
+    pub fn try_recv(&self) -> Result<T, TryRecvError> {
+        self.ch.try_recv()
+    }
+
+    /// Receives a value, waiting at most `timeout`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let (_tx, rx) = goro::chan::<u8>(0);
+    /// assert_eq!(
+    ///     rx.recv_timeout(Duration::from_millis(1)),
+    ///     Err(goro::RecvTimeoutError::Timeout)
+    /// );
+    /// ```
+    pub fn recv_timeout(&self, timeout: Duration) -> Result<T, RecvTimeoutError> {
+        self.recv_deadline(deadline_after(timeout))
+    }
+
+    /// Receives a value, waiting until `deadline` at the latest.
+    pub fn recv_deadline(&self, deadline: Instant) -> Result<T, RecvTimeoutError> {
+        self.ch.recv(Some(deadline))
+    }
+
+    /// An iterator that receives until the channel is closed and drained (Go's `range`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = goro::chan(3);
+    /// for i in 0..3 {
+    ///     tx.send(i).unwrap();
+    /// }
+    /// drop(tx);
+    /// assert_eq!(rx.iter().collect::<Vec<_>>(), [0, 1, 2]);
+    /// ```
+    pub fn iter(&self) -> Iter<'_, T> {
+        Iter { rx: self }
+    }
+
+    /// An iterator over what can be received without waiting.
+    pub fn try_iter(&self) -> TryIter<'_, T> {
+        TryIter { rx: self }
+    }
+
+    /// True once the channel is closed (values may still be buffered: see [`Receiver::len`]).
+    pub fn is_closed(&self) -> bool {
+        self.ch.is_closed()
+    }
+
+    /// The number of buffered values (always 0 unbuffered; closed channels count theirs, C6).
+    pub fn len(&self) -> usize {
+        self.ch.len()
+    }
+
+    /// True if no value is buffered.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The capacity the channel was made with.
+    pub fn cap(&self) -> usize {
+        self.ch.cap()
+    }
+
+    /// True if both are ends of the same channel.
+    pub fn same_channel(&self, other: &Receiver<T>) -> bool {
+        Arc::ptr_eq(&self.ch, &other.ch)
+    }
+
+    /// Waiter records in the receive and send queues, stale ones included (for tests and
+    /// dumps; not a stable API).
+    #[doc(hidden)]
+    pub fn __waiting(&self) -> (usize, usize) {
+        self.ch.waiting()
+    }
+}
+
+fn deadline_after(d: Duration) -> Instant {
+    let now = Instant::now();
+    // A timeout too large to represent waits "forever" (about a century).
+    now.checked_add(d)
+        .unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 24 * 3600))
+}
+
+impl<T> Clone for Sender<T> {
+    fn clone(&self) -> Self {
+        self.ch.senders.fetch_add(1, Ordering::Relaxed);
+        Sender {
+            ch: self.ch.clone(),
+        }
+    }
+}
+
+impl<T> Clone for Receiver<T> {
+    fn clone(&self) -> Self {
+        self.ch.receivers.fetch_add(1, Ordering::Relaxed);
+        Receiver {
+            ch: self.ch.clone(),
+        }
+    }
+}
+
+impl<T> Drop for Sender<T> {
+    fn drop(&mut self) {
+        // AcqRel: the last one sees every other handle's uses before it closes.
+        if self.ch.senders.fetch_sub(1, Ordering::AcqRel) == 1 {
+            let _ = self.ch.close(false);
+        }
+    }
+}
+
+impl<T> Drop for Receiver<T> {
+    fn drop(&mut self) {
+        if self.ch.receivers.fetch_sub(1, Ordering::AcqRel) == 1 {
+            let _ = self.ch.close(false);
+        }
+    }
+}
+
+impl<T> fmt::Debug for Sender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sender")
+            .field("len", &self.len())
+            .field("cap", &self.cap())
+            .field("closed", &self.is_closed())
+            .finish()
+    }
+}
+
+impl<T> fmt::Debug for Receiver<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Receiver")
+            .field("len", &self.len())
+            .field("cap", &self.cap())
+            .field("closed", &self.is_closed())
+            .finish()
+    }
+}
+
+/// Receives until closed and drained; see [`Receiver::iter`].
+#[derive(Debug)]
+pub struct Iter<'a, T> {
+    rx: &'a Receiver<T>,
+}
+
+impl<T> Iterator for Iter<'_, T> {
+    type Item = T;
+    fn next(&mut self) -> Option<T> {
+        self.rx.recv().ok()
+    }
+}
+
+impl<T> FusedIterator for Iter<'_, T> {}
+
+/// Receives what is ready without waiting; see [`Receiver::try_iter`].
+#[derive(Debug)]
+pub struct TryIter<'a, T> {
+    rx: &'a Receiver<T>,
+}
+
+impl<T> Iterator for TryIter<'_, T> {
+    type Item = T;
+    fn next(&mut self) -> Option<T> {
+        self.rx.try_recv().ok()
+    }
+}
+
+/// Owns a receiver and receives until closed and drained.
+#[derive(Debug)]
+pub struct IntoIter<T> {
+    rx: Receiver<T>,
+}
+
+impl<T> Iterator for IntoIter<T> {
+    type Item = T;
+    fn next(&mut self) -> Option<T> {
+        self.rx.recv().ok()
+    }
+}
+
+impl<T> FusedIterator for IntoIter<T> {}
+
+impl<'a, T> IntoIterator for &'a Receiver<T> {
+    type Item = T;
+    type IntoIter = Iter<'a, T>;
+    fn into_iter(self) -> Iter<'a, T> {
+        self.iter()
+    }
+}
+
+impl<T> IntoIterator for Receiver<T> {
+    type Item = T;
+    type IntoIter = IntoIter<T>;
+    fn into_iter(self) -> IntoIter<T> {
+        IntoIter { rx: self }
+    }
+}

@@ -1,0 +1,269 @@
+//! Waiter records and wait queues: Go's `sudog` and `waitq`.
+//!
+//! A goroutine (or OS thread) that must block on a channel writes a [`Waiter`] on its own
+//! stack, links it into the channel's receive or send queue, and parks. A counterpart that
+//! finds it there moves the value straight between the two stacks, then wakes it. No heap
+//! allocation happens per blocking operation.
+//!
+//! ```text
+//!  blocked goroutine's stack                 channel (under its lock)
+//!  +----------------------------+            recvq: head -> [Waiter] -> [Waiter] -> nil
+//!  | slot: Option<T>  <----------------------------- slot   |
+//!  | Signal {state, case, ...} <------------------- signal  |
+//!  | Waiter {prev, next, ...}   |            sendq: head -> nil
+//!  +----------------------------+
+//! ```
+//!
+//! One [`Signal`] belongs to one blocking operation. A plain `send`/`recv` links one waiter to
+//! it; a `select` links one waiter per case, in different channels, all pointing at the same
+//! signal, and the first counterpart to claim the signal wins the whole select.
+//!
+//! # Protocol of a signal
+//!
+//! `state` moves WAITING -> CLAIMED -> DONE, once:
+//!
+//! 1. The owner creates the signal (WAITING) with its [`Unparker`], links its waiters while
+//!    holding the channels' locks, releases them, and parks until it reads DONE (Acquire).
+//! 2. A counterpart holding a channel's lock pops a waiter and CASes the signal WAITING ->
+//!    CLAIMED (Acquire: it sees what the owner wrote before linking). If the CAS fails the
+//!    record is stale (another case of the same select won, or the owner gave up): the
+//!    counterpart drops it from the queue and looks at the next one.
+//! 3. The winner moves the value through the waiter's `slot`, records which case completed and
+//!    whether it completed because the channel closed, *moves the unparker out*, and stores
+//!    DONE (Release: pairs with the owner's Acquire in step 1, publishing the slot). It wakes
+//!    the owner only after that, with the unparker it now owns, because once DONE is visible the
+//!    owner may return and its stack frame, signal included, is gone.
+//! 4. An owner that stops waiting (a timeout, or its stack unwinding at shutdown) CASes
+//!    WAITING -> CLAIMED itself. If that succeeds nobody else will touch the records once they
+//!    are unlinked, so it locks the channels and unlinks them. If it fails a counterpart is in
+//!    step 3 under a channel lock; the owner waits for DONE and takes the result as if it had
+//!    not given up.
+//! 5. A select's other waiters stay linked until their owner unlinks them (under each lock)
+//!    after DONE; until then counterparts skip them by step 2.
+//!
+//! Queue links (`prev`, `next`, `linked`) are touched only under the lock of the channel whose
+//! queue holds the waiter.
+
+use std::cell::{Cell, UnsafeCell};
+use std::ptr;
+use std::sync::atomic::{AtomicU8, Ordering};
+
+use crate::sched::park::{park, Unparker};
+
+const WAITING: u8 = 0;
+const CLAIMED: u8 = 1;
+const DONE: u8 = 2;
+
+/// One blocking operation's completion flag; see the module doc.
+pub(crate) struct Signal {
+    state: AtomicU8,
+    /// The case that completed; written by the claimer before DONE.
+    case: Cell<usize>,
+    /// True if the case completed because its channel closed; written by the claimer.
+    closed: Cell<bool>,
+    /// Taken by the claimer (step 3).
+    unparker: UnsafeCell<Option<Unparker>>,
+}
+
+// SAFETY: `state` is atomic. `case`, `closed` and `unparker` are written only by the single
+// thread that won the WAITING -> CLAIMED CAS, before its Release store of DONE, and read by the
+// owner only after its Acquire load of DONE; no two threads access them at the same time.
+unsafe impl Sync for Signal {}
+
+impl Signal {
+    pub(crate) fn new() -> Self {
+        Signal {
+            state: AtomicU8::new(WAITING),
+            case: Cell::new(usize::MAX),
+            closed: Cell::new(false),
+            unparker: UnsafeCell::new(Some(Unparker::current())),
+        }
+    }
+
+    /// Step 2: true if the caller now owns the completion.
+    pub(crate) fn try_claim(&self) -> bool {
+        // Acquire pairs with the channel unlock after the owner linked its records; AcqRel so
+        // that the owner's own CAS in step 4 orders after ours.
+        self.state
+            .compare_exchange(WAITING, CLAIMED, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    }
+
+    /// Step 3, by the claimer only: publishes the outcome and returns who to wake.
+    pub(crate) fn complete(&self, case: usize, closed: bool) -> Option<Unparker> {
+        self.case.set(case);
+        self.closed.set(closed);
+        // SAFETY: only the claimer reaches here (see the `Sync` impl), and the owner does not
+        // read `unparker`.
+        let u = unsafe { (*self.unparker.get()).take() };
+        // Release: pairs with the owner's Acquire in `is_done`; publishes the slot and fields.
+        self.state.store(DONE, Ordering::Release);
+        u
+    }
+
+    pub(crate) fn is_done(&self) -> bool {
+        self.state.load(Ordering::Acquire) == DONE
+    }
+
+    /// Step 4: true if the owner withdrew before anyone claimed the signal.
+    pub(crate) fn abort(&self) -> bool {
+        self.try_claim()
+    }
+
+    /// Parks until DONE.
+    pub(crate) fn wait(&self) {
+        while !self.is_done() {
+            park();
+        }
+    }
+
+    /// Waits for DONE without parking: used while unwinding, when parking returns at once.
+    /// The claimer is inside a short critical section, so this is brief.
+    pub(crate) fn wait_spinning(&self) {
+        let mut n = 0u32;
+        while !self.is_done() {
+            n += 1;
+            if n < 64 {
+                std::hint::spin_loop();
+            } else {
+                std::thread::yield_now();
+            }
+        }
+    }
+
+    /// After DONE: the case that completed.
+    pub(crate) fn case(&self) -> usize {
+        self.case.get()
+    }
+
+    /// After DONE: true if it completed because its channel closed.
+    pub(crate) fn closed(&self) -> bool {
+        self.closed.get()
+    }
+}
+
+/// One blocked operation on one channel: Go's `sudog`. Lives on the owner's stack.
+pub(crate) struct Waiter {
+    prev: Cell<*const Waiter>,
+    next: Cell<*const Waiter>,
+    linked: Cell<bool>,
+    signal: *const Signal,
+    case: usize,
+    /// Points at the owner's `Option<T>` for the channel's `T`: `Some(v)` to send, or `None`
+    /// for a receiver to be filled.
+    slot: *mut (),
+}
+
+impl Waiter {
+    pub(crate) fn new(signal: &Signal, case: usize, slot: *mut ()) -> Self {
+        Waiter {
+            prev: Cell::new(ptr::null()),
+            next: Cell::new(ptr::null()),
+            linked: Cell::new(false),
+            signal,
+            case,
+            slot,
+        }
+    }
+
+    pub(crate) fn signal(&self) -> &Signal {
+        // SAFETY: the signal lives in the owner's frame beside the waiter and outlives it.
+        unsafe { &*self.signal }
+    }
+
+    pub(crate) fn case(&self) -> usize {
+        self.case
+    }
+
+    pub(crate) fn slot(&self) -> *mut () {
+        self.slot
+    }
+}
+
+/// A FIFO of waiters: an intrusive doubly-linked list threaded through the records.
+#[derive(Debug)]
+pub(crate) struct WaitQueue {
+    head: *const Waiter,
+    tail: *const Waiter,
+    len: usize,
+}
+
+impl Default for WaitQueue {
+    fn default() -> Self {
+        WaitQueue {
+            head: ptr::null(),
+            tail: ptr::null(),
+            len: 0,
+        }
+    }
+}
+
+impl WaitQueue {
+    /// Number of linked records, stale ones included.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Links `w` at the tail.
+    ///
+    /// # Safety
+    ///
+    /// `w` must stay at its address, and the channel lock be held, until it is unlinked.
+    pub(crate) unsafe fn push_back(&mut self, w: &Waiter) {
+        debug_assert!(!w.linked.get());
+        w.prev.set(self.tail);
+        w.next.set(ptr::null());
+        if self.tail.is_null() {
+            self.head = w;
+        } else {
+            // SAFETY: a linked record is alive (caller contract of `push_back`).
+            unsafe { (*self.tail).next.set(w) };
+        }
+        self.tail = w;
+        w.linked.set(true);
+        self.len += 1;
+    }
+
+    /// Unlinks `w` if it is still linked (in this queue).
+    pub(crate) fn remove(&mut self, w: &Waiter) {
+        if !w.linked.get() {
+            return;
+        }
+        let (p, n) = (w.prev.get(), w.next.get());
+        if p.is_null() {
+            self.head = n;
+        } else {
+            // SAFETY: linked records are alive.
+            unsafe { (*p).next.set(n) };
+        }
+        if n.is_null() {
+            self.tail = p;
+        } else {
+            // SAFETY: linked records are alive.
+            unsafe { (*n).prev.set(p) };
+        }
+        w.linked.set(false);
+        self.len -= 1;
+    }
+
+    /// Pops records until one whose signal this caller claims (step 2); stale ones are dropped
+    /// from the queue on the way.
+    pub(crate) fn pop_claimed(&mut self) -> Option<&Waiter> {
+        while !self.head.is_null() {
+            // SAFETY: linked records are alive until unlinked, and we hold the lock.
+            let w = unsafe { &*self.head };
+            self.remove(w);
+            if w.signal().try_claim() {
+                return Some(w);
+            }
+        }
+        None
+    }
+
+    /// Pops every record, claiming those still WAITING (used by `close`).
+    pub(crate) fn drain_claimed(&mut self, mut each: impl FnMut(&Waiter)) {
+        while let Some(w) = self.pop_claimed() {
+            each(w);
+        }
+    }
+}
