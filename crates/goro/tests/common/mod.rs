@@ -5,6 +5,7 @@ use std::process::{Command, Output};
 /// Runs this test binary again in a child process with only `test` selected (ignored tests
 /// included) and `env` set: for what must be observed from outside, such as an abort, or the
 /// CPU time of a process that runs nothing else.
+#[allow(dead_code)]
 pub fn rerun_in_child(test: &str, env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(std::env::current_exe().expect("test binary path"));
     cmd.args(["--exact", test, "--nocapture", "--include-ignored"]);
@@ -73,4 +74,17 @@ pub fn drop_counter() -> std::sync::Arc<std::sync::atomic::AtomicUsize> {
 #[allow(dead_code)]
 pub fn drops(c: &std::sync::atomic::AtomicUsize) -> usize {
     c.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+/// Runs `f` on a new OS thread; its result arrives on the returned channel. Join it with
+/// `recv`, which parks only the goroutine: `std::thread::JoinHandle::join` would block the
+/// whole worker, and with it every goroutine that lives there, which the thread may be
+/// waiting for.
+#[allow(dead_code)]
+pub fn thread<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> goro::Receiver<T> {
+    let (tx, rx) = goro::chan(1);
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use goro::{chan, try_chan, RecvError, TryRecvError, TrySendError};
 
-use crate::common::{drop_counter, drops, on_1_and_2_workers, Counted};
+use crate::common::{drop_counter, drops, on_1_and_2_workers, thread, Counted};
 
 /// Gives other goroutines time to run and block (used only to *allow* progress, never as
 /// the thing checked).
@@ -88,7 +88,7 @@ fn c5_many_goroutines_and_threads_at_once() {
                 }
             }));
             let tx2 = tx.clone();
-            ts.push(std::thread::spawn(move || {
+            ts.push(thread(move || {
                 for i in 0..2000 {
                     tx2.send(100_000 + p * 10_000 + i).unwrap();
                     assert_eq!(tx2.cap(), 8);
@@ -104,7 +104,7 @@ fn c5_many_goroutines_and_threads_at_once() {
                 }
             }));
             let (rx2, sum2) = (rx.clone(), sum.clone());
-            ts.push(std::thread::spawn(move || {
+            ts.push(thread(move || {
                 for v in &rx2 {
                     sum2.fetch_add(v as usize, Ordering::Relaxed);
                 }
@@ -112,7 +112,7 @@ fn c5_many_goroutines_and_threads_at_once() {
         }
         drop(rx);
         gs.into_iter().for_each(|h| h.join().unwrap());
-        ts.into_iter().for_each(|h| h.join().unwrap());
+        ts.into_iter().for_each(|h| h.recv().unwrap());
         let want: u64 = (0..4u64)
             .flat_map(|p| (0..2000).map(move |i| 2 * (p * 10_000 + i) + 100_000))
             .sum();
@@ -537,7 +537,7 @@ fn c25_goroutines_and_threads_talk_both_ways() {
         // Goroutine -> thread and thread -> goroutine.
         let (to_thread, from_goro) = chan::<u32>(0);
         let (to_goro, from_thread) = chan::<u32>(0);
-        let t = std::thread::spawn(move || {
+        let t = thread(move || {
             for v in &from_goro {
                 to_goro.send(v * 2).unwrap();
             }
@@ -547,6 +547,6 @@ fn c25_goroutines_and_threads_talk_both_ways() {
             assert_eq!(from_thread.recv(), Ok(i * 2));
         }
         drop(to_thread);
-        t.join().unwrap();
+        t.recv().unwrap();
     });
 }

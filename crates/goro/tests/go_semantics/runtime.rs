@@ -68,6 +68,24 @@ fn r3_chain_of_10000_goroutines_forwarding_one_value() {
     assert_eq!(v, 10_000);
 }
 
+/// Go's daisy chain: `left <- 1 + <-right` through 10,000 goroutines on unbuffered channels.
+#[test]
+fn r3_chain_of_10000_goroutines_on_channels() {
+    crate::common::on_1_and_2_workers(|| {
+        const N: u64 = 10_000;
+        let (leftmost_tx, leftmost) = goro::chan::<u64>(0);
+        let mut left = leftmost_tx;
+        for _ in 0..N {
+            let (right_tx, right) = goro::chan::<u64>(0);
+            let l = left;
+            goro::go(move || l.send(1 + right.recv().unwrap()).unwrap());
+            left = right_tx;
+        }
+        goro::go(move || left.send(1).unwrap());
+        assert_eq!(leftmost.recv(), Ok(N + 1));
+    });
+}
+
 fn park_many(n: usize) {
     let woke = Runtime::builder()
         .workers(2)
