@@ -106,12 +106,193 @@ func parked(n int) measure {
 	return measure{int64(n), el, (r1 - r0) / int64(n)}
 }
 
+func pingpong(n int) measure {
+	ping, pong := make(chan int), make(chan int)
+	go func() {
+		for v := range ping {
+			pong <- v + 1
+		}
+	}()
+	t := time.Now()
+	v := 0
+	for i := 0; i < n; i++ {
+		ping <- v
+		v = <-pong
+	}
+	el := time.Since(t)
+	close(ping)
+	if v != n {
+		panic("pingpong")
+	}
+	return measure{int64(n), el, -1}
+}
+
+func spsc(n, capacity int) measure {
+	c := make(chan int, capacity)
+	t := time.Now()
+	go func() {
+		for i := 0; i < n; i++ {
+			c <- i
+		}
+		close(c)
+	}()
+	sum := 0
+	for v := range c {
+		sum += v
+	}
+	el := time.Since(t)
+	if sum != n*(n-1)/2 {
+		panic("spsc sum")
+	}
+	return measure{int64(n), el, -1}
+}
+
+func mpmc(n int) measure {
+	c := make(chan int, 128)
+	per := n / 4
+	t := time.Now()
+	var producers sync.WaitGroup
+	producers.Add(4)
+	for p := 0; p < 4; p++ {
+		go func(p int) {
+			for i := 0; i < per; i++ {
+				c <- p*per + i
+			}
+			producers.Done()
+		}(p)
+	}
+	go func() { producers.Wait(); close(c) }()
+	type part struct{ count, sum int }
+	parts := make(chan part)
+	for k := 0; k < 4; k++ {
+		go func() {
+			var p part
+			for v := range c {
+				p.count++
+				p.sum += v
+			}
+			parts <- p
+		}()
+	}
+	var count, sum int
+	for k := 0; k < 4; k++ {
+		p := <-parts
+		count += p.count
+		sum += p.sum
+	}
+	el := time.Since(t)
+	m := per * 4
+	if count != m || sum != m*(m-1)/2 {
+		panic("mpmc")
+	}
+	return measure{int64(m), el, -1}
+}
+
+func select2(n int) measure {
+	half := n / 2
+	a, b := make(chan int, 64), make(chan int, 64)
+	t := time.Now()
+	for _, c := range []chan int{a, b} {
+		go func(c chan int) {
+			for i := 0; i < half; i++ {
+				c <- i
+			}
+		}(c)
+	}
+	sum := 0
+	for got := 0; got < 2*half; got++ {
+		select {
+		case v := <-a:
+			sum += v
+		case v := <-b:
+			sum += v
+		}
+	}
+	el := time.Since(t)
+	if sum != half*(half-1) {
+		panic("select2 sum")
+	}
+	return measure{int64(2 * half), el, -1}
+}
+
+const ring = 503
+
+func ring503(hops int) measure {
+	chans := make([]chan int, ring)
+	for i := range chans {
+		chans[i] = make(chan int)
+	}
+	done := make(chan int, 1)
+	for i := 0; i < ring; i++ {
+		go func(i int, in, next chan int) {
+			for v := range in {
+				if v == 0 {
+					done <- i
+					close(next)
+					return
+				}
+				next <- v - 1
+			}
+			close(next)
+		}(i, chans[i], chans[(i+1)%ring])
+	}
+	t := time.Now()
+	chans[0] <- hops
+	last := <-done
+	el := time.Since(t)
+	if last != hops%ring {
+		panic("ring503")
+	}
+	return measure{int64(hops), el, -1}
+}
+
+// The sieve as Go's own test/chan/sieve1.go writes it: the stages are never stopped.
+func generate(ch chan<- int) {
+	for i := 2; ; i++ {
+		ch <- i
+	}
+}
+
+func filter(in <-chan int, out chan<- int, prime int) {
+	for {
+		if v := <-in; v%prime != 0 {
+			out <- v
+		}
+	}
+}
+
+func sieve(n int) measure {
+	t := time.Now()
+	ch := make(chan int)
+	go generate(ch)
+	last := 0
+	for i := 0; i < n; i++ {
+		p := <-ch
+		last = p
+		next := make(chan int)
+		go filter(ch, next, p)
+		ch = next
+	}
+	el := time.Since(t)
+	if n == 5000 && last != 48611 {
+		panic("sieve")
+	}
+	return measure{int64(n), el, -1}
+}
+
 var workloads = []struct {
 	name string
 	run  func() measure
 }{
+	{"pingpong", func() measure { return pingpong(1_000_000) }},
+	{"spsc_unbuf", func() measure { return spsc(10_000_000, 0) }},
+	{"spsc_b100", func() measure { return spsc(10_000_000, 100) }},
+	{"mpmc4x4_b128", func() measure { return mpmc(8_000_000) }},
 	{"spawn", func() measure { return spawn(1_000_000) }},
 	{"skynet1M", func() measure { return skynet(1_000_000) }},
+	{"select2_b64", func() measure { return select2(4_000_000) }},
+	{"ring503", func() measure { return ring503(10_000_000) }},
+	{"sieve5000", func() measure { return sieve(5_000) }},
 	{"parked1M", func() measure { return parked(1_000_000) }},
 }
 
@@ -136,9 +317,9 @@ func main() {
 		ns := float64(m.elapsed.Nanoseconds()) / float64(m.ops)
 		ms1 := float64(m.elapsed.Nanoseconds()) / 1e6
 		if m.bytes >= 0 {
-			fmt.Printf("%-10s%10.0f ns/op %10.1f ms %8d B/goroutine\n", w.name, ns, ms1, m.bytes)
+			fmt.Printf("%-13s%10.0f ns/op %10.1f ms %8d B/goroutine\n", w.name, ns, ms1, m.bytes)
 		} else {
-			fmt.Printf("%-10s%10.0f ns/op %10.1f ms\n", w.name, ns, ms1)
+			fmt.Printf("%-13s%10.0f ns/op %10.1f ms\n", w.name, ns, ms1)
 		}
 	}
 }

@@ -36,9 +36,9 @@ const STOPS: &[Stop] = &[
     },
     Stop {
         title: "skynet",
-        what: "A 10-ary tree of 1,111,111 goroutines, each summing its children's results \
-               (gathered with JoinHandle::join): spawning is cheap enough to use one goroutine \
-               per tiny task.",
+        what: "A 10-ary tree of 1,111,111 goroutines: each leaf sends its number on its parent's \
+               unbuffered channel, each inner node sends its children's sum: spawning is cheap \
+               enough to use one goroutine per tiny task.",
         run: |scale| {
             let m = skynet(scaled(1_000_000, scale));
             format!(

@@ -30,10 +30,10 @@ use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::chan::waiter::{Signal, Waiter};
+use crate::chan::waiter::{Signal, Waiter, Wake};
 use crate::chan::{wake_one, Chan, Queue, Receiver, RecvError, SendError, Sender};
 use crate::chan::{TryRecvError, TrySendError};
-use crate::sched::park::{park, park_until, Unparker};
+use crate::sched::park::{park, park_until};
 
 /// How long a select may wait.
 #[derive(Clone, Copy, Debug)]
@@ -152,7 +152,7 @@ pub mod __private {
         fn lock(&self);
         fn unlock(&self);
         /// Completes the case now if it can; `Some` carries whom to wake after unlocking.
-        fn try_now(&mut self) -> Option<Option<super::Unparker>>;
+        fn try_now(&mut self) -> Option<Option<super::Wake>>;
         /// Links this case's waiter for `signal` as case `index`.
         ///
         /// # Safety
@@ -219,7 +219,7 @@ impl<T> Case for RecvCase<'_, T> {
             c.unlock();
         }
     }
-    fn try_now(&mut self) -> Option<Option<Unparker>> {
+    fn try_now(&mut self) -> Option<Option<Wake>> {
         let ch = self.ch?;
         // SAFETY: `select` calls this with the channel locked.
         match ch.try_recv_locked(unsafe { ch.state() }) {
@@ -319,7 +319,7 @@ impl<T> Case for SendCase<'_, T> {
             c.unlock();
         }
     }
-    fn try_now(&mut self) -> Option<Option<Unparker>> {
+    fn try_now(&mut self) -> Option<Option<Wake>> {
         let ch = self.ch?;
         let v = self.slot.take()?;
         // SAFETY: `select` calls this with the channel locked.

@@ -14,12 +14,16 @@ use serde::Serialize;
 
 mod workloads;
 
-pub use workloads::{parked, rss_bytes, skynet, spawn_wait};
+pub use workloads::{
+    mpmc4x4_b128, parked, pingpong, ring503, rss_bytes, select2_b64, sieve, skynet, spawn_wait,
+    spsc, spsc_b100, spsc_unbuf,
+};
 
 /// Arguments of `goro bench`.
 #[derive(Args, Debug)]
 pub struct BenchArgs {
-    /// Workloads to run (default: all). Known: spawn, skynet1M, parked1M.
+    /// Workloads to run (default: all). Known: pingpong, spsc_unbuf, spsc_b100, mpmc4x4_b128,
+    /// spawn, skynet1M, select2_b64, ring503, sieve5000, parked1M.
     names: Vec<String>,
     /// Workers (OS threads) to run goroutines on; default GORO_WORKERS or one per core.
     #[arg(long)]
@@ -49,6 +53,18 @@ pub struct Measure {
     pub result: u64,
 }
 
+impl Measure {
+    /// A run that measured only time.
+    pub fn timed(ops: u64, elapsed: Duration, result: u64) -> Self {
+        Measure {
+            ops,
+            elapsed,
+            bytes_per_op: None,
+            result,
+        }
+    }
+}
+
 /// A workload's median figures.
 #[derive(Debug, Serialize)]
 struct Line {
@@ -75,6 +91,34 @@ struct Workload {
 
 const WORKLOADS: &[Workload] = &[
     Workload {
+        name: "pingpong",
+        note: "main goroutine and one partner, two unbuffered channels, 1,000,000 round trips",
+        caveat: None,
+        run: pingpong,
+        size: 1_000_000,
+    },
+    Workload {
+        name: "spsc_unbuf",
+        note: "one producer sends 10,000,000 ints on an unbuffered channel; main ranges over it",
+        caveat: None,
+        run: spsc_unbuf,
+        size: 10_000_000,
+    },
+    Workload {
+        name: "spsc_b100",
+        note: "one producer sends 10,000,000 ints on a channel of capacity 100",
+        caveat: None,
+        run: spsc_b100,
+        size: 10_000_000,
+    },
+    Workload {
+        name: "mpmc4x4_b128",
+        note: "4 producers, 4 consumers, capacity 128, 8,000,000 messages in all",
+        caveat: None,
+        run: mpmc4x4_b128,
+        size: 8_000_000,
+    },
+    Workload {
         name: "spawn",
         note: "1,000,000 goroutines each call WaitGroup::done",
         caveat: None,
@@ -83,15 +127,36 @@ const WORKLOADS: &[Workload] = &[
     },
     Workload {
         name: "skynet1M",
-        note: "10-ary tree of 1,111,111 goroutines; results gathered with JoinHandle::join until channels exist",
-        caveat: Some("(results via JoinHandle::join until channels exist)"),
+        note: "10-ary tree of 1,111,111 goroutines; each sends its sum on its parent's unbuffered channel",
+        caveat: None,
         run: skynet,
         size: 1_000_000,
     },
     Workload {
+        name: "select2_b64",
+        note: "two producers send 2,000,000 each on capacity-64 channels; 4,000,000 two-case selects",
+        caveat: None,
+        run: select2_b64,
+        size: 4_000_000,
+    },
+    Workload {
+        name: "ring503",
+        note: "503 goroutines in a ring of unbuffered channels pass a counter 10,000,000 hops",
+        caveat: None,
+        run: ring503,
+        size: 10_000_000,
+    },
+    Workload {
+        name: "sieve5000",
+        note: "concurrent prime sieve on unbuffered channels up to the 5,000th prime (48611)",
+        caveat: None,
+        run: sieve,
+        size: 5_000,
+    },
+    Workload {
         name: "parked1M",
-        note: "1,000,000 goroutines parked on a WaitGroup used as a gate until channels exist",
-        caveat: Some("(parked on a WaitGroup gate until channels exist)"),
+        note: "1,000,000 goroutines parked receiving from one channel, then woken by close",
+        caveat: None,
         run: parked,
         size: 1_000_000,
     },
@@ -141,7 +206,12 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
         }
         let mut runs = Vec::with_capacity(args.runs);
         for _ in 0..args.runs {
-            let (f, n) = (w.run, scaled(w.size, args.scale));
+            let n = if w.name == "skynet1M" {
+                scaled(w.size, args.scale)
+            } else {
+                ((w.size as f64 * args.scale) as u64).max(2)
+            };
+            let f = w.run;
             let m = goro::Runtime::builder()
                 .workers(workers)
                 .exit_report(false)
@@ -178,11 +248,11 @@ fn print_line(l: &Line) {
     let caveat = l.caveat.map(|c| format!("  {c}")).unwrap_or_default();
     match l.bytes_per_goroutine {
         Some(b) => println!(
-            "{:<10}{:>10.0} ns/op {:>10.1} ms {:>8} B/goroutine{caveat}",
+            "{:<13}{:>10.0} ns/op {:>10.1} ms {:>8} B/goroutine{caveat}",
             l.name, l.ns_per_op, l.total_ms, b
         ),
         None => println!(
-            "{:<10}{:>10.0} ns/op {:>10.1} ms{caveat}",
+            "{:<13}{:>10.0} ns/op {:>10.1} ms{caveat}",
             l.name, l.ns_per_op, l.total_ms
         ),
     }

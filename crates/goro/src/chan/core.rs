@@ -14,8 +14,8 @@ use super::error::{
     CapacityError, CloseError, RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError,
 };
 use super::lock::RawLock;
-use super::waiter::{Signal, WaitQueue, Waiter};
-use crate::sched::park::{park_until, Unparker};
+use super::waiter::{Signal, WaitQueue, Waiter, Wake};
+use crate::sched::park::park_until;
 
 /// Which wait queue of a channel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -174,7 +174,7 @@ impl<T> Chan<T> {
         &self,
         st: &mut State<T>,
         v: T,
-    ) -> Result<Option<Unparker>, TrySendError<T>> {
+    ) -> Result<Option<Wake>, TrySendError<T>> {
         if st.closed {
             return Err(TrySendError::Closed(v));
         }
@@ -182,7 +182,7 @@ impl<T> Chan<T> {
             // SAFETY: a receiving waiter's slot is its owner's `Option<T>` (`None`), alive
             // until the owner sees DONE, which `complete` publishes after this write.
             unsafe { *(w.slot() as *mut Option<T>) = Some(v) };
-            return Ok(w.signal().complete(w.case(), false));
+            return Ok(Some(w.signal().complete(w.case(), false)));
         }
         if st.buf.len() < self.cap {
             st.buf.push_back(v);
@@ -197,21 +197,21 @@ impl<T> Chan<T> {
     pub(crate) fn try_recv_locked(
         &self,
         st: &mut State<T>,
-    ) -> Result<(T, Option<Unparker>), TryRecvError> {
+    ) -> Result<(T, Option<Wake>), TryRecvError> {
         if let Some(v) = st.buf.pop_front() {
             let mut wake = None;
             if let Some(w) = st.sendq.pop_claimed() {
                 // SAFETY: a sending waiter's slot is its owner's `Option<T>` holding the value.
                 let sent = unsafe { (*(w.slot() as *mut Option<T>)).take() };
                 st.buf.extend(sent);
-                wake = w.signal().complete(w.case(), false);
+                wake = Some(w.signal().complete(w.case(), false));
             }
             return Ok((v, wake));
         }
         if let Some(w) = st.sendq.pop_claimed() {
             // SAFETY: as above.
             let sent = unsafe { (*(w.slot() as *mut Option<T>)).take() };
-            let wake = w.signal().complete(w.case(), false);
+            let wake = Some(w.signal().complete(w.case(), false));
             match sent {
                 Some(v) => return Ok((v, wake)),
                 None => unreachable!("goro: a blocked sender's slot was empty"),
@@ -398,12 +398,12 @@ impl<T> Chan<T> {
         }
         st.closed = true;
         let mut wake = Vec::with_capacity(st.recvq.len() + st.sendq.len());
-        let mut each = |w: &Waiter| wake.extend(w.signal().complete(w.case(), true));
+        let mut each = |w: &Waiter| wake.push(w.signal().complete(w.case(), true));
         st.recvq.drain_claimed(&mut each);
         st.sendq.drain_claimed(&mut each);
         self.unlock();
-        for u in wake {
-            u.unpark();
+        for w in wake {
+            w.wake();
         }
         Ok(())
     }
@@ -448,8 +448,8 @@ fn taken<T>(slot: Option<T>) -> T {
     }
 }
 
-pub(crate) fn wake_one(u: Option<Unparker>) {
-    if let Some(u) = u {
-        u.unpark();
+pub(crate) fn wake_one(w: Option<Wake>) {
+    if let Some(w) = w {
+        w.wake();
     }
 }

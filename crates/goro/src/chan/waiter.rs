@@ -22,33 +22,34 @@
 //!
 //! `state` moves WAITING -> CLAIMED -> DONE, once:
 //!
-//! 1. The owner creates the signal (WAITING) with its [`Unparker`], links its waiters while
-//!    holding the channels' locks, releases them, and parks until it reads DONE (Acquire).
+//! 1. The owner creates the signal (WAITING) with a [`WakeRef`] to itself, links its waiters
+//!    while holding the channels' locks, releases them, and waits: it parks while the state
+//!    is WAITING, spins while it is CLAIMED, and returns once it reads DONE (Acquire).
 //! 2. A counterpart holding a channel's lock pops a waiter and CASes the signal WAITING ->
 //!    CLAIMED (Acquire: it sees what the owner wrote before linking). If the CAS fails the
 //!    record is stale (another case of the same select won, or the owner gave up): the
 //!    counterpart drops it from the queue and looks at the next one.
-//! 3. The winner moves the value through the waiter's `slot`, records which case completed and
-//!    whether it completed because the channel closed, *moves the unparker out*, and stores
-//!    DONE (Release: pairs with the owner's Acquire in step 1, publishing the slot). It wakes
-//!    the owner only after that, with the unparker it now owns, because once DONE is visible the
-//!    owner may return and its stack frame, signal included, is gone.
+//! 3. The winner moves the value through the waiter's `slot` and records which case completed
+//!    and whether it completed because the channel closed. It unlocks, then, holding a
+//!    [`Wake`], wakes the owner and only then stores DONE (Release: publishes the slot and the
+//!    fields). The owner cannot return while the state is CLAIMED, so its stack frame (the
+//!    signal) and its goroutine stay alive until DONE: waking needs no reference count. An
+//!    owner woken before DONE finds CLAIMED and spins for the few instructions left.
 //! 4. An owner that stops waiting (a timeout, or its stack unwinding at shutdown) CASes
 //!    WAITING -> CLAIMED itself. If that succeeds nobody else will touch the records once they
 //!    are unlinked, so it locks the channels and unlinks them. If it fails a counterpart is in
-//!    step 3 under a channel lock; the owner waits for DONE and takes the result as if it had
-//!    not given up.
+//!    step 3; the owner waits for DONE and takes the result as if it had not given up.
 //! 5. A select's other waiters stay linked until their owner unlinks them (under each lock)
 //!    after DONE; until then counterparts skip them by step 2.
 //!
 //! Queue links (`prev`, `next`, `linked`) are touched only under the lock of the channel whose
 //! queue holds the waiter.
 
-use std::cell::{Cell, UnsafeCell};
+use std::cell::Cell;
 use std::ptr;
 use std::sync::atomic::{AtomicU8, Ordering};
 
-use crate::sched::park::{park, Unparker};
+use crate::sched::park::{park, WakeRef};
 
 const WAITING: u8 = 0;
 const CLAIMED: u8 = 1;
@@ -61,14 +62,35 @@ pub(crate) struct Signal {
     case: Cell<usize>,
     /// True if the case completed because its channel closed; written by the claimer.
     closed: Cell<bool>,
-    /// Taken by the claimer (step 3).
-    unparker: UnsafeCell<Option<Unparker>>,
+    /// Who to wake (step 3).
+    waker: WakeRef,
 }
 
-// SAFETY: `state` is atomic. `case`, `closed` and `unparker` are written only by the single
-// thread that won the WAITING -> CLAIMED CAS, before its Release store of DONE, and read by the
-// owner only after its Acquire load of DONE; no two threads access them at the same time.
+// SAFETY: `state` is atomic. `case` and `closed` are written only by the single thread that
+// won the WAITING -> CLAIMED CAS, before its Release store of DONE, and read by the owner only
+// after its Acquire load of DONE. `waker` is only read.
 unsafe impl Sync for Signal {}
+
+/// A claimed signal whose owner is still to be woken: step 3 after the unlock. Holding one
+/// keeps the owner waiting, so the pointer stays valid until [`Wake::wake`] consumes it.
+#[derive(Debug)]
+pub(crate) struct Wake(*const Signal);
+
+// SAFETY: the signal is `Sync`, and the owner keeps it alive until `wake` (protocol step 3).
+unsafe impl Send for Wake {}
+
+impl Wake {
+    /// Step 3, second half: wakes the owner, then publishes DONE.
+    pub(crate) fn wake(self) {
+        // SAFETY: the owner waits for DONE before its frame (holding the signal) can end, and
+        // only this `Wake` stores DONE.
+        let s = unsafe { &*self.0 };
+        // SAFETY: the goroutine cannot return while the state is CLAIMED.
+        unsafe { s.waker.wake() };
+        // Release: pairs with the owner's Acquire in `is_done`; publishes the slot and fields.
+        s.state.store(DONE, Ordering::Release);
+    }
+}
 
 impl Signal {
     pub(crate) fn new() -> Self {
@@ -76,7 +98,7 @@ impl Signal {
             state: AtomicU8::new(WAITING),
             case: Cell::new(usize::MAX),
             closed: Cell::new(false),
-            unparker: UnsafeCell::new(Some(Unparker::current())),
+            waker: WakeRef::current(),
         }
     }
 
@@ -89,16 +111,12 @@ impl Signal {
             .is_ok()
     }
 
-    /// Step 3, by the claimer only: publishes the outcome and returns who to wake.
-    pub(crate) fn complete(&self, case: usize, closed: bool) -> Option<Unparker> {
+    /// Step 3, first half, by the claimer under the channel lock: records the outcome. The
+    /// returned [`Wake`] must be used, after unlocking.
+    pub(crate) fn complete(&self, case: usize, closed: bool) -> Wake {
         self.case.set(case);
         self.closed.set(closed);
-        // SAFETY: only the claimer reaches here (see the `Sync` impl), and the owner does not
-        // read `unparker`.
-        let u = unsafe { (*self.unparker.get()).take() };
-        // Release: pairs with the owner's Acquire in `is_done`; publishes the slot and fields.
-        self.state.store(DONE, Ordering::Release);
-        u
+        Wake(self)
     }
 
     pub(crate) fn is_done(&self) -> bool {
@@ -110,15 +128,20 @@ impl Signal {
         self.try_claim()
     }
 
-    /// Parks until DONE.
+    /// Waits for DONE: parks while nobody has claimed the signal, spins while the claimer
+    /// finishes.
     pub(crate) fn wait(&self) {
-        while !self.is_done() {
-            park();
+        loop {
+            match self.state.load(Ordering::Acquire) {
+                DONE => return,
+                CLAIMED => self.wait_spinning(),
+                _ => park(),
+            }
         }
     }
 
-    /// Waits for DONE without parking: used while unwinding, when parking returns at once.
-    /// The claimer is inside a short critical section, so this is brief.
+    /// Waits for DONE without parking: used while unwinding, when parking returns at once,
+    /// and while a claimer finishes step 3.
     pub(crate) fn wait_spinning(&self) {
         let mut n = 0u32;
         while !self.is_done() {

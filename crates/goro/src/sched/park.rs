@@ -78,11 +78,9 @@ impl ParkState {
 
     /// Steps 1-2, on the goroutine: true if it must now suspend, false if a token was consumed.
     pub(crate) fn prepare_park(&self) -> bool {
-        if self
-            .0
-            .compare_exchange(NOTIFIED, RUNNING, Ordering::Acquire, Ordering::Relaxed)
-            .is_ok()
-        {
+        // Look before trying: a failed compare-exchange costs a locked instruction too.
+        if self.0.load(Ordering::Relaxed) == NOTIFIED {
+            self.0.swap(RUNNING, Ordering::Acquire);
             return false;
         }
         match self
@@ -182,7 +180,7 @@ impl Unparker {
         match &self.0 {
             Target::Goroutine(g) => {
                 if g.park.unpark() {
-                    worker::schedule_woken(g.clone());
+                    worker::schedule_woken(g);
                 }
             }
             Target::Thread(t) => t.unpark(),
@@ -195,6 +193,44 @@ impl Unparker {
             (Target::Goroutine(a), Target::Goroutine(b)) => Arc::ptr_eq(a, b),
             (Target::Thread(a), Target::Thread(b)) => a.id() == b.id(),
             _ => false,
+        }
+    }
+}
+
+/// A way to wake whoever calls it, that does not own its goroutine: the channel waiters'
+/// protocol (`chan/waiter.rs`) keeps the goroutine alive until the wake-up is done, so this
+/// skips the reference count an [`Unparker`] pays on every blocking operation.
+#[derive(Debug)]
+pub(crate) enum WakeRef {
+    Goroutine(std::ptr::NonNull<Goroutine>),
+    Thread(Thread),
+}
+
+impl WakeRef {
+    /// For the running goroutine, or else the current OS thread.
+    pub(crate) fn current() -> WakeRef {
+        match worker::current_goroutine_ptr_for_waking() {
+            Some(g) => WakeRef::Goroutine(g),
+            None => WakeRef::Thread(std::thread::current()),
+        }
+    }
+
+    /// Wakes the goroutine or thread (park protocol step 3).
+    ///
+    /// # Safety
+    ///
+    /// A goroutine target must still be alive: its owner's protocol guarantees it cannot
+    /// return before this call has completed.
+    pub(crate) unsafe fn wake(&self) {
+        match self {
+            WakeRef::Goroutine(g) => {
+                // SAFETY: alive by the caller's contract.
+                let g = unsafe { g.as_ref() };
+                if g.park.unpark() {
+                    worker::schedule_woken(g);
+                }
+            }
+            WakeRef::Thread(t) => t.unpark(),
         }
     }
 }

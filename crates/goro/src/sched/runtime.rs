@@ -38,8 +38,8 @@ pub const DEFAULT_STACK_SIZE: usize = 256 * 1024;
 pub(crate) struct WorkerShared {
     /// Steals from the worker's queue of unstarted goroutines.
     pub(crate) stealer: Stealer<Arc<Goroutine>>,
-    /// Goroutines of this worker woken by other threads (park protocol step 4).
-    pub(crate) inbox: Injector<Arc<Goroutine>>,
+    /// Slab slots of goroutines of this worker woken by other threads.
+    pub(crate) inbox: Injector<u32>,
     /// Wakes the worker from its futex sleep.
     pub(crate) unparker: ThreadUnparker,
     /// True while the worker is (about to be) asleep.
@@ -56,6 +56,10 @@ pub(crate) struct WorkerShared {
     /// `Local::pop_local`); other workers may steal it from here.
     deferred: Mutex<Option<Arc<Goroutine>>>,
     has_deferred: AtomicBool,
+    /// Bumped by the owner each time it pushes onto an empty queue of unstarted goroutines:
+    /// a thief that sees the same value for `worker::STEAL_DELAY` knows the queue
+    /// has held work all that time (see `Local::steal`).
+    pub(crate) fresh_gen: AtomicU64,
 }
 
 impl WorkerShared {
@@ -176,9 +180,9 @@ impl Shared {
     }
 
     /// Hands a woken goroutine to its home worker from another thread.
-    pub(crate) fn push_inbox(&self, home: usize, g: Arc<Goroutine>) {
+    pub(crate) fn push_inbox(&self, home: usize, slot: u32) {
         let w = &self.workers[home];
-        w.inbox.push(g);
+        w.inbox.push(slot);
         // Pairs with the fence in `Local::sleep`.
         fence(Ordering::SeqCst);
         if w.sleeping.load(Ordering::SeqCst) {
@@ -448,6 +452,7 @@ impl RuntimeBuilder {
                 left_loop: AtomicBool::new(false),
                 deferred: Mutex::new(None),
                 has_deferred: AtomicBool::new(false),
+                fresh_gen: AtomicU64::new(0),
             }));
             parts.push(WorkerParts {
                 index,

@@ -60,6 +60,14 @@ const RUNNEXT_STREAK: u32 = 32;
 /// Go: `schedtick % 61 == 0` checks the global run queue first.
 const GLOBAL_EVERY: u32 = 61;
 
+/// How long a thief leaves a busy worker's new goroutines alone. A goroutine that has started
+/// never changes worker (DESIGN decision 2), so where it starts is where it talks: a goroutine
+/// spawned and then waited for (a producer, a pipeline stage, a ring) is best started by its
+/// own worker, which gets to it within a microsecond or two when the spawner blocks. Work
+/// that is still queued after this long is real surplus, and thieves take it. Go waits 3 us
+/// before stealing a `runnext` goroutine for the same reason.
+const STEAL_DELAY: Duration = Duration::from_micros(5);
+
 /// At most this many goroutines move in one steal (half the victim's queue, up to this).
 const STEAL_MAX: usize = 128;
 
@@ -76,6 +84,14 @@ const STACK_CACHE: usize = 64;
 
 thread_local! {
     static LOCAL: Cell<*const Local> = const { Cell::new(ptr::null()) };
+}
+
+/// What the loop runs next: an unstarted goroutine, or a started one named by its slab slot.
+/// Started goroutines travel through `ready`, `runnext` and the inbox as slot indices, so
+/// waking one costs no reference-count update.
+enum Next {
+    Fresh(Arc<Goroutine>),
+    Resume(u32),
 }
 
 /// A started goroutine's fiber, in the slab of its home worker.
@@ -95,13 +111,18 @@ pub(crate) struct Local {
     oldest: crossbeam_deque::Stealer<Arc<Goroutine>>,
     /// Picks from `fresh` since the last oldest-first one.
     fresh_picks: Cell<u32>,
-    ready: RefCell<VecDeque<Arc<Goroutine>>>,
-    /// Stamps for `Goroutine::qseq`: the local FIFO order across `fresh` and `ready`.
+    /// Started goroutines runnable again: (slab slot, stamp).
+    ready: RefCell<VecDeque<(u32, u32)>>,
+    /// Stamps for `ready` and `Goroutine::qseq`: the local FIFO order across `fresh` and
+    /// `ready`.
     seq: Cell<u32>,
-    runnext: RefCell<Option<Arc<Goroutine>>>,
+    /// The slab slot of the goroutine to run next.
+    runnext: Cell<Option<u32>>,
     streak: Cell<u32>,
+    /// Fibers of started goroutines that are suspended. A goroutine gets its index when it
+    /// starts (`Goroutine::slot`) and keeps it until it returns.
     slab: RefCell<Vec<Option<Slot>>>,
-    free_slots: RefCell<Vec<usize>>,
+    free_slots: RefCell<Vec<u32>>,
     fiber: CurrentFiber,
     /// The running goroutine: points at the `Arc` in the `Slot` that `execute` (or `teardown`)
     /// holds on this worker's stack while the fiber runs; null otherwise. A pointer rather
@@ -116,6 +137,8 @@ pub(crate) struct Local {
     tick: Cell<u32>,
     tearing_down: Cell<bool>,
     rng: Cell<u64>,
+    /// Per victim: the `fresh_gen` seen and since when (see [`STEAL_DELAY`]).
+    watch: RefCell<Vec<(u64, Instant)>>,
     _alt: AltStack,
 }
 
@@ -166,6 +189,19 @@ pub(crate) fn current_goroutine_for_waking() -> Option<Arc<Goroutine>> {
                 g.home.set(l.home.clone());
             }
             g.clone()
+        })
+    })
+}
+
+/// Like [`current_goroutine_for_waking`], without taking a reference.
+pub(crate) fn current_goroutine_ptr_for_waking() -> Option<ptr::NonNull<Goroutine>> {
+    with_local(|l| {
+        let l = l?;
+        l.with_current(|g| {
+            if g.home.get().is_none() {
+                g.home.set(l.home.clone());
+            }
+            ptr::NonNull::from(&**g)
         })
     })
 }
@@ -295,21 +331,23 @@ pub(crate) fn call_at(
 }
 
 /// Park protocol step 4: `g` has just been moved to QUEUED; hand it to its home worker.
-pub(crate) fn schedule_woken(g: Arc<Goroutine>) {
-    // Only a started goroutine can be parked, so it has a home.
+pub(crate) fn schedule_woken(g: &Goroutine) {
+    // Only a started goroutine can be parked, so it has a home and a slot; the slot was
+    // written before it started, so the unparker's Acquire on the state word sees it.
     let Some(home) = g.home.get() else { return };
     if home.rt.is_shut_down() {
         return;
     }
-    let g = with_local(|l| match l {
+    let idx = g.slot.load(Ordering::Relaxed);
+    let local = with_local(|l| match l {
         Some(l) if std::ptr::eq(&*l.home, home) => {
-            l.push_runnext(g.clone());
-            None
+            l.push_runnext(idx);
+            true
         }
-        _ => Some(g.clone()),
+        _ => false,
     });
-    if let Some(g) = g {
-        home.rt.push_inbox(home.index, g);
+    if !local {
+        home.rt.push_inbox(home.index, idx);
     }
 }
 
@@ -319,6 +357,14 @@ pub(crate) fn push_fresh(rt: &Arc<Shared>, g: Arc<Goroutine>) -> Result<(), Arc<
     with_local(|l| match l {
         Some(l) if Arc::ptr_eq(&l.rt, rt) => {
             l.stamp(&g);
+            if l.fresh.is_empty() {
+                // Only this thread writes it.
+                let gen = &l.rt.workers[l.index].fresh_gen;
+                gen.store(
+                    gen.load(Ordering::Relaxed).wrapping_add(1),
+                    Ordering::Relaxed,
+                );
+            }
             l.fresh.push(g);
             count_owned(&l.rt.workers[l.index].spawned);
             Ok(())
@@ -350,7 +396,7 @@ pub(crate) fn run_worker(rt: Arc<Shared>, parts: WorkerParts, main: Option<MainG
         fresh: parts.fresh,
         ready: RefCell::new(VecDeque::new()),
         seq: Cell::new(0),
-        runnext: RefCell::new(None),
+        runnext: Cell::new(None),
         streak: Cell::new(0),
         slab: RefCell::new(Vec::new()),
         free_slots: RefCell::new(Vec::new()),
@@ -363,6 +409,7 @@ pub(crate) fn run_worker(rt: Arc<Shared>, parts: WorkerParts, main: Option<MainG
         tick: Cell::new(0),
         tearing_down: Cell::new(false),
         rng: Cell::new(0x9E37_79B9_7F4A_7C15 ^ (parts.index as u64 + 1)),
+        watch: RefCell::new(vec![(u64::MAX, Instant::now()); rt.workers.len()]),
         _alt: AltStack::ensure(),
         home: Arc::new(Home {
             rt: rt.clone(),
@@ -372,9 +419,10 @@ pub(crate) fn run_worker(rt: Arc<Shared>, parts: WorkerParts, main: Option<MainG
     };
     LOCAL.with(|p| p.set(&local));
     if let Some(m) = main {
-        let slot = local.start_fiber(m.g.clone(), m.body);
-        local.store_slot(None, slot);
-        *local.runnext.borrow_mut() = Some(m.g);
+        let idx = local.alloc_slot(&m.g);
+        let slot = local.start_fiber(m.g, m.body);
+        local.store_slot(idx, slot);
+        local.runnext.set(Some(idx));
     }
     local.run();
     local.rt.worker_left_loop(local.index);
@@ -396,7 +444,7 @@ impl Local {
                 return;
             }
             match self.find_runnable() {
-                Some(g) => self.execute(g),
+                Some(next) => self.execute(next),
                 None => self.idle(),
             }
         }
@@ -408,14 +456,14 @@ impl Local {
         g.qseq.store(s, Ordering::Relaxed);
     }
 
-    fn push_ready(&self, g: Arc<Goroutine>) {
-        self.stamp(&g);
-        self.ready.borrow_mut().push_back(g);
+    fn push_ready(&self, idx: u32) {
+        let s = self.seq.get().wrapping_add(1);
+        self.seq.set(s);
+        self.ready.borrow_mut().push_back((idx, s));
     }
 
-    fn push_runnext(&self, g: Arc<Goroutine>) {
-        let old = self.runnext.borrow_mut().replace(g);
-        if let Some(old) = old {
+    fn push_runnext(&self, idx: u32) {
+        if let Some(old) = self.runnext.replace(Some(idx)) {
             self.push_ready(old);
         }
     }
@@ -437,22 +485,17 @@ impl Local {
     /// worker's shared `deferred` slot, where other workers can still steal it: an unstarted
     /// goroutine must never be hidden from thieves, or one that spins waiting for it on this
     /// worker would wait forever.
-    fn pop_local(&self) -> Option<Arc<Goroutine>> {
+    fn pop_local(&self) -> Option<Next> {
         let me = &self.rt.workers[self.index];
         let cand = me.take_deferred().or_else(|| self.pop_fresh());
         let mut ready = self.ready.borrow_mut();
         match (cand, ready.front()) {
-            (Some(c), Some(r))
-                if newer(
-                    c.qseq.load(Ordering::Relaxed),
-                    r.qseq.load(Ordering::Relaxed),
-                ) =>
-            {
+            (Some(c), Some(&(_, rseq))) if newer(c.qseq.load(Ordering::Relaxed), rseq) => {
                 me.defer(c);
-                ready.pop_front()
+                ready.pop_front().map(|(i, _)| Next::Resume(i))
             }
-            (Some(c), _) => Some(c),
-            (None, _) => ready.pop_front(),
+            (Some(c), _) => Some(Next::Fresh(c)),
+            (None, _) => ready.pop_front().map(|(i, _)| Next::Resume(i)),
         }
     }
 
@@ -466,8 +509,9 @@ impl Local {
             match due {
                 None => break,
                 Some(Fire::Wake(g)) => {
+                    // Timers are armed on the goroutine's home worker: this one.
                     if g.park.unpark() {
-                        self.push_ready(g);
+                        self.push_ready(g.slot.load(Ordering::Relaxed));
                     }
                 }
                 Some(Fire::Call(f)) => f(),
@@ -475,27 +519,27 @@ impl Local {
         }
     }
 
-    fn find_runnable(&self) -> Option<Arc<Goroutine>> {
+    fn find_runnable(&self) -> Option<Next> {
         let tick = self.tick.get().wrapping_add(1);
         self.tick.set(tick);
         self.fire_timers();
         if tick % GLOBAL_EVERY == 0 {
             if let Some(g) = self.take_global() {
-                return Some(g);
+                return Some(Next::Fresh(g));
             }
         }
         if self.streak.get() < RUNNEXT_STREAK {
-            if let Some(g) = self.runnext.borrow_mut().take() {
+            if let Some(i) = self.runnext.take() {
                 self.streak.set(self.streak.get() + 1);
-                return Some(g);
+                return Some(Next::Resume(i));
             }
         }
         self.streak.set(0);
         self.drain_inbox();
         self.pop_local()
-            .or_else(|| self.runnext.borrow_mut().take())
-            .or_else(|| self.take_global())
-            .or_else(|| self.steal())
+            .or_else(|| self.runnext.take().map(Next::Resume))
+            .or_else(|| self.take_global().map(Next::Fresh))
+            .or_else(|| self.steal().map(Next::Fresh))
     }
 
     fn drain_inbox(&self) {
@@ -503,8 +547,8 @@ impl Local {
         if inbox.is_empty() {
             return;
         }
-        while let Some(g) = steal_retrying(|| inbox.steal()) {
-            self.push_ready(g);
+        while let Some(i) = steal_retrying(|| inbox.steal()) {
+            self.push_ready(i);
         }
     }
 
@@ -522,7 +566,8 @@ impl Local {
         x
     }
 
-    /// Steals about half of another worker's unstarted goroutines.
+    /// Steals about half of another worker's unstarted goroutines, once they have waited
+    /// there for [`STEAL_DELAY`].
     fn steal(&self) -> Option<Arc<Goroutine>> {
         let n = self.rt.workers.len();
         if n == 1 {
@@ -535,6 +580,12 @@ impl Local {
                 continue;
             }
             let victim = &self.rt.workers[v];
+            if victim.stealer.is_empty() && !victim.has_deferred() {
+                continue;
+            }
+            if !self.waited_long_enough(v) {
+                continue;
+            }
             let stolen = steal_retrying(|| {
                 victim
                     .stealer
@@ -547,13 +598,27 @@ impl Local {
         None
     }
 
+    /// True once victim `v`'s queue has held work for [`STEAL_DELAY`] without the owner
+    /// emptying it (its `fresh_gen` unchanged).
+    fn waited_long_enough(&self, v: usize) -> bool {
+        let gen = self.rt.workers[v].fresh_gen.load(Ordering::Relaxed);
+        let now = Instant::now();
+        let mut watch = self.watch.borrow_mut();
+        let (seen, since) = watch[v];
+        if seen != gen {
+            watch[v] = (gen, now);
+            return false;
+        }
+        now.duration_since(since) >= STEAL_DELAY
+    }
+
     /// Work this worker could do right now, looking only where other threads put it.
     fn has_work(&self) -> bool {
         let rt = &self.rt;
         !rt.workers[self.index].inbox.is_empty()
             || !rt.global.is_empty()
             || !self.fresh.is_empty()
-            || self.runnext.borrow().is_some()
+            || self.runnext.get().is_some()
             || !self.ready.borrow().is_empty()
             || rt
                 .workers
@@ -618,22 +683,22 @@ impl Local {
         Slot { fiber, g }
     }
 
-    /// Puts a suspended goroutine's slot in the slab (at `idx` if it already has a place) and
-    /// records the place in its header.
-    fn store_slot(&self, idx: Option<usize>, slot: Slot) {
-        let idx = idx
-            .or_else(|| self.free_slots.borrow_mut().pop())
-            .unwrap_or_else(|| {
-                let mut slab = self.slab.borrow_mut();
-                slab.push(None);
-                slab.len() - 1
-            });
-        // A slab index is far below 2^32: each entry is a live goroutine with a stack.
-        slot.g.slot.store(
-            u32::try_from(idx).unwrap_or(NOT_STARTED - 1),
-            Ordering::Relaxed,
-        );
-        self.slab.borrow_mut()[idx] = Some(slot);
+    /// Gives a starting goroutine its slab index and records it in its header, before it
+    /// runs: whoever unparks it later reads the index there.
+    fn alloc_slot(&self, g: &Goroutine) -> u32 {
+        let idx = self.free_slots.borrow_mut().pop().unwrap_or_else(|| {
+            let mut slab = self.slab.borrow_mut();
+            slab.push(None);
+            // A slab index is far below 2^32: each entry is a live goroutine with a stack.
+            u32::try_from(slab.len() - 1).unwrap_or(NOT_STARTED - 1)
+        });
+        g.slot.store(idx, Ordering::Relaxed);
+        idx
+    }
+
+    /// Puts a suspended goroutine's fiber in its slab place.
+    fn store_slot(&self, idx: u32, slot: Slot) {
+        self.slab.borrow_mut()[idx as usize] = Some(slot);
     }
 
     fn take_stack(&self, size: usize) -> Stack {
@@ -667,27 +732,28 @@ impl Local {
         }
     }
 
-    /// Runs `g` until it suspends or returns.
-    fn execute(&self, g: Arc<Goroutine>) {
-        // A new goroutine's queue reference moves into its slot; a resumed one's is kept to
-        // requeue it if it yields, so neither path touches the reference count. A new goroutine
-        // enters the slab only if it suspends: most short ones never do.
-        let (idx, mut slot, queued) = if g.slot.load(Ordering::Relaxed) == NOT_STARTED {
-            let gp: *const Goroutine = Arc::as_ptr(&g);
-            let body = move || {
-                // SAFETY: the fiber runs only while its slot, which owns an `Arc` of this
-                // goroutine, is alive (in the slab, or held by `execute`/`teardown`).
-                unsafe { (*gp).task.run() }
-            };
-            g.park.on_start();
-            (None, self.start_fiber(g, body), None)
-        } else {
-            let idx = g.slot.load(Ordering::Relaxed) as usize;
-            let Some(slot) = self.slab.borrow_mut()[idx].take() else {
-                return;
-            };
-            g.park.on_resume();
-            (Some(idx), slot, Some(g))
+    /// Runs a goroutine until it suspends or returns.
+    fn execute(&self, next: Next) {
+        let (idx, mut slot) = match next {
+            Next::Fresh(g) => {
+                // The queue's reference moves into the slot.
+                let gp: *const Goroutine = Arc::as_ptr(&g);
+                let body = move || {
+                    // SAFETY: the fiber runs only while its slot, which owns an `Arc` of this
+                    // goroutine, is alive (in the slab, or held by `execute`/`teardown`).
+                    unsafe { (*gp).task.run() }
+                };
+                let idx = self.alloc_slot(&g);
+                g.park.on_start();
+                (idx, self.start_fiber(g, body))
+            }
+            Next::Resume(idx) => {
+                let Some(slot) = self.slab.borrow_mut()[idx as usize].take() else {
+                    return;
+                };
+                slot.g.park.on_resume();
+                (idx, slot)
+            }
         };
         let me = &self.rt.workers[self.index];
         me.running.store(slot.g.id, Ordering::Relaxed);
@@ -697,18 +763,14 @@ impl Local {
         me.running.store(0, Ordering::Relaxed);
         match why {
             Some(why) => {
-                let requeue =
-                    (why == Suspend::Yield).then(|| queued.unwrap_or_else(|| slot.g.clone()));
                 self.store_slot(idx, slot);
-                if let Some(g) = requeue {
-                    self.push_ready(g);
+                if why == Suspend::Yield {
+                    self.push_ready(idx);
                 }
             }
             None => {
                 slot.g.park.on_exit();
-                if let Some(idx) = idx {
-                    self.free_slots.borrow_mut().push(idx);
-                }
+                self.free_slots.borrow_mut().push(idx);
                 self.give_stack(slot.fiber.into_stack());
                 count_owned(&self.rt.workers[self.index].exited);
             }
@@ -729,7 +791,7 @@ impl Local {
             self.give_stack(stack);
         }
         self.timers.borrow_mut().clear();
-        self.runnext.borrow_mut().take();
+        self.runnext.take();
         self.ready.borrow_mut().clear();
         if let Some(g) = self.rt.workers[self.index].take_deferred() {
             g.task.cancel();
