@@ -11,9 +11,12 @@
 //!    cases, S3) and a *lock order* (ascending channel address, each channel once, so two
 //!    selects over the same channels cannot deadlock and a channel used by several cases is
 //!    locked once, S10).
-//! 3. Lock every channel; try the cases in poll order; the first that can complete does so
-//!    (exactly one communicates, S8); unlock all. Because every channel stays locked while the
-//!    cases are examined, a non-blocking select sees one instant (S5).
+//! 3. First, without locks, look at each case's channel mirrors in poll order; a case that
+//!    looks ready is tried under its own channel's lock alone, and if it completes, that is the
+//!    select's outcome (it happened atomically under that lock). Otherwise lock every channel;
+//!    try the cases in poll order; the first that can complete does so (exactly one
+//!    communicates, S8); unlock all. Because every channel stays locked while the cases are
+//!    examined, a select that finds nothing ready saw one instant (S5).
 //! 4. None ready: with `default` (or a passed deadline), unlock and return "none". Otherwise
 //!    link one waiter per case, all sharing one `Signal` (`chan/waiter.rs`), unlock, park.
 //! 5. A counterpart that claims the signal completes that case and wakes us (`chan/waiter.rs`).
@@ -144,8 +147,8 @@ pub mod __private {
     /// One case of a select, type-erased; every method but `enabled`, `addr`, `lock` and
     /// `unlock` runs with the case's channel locked.
     pub trait Case {
-        /// False for a disabled case.
-        fn enabled(&self) -> bool;
+        /// Clears the outcome of a previous round; false for a disabled case.
+        fn reset(&mut self) -> bool;
         /// The channel's address: the lock order, and the identity of a channel in several
         /// cases.
         fn addr(&self) -> usize;
@@ -153,6 +156,8 @@ pub mod __private {
         fn unlock(&self);
         /// Completes the case now if it can; `Some` carries whom to wake after unlocking.
         fn try_now(&mut self) -> Option<Option<super::Wake>>;
+        /// True if the case would complete now, judging by its channel's mirrors (no lock).
+        fn looks_ready(&self) -> bool;
         /// Links this case's waiter for `signal` as case `index`.
         ///
         /// # Safety
@@ -203,7 +208,8 @@ impl<'a, T> RecvCase<'a, T> {
 
 #[allow(private_interfaces)]
 impl<T> Case for RecvCase<'_, T> {
-    fn enabled(&self) -> bool {
+    fn reset(&mut self) -> bool {
+        self.won = false;
         self.ch.is_some()
     }
     fn addr(&self) -> usize {
@@ -218,6 +224,9 @@ impl<T> Case for RecvCase<'_, T> {
         if let Some(c) = self.ch {
             c.unlock();
         }
+    }
+    fn looks_ready(&self) -> bool {
+        self.ch.is_some_and(Chan::looks_recv_ready)
     }
     fn try_now(&mut self) -> Option<Option<Wake>> {
         let ch = self.ch?;
@@ -303,7 +312,8 @@ impl<'a, T> SendCase<'a, T> {
 
 #[allow(private_interfaces)]
 impl<T> Case for SendCase<'_, T> {
-    fn enabled(&self) -> bool {
+    fn reset(&mut self) -> bool {
+        self.won = false;
         self.ch.is_some() && self.slot.is_some()
     }
     fn addr(&self) -> usize {
@@ -318,6 +328,9 @@ impl<T> Case for SendCase<'_, T> {
         if let Some(c) = self.ch {
             c.unlock();
         }
+    }
+    fn looks_ready(&self) -> bool {
+        self.slot.is_some() && self.ch.is_some_and(Chan::looks_send_ready)
     }
     fn try_now(&mut self) -> Option<Option<Wake>> {
         let ch = self.ch?;
@@ -379,29 +392,26 @@ pub fn run(cases: &mut [&mut dyn Case], wait: Wait) -> Option<usize> {
     const ON_STACK: usize = 16;
     let n = cases.len();
     if n <= ON_STACK {
-        let (mut poll, mut order) = ([0usize; ON_STACK], [0usize; ON_STACK]);
+        let (mut poll, mut order) = ([0u32; ON_STACK], [0u32; ON_STACK]);
         select_with(cases, &mut poll[..n], &mut order[..n], wait)
     } else {
-        let (mut poll, mut order) = (vec![0usize; n], vec![0usize; n]);
+        let (mut poll, mut order) = (vec![0u32; n], vec![0u32; n]);
         select_with(cases, &mut poll, &mut order, wait)
     }
 }
 
 fn select_with(
     cases: &mut [&mut dyn Case],
-    poll: &mut [usize],
-    order: &mut [usize],
+    poll: &mut [u32],
+    order: &mut [u32],
     wait: Wait,
 ) -> Option<usize> {
-    for c in cases.iter_mut() {
-        c.set_won(false);
-    }
     // Step 2: poll order (shuffled) and lock order (by address) of the enabled cases.
     let mut k = 0;
-    for (i, c) in cases.iter().enumerate() {
-        if c.enabled() {
-            poll[k] = i;
-            order[k] = i;
+    for (i, c) in cases.iter_mut().enumerate() {
+        if c.reset() {
+            poll[k] = i as u32;
+            order[k] = i as u32;
             k += 1;
         }
     }
@@ -409,14 +419,40 @@ fn select_with(
     if k == 0 {
         return wait_without_cases(wait);
     }
+    // Fisher-Yates with one draw from the thread's generator and a local xorshift after it.
+    let mut x = fastrand::u64(..) | 1;
     for i in (1..k).rev() {
-        poll.swap(i, fastrand::usize(..=i));
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        // Multiply-shift maps x uniformly enough onto 0..=i for a handful of cases.
+        let j = ((x >> 32) * (i as u64 + 1)) >> 32;
+        poll.swap(i, j as usize);
     }
-    order.sort_unstable_by_key(|&i| cases[i].addr());
+    let (poll, order): (&[u32], &mut [u32]) = (poll, order);
+    // Fast path: a case that looks ready is tried under its own lock alone. Only a case that
+    // really completes returns from here (an operation that happened atomically under that
+    // lock), so it is a valid outcome; "nothing ready" is decided only by step 3, which sees
+    // every channel at one instant (S5). Poll order keeps the choice uniform (S3).
+    for &i in poll {
+        let i = i as usize;
+        if cases[i].looks_ready() {
+            cases[i].lock();
+            let done = cases[i].try_now();
+            cases[i].unlock();
+            if let Some(wake) = done {
+                wake_one(wake);
+                cases[i].set_won(true);
+                return Some(i);
+            }
+        }
+    }
+    order.sort_unstable_by_key(|&i| cases[i as usize].addr());
 
     // Step 3.
     lock_all(cases, order);
-    for &i in poll.iter() {
+    for &i in poll {
+        let i = i as usize;
         if let Some(wake) = cases[i].try_now() {
             unlock_all(cases, order);
             wake_one(wake);
@@ -437,6 +473,7 @@ fn select_with(
     };
     let signal = Signal::new();
     for &i in order.iter() {
+        let i = i as usize;
         // SAFETY: locked; `cases` stays borrowed (so in place) until every waiter is unlinked
         // below or by `Unlink` while unwinding.
         unsafe { cases[i].link(&signal, i) };
@@ -494,23 +531,23 @@ fn wait_without_cases(wait: Wait) -> Option<usize> {
     }
 }
 
-fn lock_all(cases: &[&mut dyn Case], order: &[usize]) {
+fn lock_all(cases: &[&mut dyn Case], order: &[u32]) {
     let mut last = 0;
     for &i in order {
-        let a = cases[i].addr();
+        let a = cases[i as usize].addr();
         if a != last {
-            cases[i].lock();
+            cases[i as usize].lock();
             last = a;
         }
     }
 }
 
-fn unlock_all(cases: &[&mut dyn Case], order: &[usize]) {
+fn unlock_all(cases: &[&mut dyn Case], order: &[u32]) {
     let mut last = 0;
     for &i in order.iter().rev() {
-        let a = cases[i].addr();
+        let a = cases[i as usize].addr();
         if a != last {
-            cases[i].unlock();
+            cases[i as usize].unlock();
             last = a;
         }
     }
@@ -520,7 +557,7 @@ fn unlock_all(cases: &[&mut dyn Case], order: &[usize]) {
 /// withdraws the select.
 struct Unlink<'c, 'd> {
     cases: &'c mut [&'d mut dyn Case],
-    order: &'c [usize],
+    order: &'c [u32],
     signal: &'c Signal,
     armed: bool,
 }
@@ -529,7 +566,7 @@ impl Unlink<'_, '_> {
     fn unlink_all(&mut self) {
         lock_all(self.cases, self.order);
         for &i in self.order {
-            self.cases[i].unlink();
+            self.cases[i as usize].unlink();
         }
         unlock_all(self.cases, self.order);
     }

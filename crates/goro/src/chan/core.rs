@@ -150,6 +150,16 @@ impl<T> Chan<T> {
         unsafe { &mut *self.state.get() }
     }
 
+    /// A receive would not block right now, judging by the mirrors (no lock).
+    pub(crate) fn looks_recv_ready(&self) -> bool {
+        !self.looks_empty() || self.is_closed()
+    }
+
+    /// A send would not block right now, judging by the mirrors (no lock).
+    pub(crate) fn looks_send_ready(&self) -> bool {
+        !self.looks_full() || self.is_closed()
+    }
+
     /// "Obviously cannot send now" without the lock (Go's `full`).
     fn looks_full(&self) -> bool {
         if self.cap == 0 {

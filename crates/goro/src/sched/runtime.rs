@@ -44,12 +44,13 @@ pub(crate) struct WorkerShared {
     pub(crate) unparker: ThreadUnparker,
     /// True while the worker is (about to be) asleep.
     pub(crate) sleeping: AtomicBool,
-    /// Id of the goroutine it is running, 0 if none (read by shutdown reports).
-    pub(crate) running: AtomicU64,
+    /// Id of the goroutine it is running, 0 if none (read by shutdown reports). Written twice
+    /// per switch, so on its own cache line: spinning workers keep reading the fields above.
+    pub(crate) running: CachePadded<AtomicU64>,
     /// Goroutines spawned by goroutines of this worker, and goroutines that returned on it.
     /// Each is written only by this worker's thread, so counting costs no shared cache line.
-    pub(crate) spawned: AtomicUsize,
-    pub(crate) exited: AtomicUsize,
+    pub(crate) spawned: CachePadded<AtomicUsize>,
+    pub(crate) exited: CachePadded<AtomicUsize>,
     /// Set when the worker leaves its loop at shutdown, before it unwinds its goroutines.
     left_loop: AtomicBool,
     /// An unstarted goroutine this worker took from its queue but left for later (see
@@ -59,7 +60,7 @@ pub(crate) struct WorkerShared {
     /// Bumped by the owner each time it pushes onto an empty queue of unstarted goroutines:
     /// a thief that sees the same value for `worker::STEAL_DELAY` knows the queue
     /// has held work all that time (see `Local::steal`).
-    pub(crate) fresh_gen: AtomicU64,
+    pub(crate) fresh_gen: CachePadded<AtomicU64>,
 }
 
 impl WorkerShared {
@@ -446,13 +447,13 @@ impl RuntimeBuilder {
                 inbox: Injector::new(),
                 unparker: parker.unparker().clone(),
                 sleeping: AtomicBool::new(false),
-                running: AtomicU64::new(0),
-                spawned: AtomicUsize::new(0),
-                exited: AtomicUsize::new(0),
+                running: CachePadded::new(AtomicU64::new(0)),
+                spawned: CachePadded::new(AtomicUsize::new(0)),
+                exited: CachePadded::new(AtomicUsize::new(0)),
                 left_loop: AtomicBool::new(false),
                 deferred: Mutex::new(None),
                 has_deferred: AtomicBool::new(false),
-                fresh_gen: AtomicU64::new(0),
+                fresh_gen: CachePadded::new(AtomicU64::new(0)),
             }));
             parts.push(WorkerParts {
                 index,

@@ -66,7 +66,7 @@ const GLOBAL_EVERY: u32 = 61;
 /// own worker, which gets to it within a microsecond or two when the spawner blocks. Work
 /// that is still queued after this long is real surplus, and thieves take it. Go waits 3 us
 /// before stealing a `runnext` goroutine for the same reason.
-const STEAL_DELAY: Duration = Duration::from_micros(5);
+const STEAL_DELAY: Duration = Duration::from_micros(50);
 
 /// At most this many goroutines move in one steal (half the victim's queue, up to this).
 const STEAL_MAX: usize = 128;
