@@ -103,7 +103,9 @@ fn tour_runs_every_stop() {
     let (ok, out, err) = goro(&["tour", "--scale", "0.001"]);
     assert!(ok, "{err}");
     assert!(
-        out.contains("[1/3] spawn and join") && out.contains("[3/3] skynet"),
+        out.contains("[1/6] spawn and join")
+            && out.contains("[3/6] skynet")
+            && out.contains("[6/6] readword with a timeout"),
         "{out}"
     );
     assert!(out.contains("goroutine panicked: on purpose"), "{out}");
@@ -111,4 +113,32 @@ fn tour_runs_every_stop() {
         !err.contains("panicked at"),
         "the tour's deliberate panic should not be printed: {err}"
     );
+}
+
+/// The tour's readword stop with stdin given: a word typed in time wins; with stdin open and
+/// silent, the timeout wins.
+#[test]
+fn tour_readword_takes_the_word_or_times_out() {
+    use std::io::Write;
+    use std::process::Stdio;
+    let spawn = || {
+        Command::new(env!("CARGO_BIN_EXE_goro"))
+            .args(["tour", "--scale", "0.01"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let mut child = spawn();
+    child.stdin.take().unwrap().write_all(b"gopher\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("received \"gopher\""), "{text}");
+
+    let mut child = spawn();
+    let stdin = child.stdin.take(); // open, silent
+    let out = child.wait_with_output().unwrap();
+    drop(stdin);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("timeout after 0.1 s"), "{text}");
 }

@@ -5,6 +5,8 @@ use std::time::Instant;
 
 use crate::bench::{parked, scaled, skynet};
 
+mod channels;
+
 struct Stop {
     title: &'static str,
     what: &'static str,
@@ -49,6 +51,26 @@ const STOPS: &[Stop] = &[
                 m.elapsed.as_nanos() as f64 / m.ops as f64
             )
         },
+    },
+    Stop {
+        title: "unbuffered and buffered channels",
+        what: "An unbuffered channel is a rendezvous: each send waits for its receiver, so every \
+               value is a hand-off between two goroutines. A buffered one is a queue: the \
+               producer runs ahead by up to its capacity, and switches happen once per batch.",
+        run: channels::unbuffered_vs_buffered,
+    },
+    Stop {
+        title: "select with default",
+        what: "A select with a default never blocks: a producer offers each update and drops it \
+               when the slow consumer's buffer is full, instead of slowing down to its pace.",
+        run: channels::select_default,
+    },
+    Stop {
+        title: "readword with a timeout",
+        what: "Go's readword program: one goroutine reads a word from stdin, another sleeps; \
+               select takes whichever finishes first. The loser is not leaked: the late word \
+               lands in a one-slot buffer and is dropped with the channel.",
+        run: channels::readword,
     },
 ];
 
