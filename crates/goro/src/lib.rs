@@ -2,8 +2,8 @@
 //!
 //! Goroutines are stackful coroutines multiplexed onto a few OS threads by an M:N
 //! work-stealing scheduler. A goroutine is ordinary blocking code — no `async`, no `.await` —
-//! and everything that waits (joining, `sleep`, a `WaitGroup`) parks only the goroutine, not
-//! the thread under it.
+//! and everything that waits (joining, `sleep`, a `WaitGroup`, a channel, a `select!`) parks
+//! only the goroutine, not the thread under it.
 //!
 //! # A short tour
 //!
@@ -31,6 +31,15 @@
 //! | Go | goro |
 //! |---|---|
 //! | `func main() { ... }` | `goro::run(\|\| { ... })` returns `Result<T, RunError>` |
+//! | `ch := make(chan T, n)` | `let (tx, rx) = goro::`[`chan`]`::<T>(n)` (MPMC; both ends clone) |
+//! | `ch <- v` / `v := <-ch` | `tx.send(v)?` / `rx.recv()` (`Err` = closed and drained) |
+//! | `v, ok := <-ch` | `match rx.recv() { Ok(v) => .., Err(RecvError) => .. }` |
+//! | `close(ch)` | `tx.close()`, or drop the last `Sender` |
+//! | `for v := range ch` | `for v in &rx` |
+//! | `select { case v := <-a: ... default: ... }` | [`select!`]`{ recv(a) -> v => .., default => .. }` |
+//! | a nil channel in `select` | `None` as the case's operand |
+//! | `reflect.Select` | [`Select`] |
+//! | `time.After(d)` | [`time::after`]`(d)` |
 //! | `go f()` | [`go`]`(f)` returns a [`JoinHandle`]; `.join()` gives the value or the panic |
 //! | `runtime.Gosched()` | [`yield_now`] |
 //! | `GOMAXPROCS` | `GORO_WORKERS`, or [`Runtime::builder`]`().workers(n)` |
@@ -43,6 +52,8 @@
 //!
 //! * `sched/`: the runtime, workers, run queues, park/unpark, goroutine headers.
 //! * `stack/`: the stack pool with guard pages, the overflow report, the context switch.
+//! * `chan/`: channels, their wait queues and the waiter records blocked goroutines keep on
+//!   their stacks; `select.rs`: `select!` and `Select`.
 //! * `sync/`, `time/`: the primitives built on park/unpark.
 //!
 //! Each folder's module doc says what it owns and the protocol it follows. The decisions behind

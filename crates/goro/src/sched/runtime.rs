@@ -19,7 +19,7 @@ use std::cell::RefCell;
 use std::fmt;
 use std::panic::{self, AssertUnwindSafe, Location};
 use std::rc::Rc;
-use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{fence, AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -58,9 +58,12 @@ pub(crate) struct WorkerShared {
     deferred: Mutex<Option<Arc<Goroutine>>>,
     has_deferred: AtomicBool,
     /// Bumped by the owner each time it pushes onto an empty queue of unstarted goroutines:
-    /// a thief that sees the same value for `worker::STEAL_DELAY` knows the queue
+    /// a thief that sees the same value while the owner runs `worker::STEAL_TICKS` goroutines knows the queue
     /// has held work all that time (see `Local::steal`).
     pub(crate) fresh_gen: CachePadded<AtomicU64>,
+    /// The worker's scheduling ticks, published every few ticks for thieves (see
+    /// `worker::STEAL_TICKS`).
+    pub(crate) ticks: CachePadded<AtomicU32>,
 }
 
 impl WorkerShared {
@@ -454,6 +457,7 @@ impl RuntimeBuilder {
                 deferred: Mutex::new(None),
                 has_deferred: AtomicBool::new(false),
                 fresh_gen: CachePadded::new(AtomicU64::new(0)),
+                ticks: CachePadded::new(AtomicU32::new(0)),
             }));
             parts.push(WorkerParts {
                 index,
