@@ -1,4 +1,5 @@
-//! criterion micro-benchmarks of the runtime core's hot paths. Each measurement runs its
+//! criterion micro-benchmarks of the runtime's hot paths: switching, spawning, channels and
+//! select. Each measurement runs its
 //! iterations inside one runtime (`iter_custom`), so start-up is not counted.
 
 use std::time::{Duration, Instant};
@@ -54,5 +55,83 @@ fn spawn_join(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, yield_pingpong, spawn_join);
+/// Send then receive on a buffered channel from one goroutine: the uncontended path.
+fn buffered_send_recv(c: &mut Criterion) {
+    c.bench_function("buffered send + recv, one goroutine", |b| {
+        b.iter_custom(|iters| {
+            in_runtime(1, move || {
+                let (tx, rx) = goro::chan::<u64>(1);
+                let t = Instant::now();
+                for i in 0..iters {
+                    tx.send(i).expect("open");
+                    std::hint::black_box(rx.recv().expect("open"));
+                }
+                t.elapsed()
+            })
+        })
+    });
+}
+
+/// Two goroutines on one worker passing a value back and forth on unbuffered channels: one
+/// iteration is one hand-off (half a round trip).
+fn unbuffered_handoff(c: &mut Criterion) {
+    c.bench_function("unbuffered hand-off (1 worker)", |b| {
+        b.iter_custom(|iters| {
+            in_runtime(1, move || {
+                let (ping_tx, ping_rx) = goro::chan::<u64>(0);
+                let (pong_tx, pong_rx) = goro::chan::<u64>(0);
+                let rounds = iters.div_ceil(2);
+                let other = goro::go(move || {
+                    for v in &ping_rx {
+                        if pong_tx.send(v).is_err() {
+                            return;
+                        }
+                    }
+                });
+                let t = Instant::now();
+                for i in 0..rounds {
+                    ping_tx.send(i).expect("partner");
+                    std::hint::black_box(pong_rx.recv().expect("partner"));
+                }
+                let d = t.elapsed();
+                drop(ping_tx);
+                other.join().expect("partner");
+                d
+            })
+        })
+    });
+}
+
+/// A select with a default over two empty channels: the "nothing ready" path.
+fn select_nothing_ready(c: &mut Criterion) {
+    c.bench_function("select over 2 empty channels with default", |b| {
+        b.iter_custom(|iters| {
+            in_runtime(1, move || {
+                let (_a_tx, a) = goro::chan::<u64>(1);
+                let (_b_tx, bb) = goro::chan::<u64>(1);
+                let mut defaults = 0u64;
+                let t = Instant::now();
+                for _ in 0..iters {
+                    goro::select! {
+                        recv(a) -> _ => {},
+                        recv(bb) -> _ => {},
+                        default => defaults += 1,
+                    }
+                }
+                let d = t.elapsed();
+                assert_eq!(defaults, iters);
+                d
+            })
+        })
+    });
+}
+
+criterion_group!(
+    benches,
+    yield_pingpong,
+    spawn_join,
+    buffered_send_recv,
+    unbuffered_handoff,
+    select_nothing_ready
+);
 criterion_main!(benches);
