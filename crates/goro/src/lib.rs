@@ -31,7 +31,7 @@
 //! | Go | goro |
 //! |---|---|
 //! | `func main() { ... }` | `goro::run(\|\| { ... })` returns `Result<T, RunError>` |
-//! | `ch := make(chan T, n)` | `let (tx, rx) = goro::`[`chan`]`::<T>(n)` (MPMC; both ends clone) |
+//! | `ch := make(chan T, n)` | `let (tx, rx) = goro::`[`chan`](fn@chan)`::<T>(n)` (MPMC; both ends clone) |
 //! | `ch <- v` / `v := <-ch` | `tx.send(v)?` / `rx.recv()` (`Err` = closed and drained) |
 //! | `v, ok := <-ch` | `match rx.recv() { Ok(v) => .., Err(RecvError) => .. }` |
 //! | `close(ch)` | `tx.close()`, or drop the last `Sender` |
