@@ -31,7 +31,7 @@
 //! `Shared::wake_idle` and `schedule_woken`, both sides with a SeqCst fence), and parks on its
 //! futex until the earliest timer. An idle runtime uses no CPU.
 
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, RefCell, UnsafeCell};
 use std::collections::VecDeque;
 use std::ptr;
 use std::sync::atomic::{fence, Ordering};
@@ -137,7 +137,11 @@ pub(crate) struct Local {
     streak: Cell<u32>,
     /// Fibers of started goroutines that are suspended. A goroutine gets its index when it
     /// starts (`Goroutine::slot`) and keeps it until it returns.
-    slab: RefCell<Vec<Option<Slot>>>,
+    ///
+    /// A resumed goroutine runs in place, through a pointer into its entry: the slab only
+    /// grows (`alloc_slot`) or is drained (`teardown`) while no goroutine of this worker runs,
+    /// so the entry stays put for the whole resume, and a switch moves no `Slot`.
+    slab: RefCell<Vec<UnsafeCell<Option<Slot>>>>,
     free_slots: RefCell<Vec<u32>>,
     fiber: CurrentFiber,
     /// The running goroutine: points at the `Arc` in the `Slot` that `execute` (or `teardown`)
@@ -715,7 +719,7 @@ impl Local {
     fn alloc_slot(&self, g: &Goroutine) -> u32 {
         let idx = self.free_slots.borrow_mut().pop().unwrap_or_else(|| {
             let mut slab = self.slab.borrow_mut();
-            slab.push(None);
+            slab.push(UnsafeCell::new(None));
             // A slab index is far below 2^32: each entry is a live goroutine with a stack.
             u32::try_from(slab.len() - 1).unwrap_or(NOT_STARTED - 1)
         });
@@ -723,9 +727,15 @@ impl Local {
         idx
     }
 
-    /// Puts a suspended goroutine's fiber in its slab place.
+    /// Puts a goroutine's fiber in its slab place (at its first suspension).
     fn store_slot(&self, idx: u32, slot: Slot) {
-        self.slab.borrow_mut()[idx as usize] = Some(slot);
+        *self.slab.borrow_mut()[idx as usize].get_mut() = Some(slot);
+    }
+
+    /// The slab entry at `idx`, to use while no other code of this worker touches the slab
+    /// (see the field doc).
+    fn slot_ptr(&self, idx: u32) -> *mut Option<Slot> {
+        self.slab.borrow()[idx as usize].get()
     }
 
     fn take_stack(&self, size: usize) -> Stack {
@@ -761,7 +771,7 @@ impl Local {
 
     /// Runs a goroutine until it suspends or returns.
     fn execute(&self, next: Next) {
-        let (idx, mut slot) = match next {
+        match next {
             Next::Fresh(g) => {
                 // The queue's reference moves into the slot.
                 let gp: *const Goroutine = Arc::as_ptr(&g);
@@ -772,43 +782,68 @@ impl Local {
                 };
                 let idx = self.alloc_slot(&g);
                 g.park.on_start();
-                (idx, self.start_fiber(g, body))
+                let mut slot = self.start_fiber(g, body);
+                match self.resume(&mut slot) {
+                    Some(why) => {
+                        self.store_slot(idx, slot);
+                        if why == Suspend::Yield {
+                            self.push_ready(idx);
+                        }
+                    }
+                    None => self.finished(idx, slot),
+                }
             }
             Next::Resume(idx) => {
-                let Some(slot) = self.slab.borrow_mut()[idx as usize].take() else {
+                let p = self.slot_ptr(idx);
+                // SAFETY: the entry stays in place and untouched by anyone else until this
+                // resume returns (see the `slab` field doc); this thread is its only user.
+                let Some(slot) = (unsafe { &mut *p }).as_mut() else {
                     return;
                 };
                 slot.g.park.on_resume();
-                (idx, slot)
+                match self.resume(slot) {
+                    Some(Suspend::Yield) => self.push_ready(idx),
+                    Some(Suspend::Park) => {}
+                    None => {
+                        // SAFETY: as above; the fiber has returned and nothing points into it.
+                        if let Some(slot) = unsafe { (*p).take() } {
+                            self.finished(idx, slot);
+                        }
+                    }
+                }
             }
-        };
+        }
+    }
+
+    /// Switches to the goroutine until it suspends (`Some`) or returns (`None`).
+    fn resume(&self, slot: &mut Slot) -> Option<Suspend> {
         let me = &self.rt.workers[self.index];
         me.running.store(slot.g.id, Ordering::Relaxed);
         self.current.set(&slot.g);
         let why = slot.fiber.resume(&self.fiber);
         self.current.set(ptr::null());
         me.running.store(0, Ordering::Relaxed);
-        match why {
-            Some(why) => {
-                self.store_slot(idx, slot);
-                if why == Suspend::Yield {
-                    self.push_ready(idx);
-                }
-            }
-            None => {
-                slot.g.park.on_exit();
-                self.free_slots.borrow_mut().push(idx);
-                self.give_stack(slot.fiber.into_stack());
-                count_owned(&self.rt.workers[self.index].exited);
-            }
-        }
+        why
+    }
+
+    /// A goroutine returned: recycle its slab place and its stack.
+    fn finished(&self, idx: u32, slot: Slot) {
+        slot.g.park.on_exit();
+        self.free_slots.borrow_mut().push(idx);
+        self.give_stack(slot.fiber.into_stack());
+        count_owned(&self.rt.workers[self.index].exited);
     }
 
     /// Shutdown: unwind every goroutine that started here, so destructors on their stacks run,
     /// and drop the unstarted ones.
     fn teardown(&self) {
         self.tearing_down.set(true);
-        let slots: Vec<Slot> = self.slab.borrow_mut().drain(..).flatten().collect();
+        let slots: Vec<Slot> = self
+            .slab
+            .borrow_mut()
+            .drain(..)
+            .filter_map(UnsafeCell::into_inner)
+            .collect();
         for slot in slots {
             let Slot { fiber, g } = slot;
             self.current.set(&g);
