@@ -61,8 +61,8 @@ pub(crate) struct WorkerShared {
     /// a thief that sees the same value while the owner runs `worker::STEAL_TICKS` goroutines knows the queue
     /// has held work all that time (see `Local::steal`).
     pub(crate) fresh_gen: CachePadded<AtomicU64>,
-    /// The worker's scheduling ticks, published every few ticks for thieves (see
-    /// `worker::STEAL_TICKS`).
+    /// How many started goroutines the worker has resumed, published every few for thieves
+    /// (see `worker::STEAL_TICKS`).
     pub(crate) ticks: CachePadded<AtomicU32>,
 }
 

@@ -71,17 +71,22 @@ const GLOBAL_EVERY: u32 = 61;
 /// never changes worker (DESIGN decision 2), so where it starts is where it talks: a goroutine
 /// spawned and then waited for (a producer, a pipeline stage, a ring) is best started by its
 /// own worker, which gets to it as soon as the spawner blocks. So a thief waits until the
-/// victim's queue has held work (not been emptied) while the victim ran [`STEAL_TICKS`] other
-/// goroutines: it is busy elsewhere, and the queued work is real surplus. Progress, not time:
-/// a victim whose thread the OS has descheduled, or that runs one long burst of spawns, makes
-/// none. A victim that runs one goroutine without switching (CPU-bound) makes none either;
-/// after [`STEAL_DELAY`] its queue is taken anyway. (Go steals at once, but can migrate a
+/// victim's queue has held work (not been emptied) while the victim resumed [`STEAL_TICKS`]
+/// goroutines that had already started: it is busy with other work, and the queued work is
+/// real surplus. Progress, not time: a victim whose thread the OS has descheduled, that runs
+/// one long burst of spawns, or that is busy starting the queued goroutines themselves (a
+/// ring of 503 being set up), makes none. A victim that runs one goroutine without switching
+/// (CPU-bound), or whose thread is blocked in a system call, makes none either; after
+/// [`STEAL_DELAY`] its queue is taken anyway. 256 resumptions are tens of microseconds of
+/// work; with 32, a producer and its consumers ping-ponging through `runnext` reached it
+/// before the worker got round to the other producers, and mpmc4x4 was split (110 ns
+/// per message instead of 20). (Go steals at once, but can migrate a
 /// goroutine later; it waits 3 us only before stealing a `runnext` goroutine.)
-const STEAL_TICKS: u32 = 32;
-const STEAL_DELAY: Duration = Duration::from_millis(1);
+const STEAL_TICKS: u32 = 256;
+const STEAL_DELAY: Duration = Duration::from_micros(200);
 
-/// A worker publishes its tick count for thieves every this many ticks (each publication is
-/// a write to a line that a watching thief reads).
+/// A worker publishes its count of resumptions for thieves every this many (each publication
+/// is a write to a line that a watching thief reads).
 const TICKS_EVERY: u32 = 8;
 
 /// At most this many goroutines move in one steal (half the victim's queue, up to this).
@@ -155,6 +160,8 @@ pub(crate) struct Local {
     stacks: RefCell<Vec<Stack>>,
     parker: Parker,
     tick: Cell<u32>,
+    /// Resumptions of started goroutines: the progress thieves watch (see [`STEAL_TICKS`]).
+    resumes: Cell<u32>,
     tearing_down: Cell<bool>,
     rng: Cell<u64>,
     /// Per victim: the `fresh_gen` seen, and since when and which published tick (see
@@ -428,6 +435,7 @@ pub(crate) fn run_worker(rt: Arc<Shared>, parts: WorkerParts, main: Option<MainG
         stacks: RefCell::new(Vec::new()),
         parker: parts.parker,
         tick: Cell::new(0),
+        resumes: Cell::new(0),
         tearing_down: Cell::new(false),
         rng: Cell::new(0x9E37_79B9_7F4A_7C15 ^ (parts.index as u64 + 1)),
         watch: RefCell::new(vec![(u64::MAX, Instant::now(), 0); rt.workers.len()]),
@@ -543,11 +551,7 @@ impl Local {
     fn find_runnable(&self) -> Option<Next> {
         let tick = self.tick.get().wrapping_add(1);
         self.tick.set(tick);
-        if tick % TICKS_EVERY == 0 {
-            self.rt.workers[self.index]
-                .ticks
-                .store(tick, Ordering::Relaxed);
-        }
+
         self.fire_timers();
         if tick % GLOBAL_EVERY == 0 {
             if let Some(g) = self.take_global() {
@@ -794,6 +798,13 @@ impl Local {
                 }
             }
             Next::Resume(idx) => {
+                let n = self.resumes.get().wrapping_add(1);
+                self.resumes.set(n);
+                if n % TICKS_EVERY == 0 {
+                    self.rt.workers[self.index]
+                        .ticks
+                        .store(n, Ordering::Relaxed);
+                }
                 let p = self.slot_ptr(idx);
                 // SAFETY: the entry stays in place and untouched by anyone else until this
                 // resume returns (see the `slab` field doc); this thread is its only user.
