@@ -452,12 +452,11 @@ fn join_races_with_completion_from_goroutines_and_threads() {
                     Box::new(i) // a heap value, so a double drop or a leak would show
                 });
                 if i % 7 == 0 {
-                    assert_eq!(
-                        *std::thread::spawn(move || h.join().unwrap())
-                            .join()
-                            .unwrap(),
-                        i
-                    );
+                    // Joined from a plain thread; its answer comes back on a channel, which
+                    // parks this goroutine (std's `join` would block the worker under it).
+                    let (tx, rx) = goro::chan(1);
+                    std::thread::spawn(move || tx.send(h.join().unwrap()));
+                    assert_eq!(*rx.recv().unwrap(), i);
                 } else {
                     if i % 2 == 0 {
                         goro::yield_now();

@@ -77,13 +77,16 @@ const GLOBAL_EVERY: u32 = 61;
 /// one long burst of spawns, or that is busy starting the queued goroutines themselves (a
 /// ring of 503 being set up), makes none. A victim that runs one goroutine without switching
 /// (CPU-bound), or whose thread is blocked in a system call, makes none either; after
-/// [`STEAL_DELAY`] its queue is taken anyway. 256 resumptions are tens of microseconds of
+/// [`STEAL_DELAY`] its queue is taken anyway. That bound is long because the OS pauses
+/// threads too: with 200 us, four runs in seven of spsc_unbuf on a busy 2-vCPU machine lost
+/// their producer to the other worker while the spawner's thread was descheduled (and ran
+/// 5-10x slower); with 1 ms, one in seven. 256 resumptions are tens of microseconds of
 /// work; with 32, a producer and its consumers ping-ponging through `runnext` reached it
 /// before the worker got round to the other producers, and mpmc4x4 was split (110 ns
 /// per message instead of 20). (Go steals at once, but can migrate a
 /// goroutine later; it waits 3 us only before stealing a `runnext` goroutine.)
 const STEAL_TICKS: u32 = 256;
-const STEAL_DELAY: Duration = Duration::from_micros(200);
+const STEAL_DELAY: Duration = Duration::from_millis(1);
 
 /// A worker publishes its count of resumptions for thieves every this many (each publication
 /// is a write to a line that a watching thief reads).
