@@ -80,12 +80,13 @@ const GLOBAL_EVERY: u32 = 61;
 /// [`STEAL_DELAY`] its queue is taken anyway. That bound is long because the OS pauses
 /// threads too: with 200 us, four runs in seven of spsc_unbuf on a busy 2-vCPU machine lost
 /// their producer to the other worker while the spawner's thread was descheduled (and ran
-/// 5-10x slower); with 1 ms, one in seven. 256 resumptions are tens of microseconds of
-/// work; with 32, a producer and its consumers ping-ponging through `runnext` reached it
-/// before the worker got round to the other producers, and mpmc4x4 was split (110 ns
-/// per message instead of 20). (Go steals at once, but can migrate a
+/// 5-10x slower); with 1 ms, one in seven. 1024 resumptions are about a hundred
+/// microseconds of work; with 32, a producer and its consumers ping-ponging through `runnext`
+/// (32 turns in a row) reached it before the worker got round to the other producers, and
+/// mpmc4x4 was split (110 ns per message instead of 20). Starting eight goroutines behind
+/// such a pair takes about 8 x 33 resumptions, so the bound leaves a margin of four. (Go steals at once, but can migrate a
 /// goroutine later; it waits 3 us only before stealing a `runnext` goroutine.)
-const STEAL_TICKS: u32 = 256;
+const STEAL_TICKS: u32 = 1024;
 const STEAL_DELAY: Duration = Duration::from_millis(1);
 
 /// A worker publishes its count of resumptions for thieves every this many (each publication
