@@ -89,6 +89,10 @@ const GLOBAL_EVERY: u32 = 61;
 const STEAL_TICKS: u32 = 1024;
 const STEAL_DELAY: Duration = Duration::from_millis(1);
 
+/// A victim we stole from this recently is still producing surplus: new work in its queue may
+/// be taken at once (see `Local::waited_long_enough`).
+const STILL_SURPLUS: Duration = Duration::from_micros(100);
+
 /// A worker publishes its count of resumptions for thieves every this many (each publication
 /// is a write to a line that a watching thief reads).
 const TICKS_EVERY: u32 = 8;
@@ -109,6 +113,18 @@ const STACK_CACHE: usize = 64;
 
 thread_local! {
     static LOCAL: Cell<*const Local> = const { Cell::new(ptr::null()) };
+}
+
+/// A thief's view of one victim's queue of unstarted goroutines.
+#[derive(Clone, Copy)]
+struct Watch {
+    /// The victim's `fresh_gen` when first seen with work.
+    gen: u64,
+    /// When, and the victim's published resumption count then.
+    since: Instant,
+    resumes: u32,
+    /// When this thief last stole from the victim.
+    last_steal: Option<Instant>,
 }
 
 /// What the loop runs next: an unstarted goroutine, or a started one named by its slab slot.
@@ -168,9 +184,8 @@ pub(crate) struct Local {
     resumes: Cell<u32>,
     tearing_down: Cell<bool>,
     rng: Cell<u64>,
-    /// Per victim: the `fresh_gen` seen, and since when and which published tick (see
-    /// [`STEAL_TICKS`]).
-    watch: RefCell<Vec<(u64, Instant, u32)>>,
+    /// What this worker, as a thief, has seen of each victim (see [`STEAL_TICKS`]).
+    watch: RefCell<Vec<Watch>>,
     _alt: AltStack,
 }
 
@@ -442,7 +457,15 @@ pub(crate) fn run_worker(rt: Arc<Shared>, parts: WorkerParts, main: Option<MainG
         resumes: Cell::new(0),
         tearing_down: Cell::new(false),
         rng: Cell::new(0x9E37_79B9_7F4A_7C15 ^ (parts.index as u64 + 1)),
-        watch: RefCell::new(vec![(u64::MAX, Instant::now(), 0); rt.workers.len()]),
+        watch: RefCell::new(vec![
+            Watch {
+                gen: u64::MAX,
+                since: Instant::now(),
+                resumes: 0,
+                last_steal: None,
+            };
+            rt.workers.len()
+        ]),
         _alt: AltStack::ensure(),
         home: Arc::new(Home {
             rt: rt.clone(),
@@ -626,6 +649,7 @@ impl Local {
                     .steal_batch_with_limit_and_pop(&self.fresh, STEAL_MAX)
             });
             if let Some(g) = stolen.or_else(|| victim.take_deferred()) {
+                self.watch.borrow_mut()[v].last_steal = Some(Instant::now());
                 return Some(g);
             }
         }
@@ -634,19 +658,23 @@ impl Local {
 
     /// True once victim `v`'s queue has held work without the owner emptying it (its
     /// `fresh_gen` unchanged) while the victim ran [`STEAL_TICKS`] goroutines, or for
-    /// [`STEAL_DELAY`].
+    /// [`STEAL_DELAY`]; and at once while it keeps producing surplus (a steal from it within
+    /// [`STILL_SURPLUS`]): a goroutine spawning a million others refills its queue as fast
+    /// as thieves empty it, and must not make them wait again each time.
     fn waited_long_enough(&self, v: usize) -> bool {
         let victim = &self.rt.workers[v];
         let gen = victim.fresh_gen.load(Ordering::Relaxed);
         let ticks = victim.ticks.load(Ordering::Relaxed);
         let now = Instant::now();
         let mut watch = self.watch.borrow_mut();
-        let (seen, since, ticks0) = watch[v];
-        if seen != gen {
-            watch[v] = (gen, now, ticks);
-            return false;
+        let w = &mut watch[v];
+        if w.gen != gen {
+            (w.gen, w.since, w.resumes) = (gen, now, ticks);
+            return w
+                .last_steal
+                .is_some_and(|t| now.duration_since(t) < STILL_SURPLUS);
         }
-        ticks.wrapping_sub(ticks0) >= STEAL_TICKS || now.duration_since(since) >= STEAL_DELAY
+        ticks.wrapping_sub(w.resumes) >= STEAL_TICKS || now.duration_since(w.since) >= STEAL_DELAY
     }
 
     /// Work this worker could do right now, looking only where other threads put it.

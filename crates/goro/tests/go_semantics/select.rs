@@ -179,14 +179,10 @@ fn s7_a_send_case_on_a_closed_channel_is_ready_and_returns_the_value() {
     assert_eq!(got, "v");
 }
 
-/// The 100,000-round 4-way send select (fewer rounds in debug builds).
+/// The 100,000-round 4-way send select.
 #[test]
 fn s8_at_most_one_case_communicates() {
-    let rounds = if cfg!(debug_assertions) {
-        20_000
-    } else {
-        100_000
-    };
+    let rounds = 100_000;
     on_1_and_2_workers(move || {
         let chans: Vec<(Sender<u32>, Receiver<u32>)> = (0..4).map(|_| chan(1)).collect();
         let (a, b, c, d) = (&chans[0].0, &chans[1].0, &chans[2].0, &chans[3].0);
@@ -257,11 +253,7 @@ fn s10_the_same_channel_in_several_cases() {
 
 #[test]
 fn s11_s12_a_losing_select_leaves_no_trace_and_no_growth() {
-    let rounds = if cfg!(debug_assertions) {
-        20_000
-    } else {
-        100_000
-    };
+    let rounds = 100_000;
     on_1_and_2_workers(move || {
         let (tx1, rx1) = chan::<u32>(0);
         let (tx2, rx2) = chan::<u32>(0);
