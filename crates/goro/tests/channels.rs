@@ -516,3 +516,65 @@ fn blocked_goroutines_unwound_at_shutdown_leave_no_waiters() {
         assert!(rx.try_recv().is_err());
     }
 }
+
+/// A select that times out races with senders: every value is received exactly once or comes
+/// back to its sender, and nothing stays linked.
+#[test]
+fn select_timeouts_racing_with_senders_lose_nothing() {
+    on_1_and_2_workers(|| {
+        let counter = drop_counter();
+        let (a_tx, a) = chan::<Counted>(0);
+        let (b_tx, b) = chan::<Counted>(1);
+        let senders: Vec<_> = [a_tx, b_tx]
+            .into_iter()
+            .enumerate()
+            .map(|(k, tx)| {
+                let c = counter.clone();
+                goro::go(move || {
+                    let mut sent = 0u64;
+                    for i in 0..2000 {
+                        let v = Counted(k as u64 * 10_000 + i, c.clone());
+                        match tx.send_timeout(v, Duration::from_micros(30)) {
+                            Ok(()) => sent += 1,
+                            Err(e) => drop(e.into_inner()),
+                        }
+                        if i % 16 == 0 {
+                            goro::yield_now();
+                        }
+                    }
+                    sent
+                })
+            })
+            .collect();
+        let mut got = 0u64;
+        let (mut a_open, mut b_open) = (true, true);
+        while a_open || b_open {
+            let mut sel = goro::Select::new();
+            let ta = sel.recv(a_open.then_some(&a));
+            let tb = sel.recv(b_open.then_some(&b));
+            match sel.select_timeout(Duration::from_micros(40)) {
+                None => {}
+                Some(i) if i == ta.index() => match sel.recv_result(&ta) {
+                    Some(Ok(_)) => got += 1,
+                    _ => a_open = false,
+                },
+                Some(_) => match sel.recv_result(&tb) {
+                    Some(Ok(_)) => got += 1,
+                    _ => b_open = false,
+                },
+            }
+        }
+        let sent: u64 = senders.into_iter().map(|h| h.join().unwrap()).sum();
+        assert_eq!(got, sent);
+        assert_eq!(drops(&counter), 4000, "every value dropped exactly once");
+        assert_eq!((a.__waiting(), b.__waiting()), ((0, 0), (0, 0)));
+    });
+}
+
+#[test]
+fn select_with_only_a_default_runs_it() {
+    let v = goro::select! {
+        default => 7,
+    };
+    assert_eq!(v, 7);
+}
