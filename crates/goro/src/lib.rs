@@ -59,6 +59,11 @@
 //! Each folder's module doc says what it owns and the protocol it follows. The decisions behind
 //! the design are in docs/DESIGN.md at the root of the repository.
 
+/// The README's example runs as a doctest, so it cannot go stale.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;
+
 pub mod chan;
 mod sched;
 pub mod select;
