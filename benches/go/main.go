@@ -282,22 +282,44 @@ func sieve(n int) measure {
 
 var workloads = []struct {
 	name string
-	run  func() measure
+	size int
+	run  func(n int) measure
 }{
-	{"pingpong", func() measure { return pingpong(1_000_000) }},
-	{"spsc_unbuf", func() measure { return spsc(10_000_000, 0) }},
-	{"spsc_b100", func() measure { return spsc(10_000_000, 100) }},
-	{"mpmc4x4_b128", func() measure { return mpmc(8_000_000) }},
-	{"spawn", func() measure { return spawn(1_000_000) }},
-	{"skynet1M", func() measure { return skynet(1_000_000) }},
-	{"select2_b64", func() measure { return select2(4_000_000) }},
-	{"ring503", func() measure { return ring503(10_000_000) }},
-	{"sieve5000", func() measure { return sieve(5_000) }},
-	{"parked1M", func() measure { return parked(1_000_000) }},
+	{"pingpong", 1_000_000, pingpong},
+	{"spsc_unbuf", 10_000_000, func(n int) measure { return spsc(n, 0) }},
+	{"spsc_b100", 10_000_000, func(n int) measure { return spsc(n, 100) }},
+	{"mpmc4x4_b128", 8_000_000, mpmc},
+	{"spawn", 1_000_000, spawn},
+	{"skynet1M", 1_000_000, func(n int) measure { return skynet(int64(n)) }},
+	{"select2_b64", 4_000_000, select2},
+	{"ring503", 10_000_000, ring503},
+	{"sieve5000", 5_000, sieve},
+	{"parked1M", 1_000_000, parked},
+}
+
+// scaled is goro's size rule for -scale: size*scale, at least 2; skynet's tree stays a power
+// of ten (at least 10).
+func scaled(name string, size int, scale float64) int {
+	n := int(float64(size) * scale)
+	if name == "skynet1M" {
+		if n < 10 {
+			n = 10
+		}
+		p := 1
+		for p*10 <= n {
+			p *= 10
+		}
+		return p
+	}
+	if n < 2 {
+		n = 2
+	}
+	return n
 }
 
 func main() {
 	runs := flag.Int("runs", 3, "runs per workload; the median is printed")
+	scale := flag.Float64("scale", 1, "multiply every workload's size by this (as goro bench --scale)")
 	flag.Parse()
 	want := map[string]bool{}
 	for _, a := range flag.Args() {
@@ -309,7 +331,7 @@ func main() {
 		}
 		ms := make([]measure, 0, *runs)
 		for i := 0; i < *runs; i++ {
-			ms = append(ms, w.run())
+			ms = append(ms, w.run(scaled(w.name, w.size, *scale)))
 			runtime.GC()
 		}
 		sort.Slice(ms, func(i, j int) bool { return ms[i].elapsed < ms[j].elapsed })

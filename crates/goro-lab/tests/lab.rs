@@ -142,3 +142,60 @@ fn tour_readword_takes_the_word_or_times_out() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("timeout after 0.1 s"), "{text}");
 }
+
+/// Without Go on PATH, `--vs-go` says how to get it and prints goro's figures alone.
+#[test]
+fn bench_vs_go_without_go_prints_goro_alone() {
+    let empty = std::env::temp_dir().join("goro-lab-test-empty-path");
+    std::fs::create_dir_all(&empty).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_goro"))
+        .args([
+            "bench", "spawn", "--vs-go", "--runs", "1", "--scale", "0.001",
+        ])
+        .env("PATH", &empty)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("Go is not on PATH") && stderr.contains("apt-get install golang-go"),
+        "{stderr}"
+    );
+    assert!(stdout.starts_with("spawn"), "{stdout}");
+}
+
+/// With Go on PATH (skipped without it), `--vs-go` builds the twin and prints one row per
+/// workload, with the memory row for parked1M.
+#[test]
+fn bench_vs_go_prints_the_table() {
+    if !Command::new("go")
+        .arg("version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        eprintln!("skipped: no Go toolchain on PATH");
+        return;
+    }
+    let (ok, out, err) = goro(&[
+        "bench", "spawn", "parked1M", "--vs-go", "--runs", "1", "--scale", "0.001",
+    ]);
+    assert!(ok, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(
+        lines[0].starts_with("workload") && lines[0].contains("goro/Go"),
+        "{out}"
+    );
+    assert!(
+        lines[1].starts_with("spawn") && lines[2].starts_with("parked1M"),
+        "{out}"
+    );
+    assert!(
+        lines[3].contains("resident bytes per parked goroutine"),
+        "{out}"
+    );
+    let ratio: f64 = lines[1].split_whitespace().nth(3).unwrap().parse().unwrap();
+    assert!(ratio > 0.0, "{out}");
+}

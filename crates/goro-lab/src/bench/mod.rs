@@ -6,12 +6,14 @@
 //! ```
 //!
 //! Each workload runs in a fresh runtime `--runs` times (default 3); the median is printed.
+//! `--vs-go` alternates each run with a run of the Go twin and prints the ratios (`vs_go`).
 
 use std::time::Duration;
 
 use clap::Args;
 use serde::Serialize;
 
+mod vs_go;
 mod workloads;
 
 pub use workloads::{
@@ -34,6 +36,10 @@ pub struct BenchArgs {
     /// Print JSON instead of text lines.
     #[arg(long)]
     json: bool,
+    /// Also run the Go twins (benches/go, built with `go build`), alternating goro and Go
+    /// run by run, and print a table of the ratios.
+    #[arg(long)]
+    vs_go: bool,
     /// Multiply every workload's size by this (for quick checks).
     #[arg(long, default_value_t = 1.0, hide = true)]
     scale: f64,
@@ -173,8 +179,13 @@ fn median(mut v: Vec<Measure>) -> Measure {
     v.swap_remove(v.len() / 2)
 }
 
-/// Runs the named workloads (all when none is named).
-pub fn run(args: &BenchArgs) -> Result<(), String> {
+/// The checked arguments: which workloads, on how many workers.
+struct Plan {
+    workloads: Vec<&'static Workload>,
+    workers: usize,
+}
+
+fn plan(args: &BenchArgs) -> Result<Plan, String> {
     for n in &args.names {
         if !WORKLOADS.iter().any(|w| w.name.eq_ignore_ascii_case(n)) {
             let known: Vec<_> = WORKLOADS.iter().map(|w| w.name).collect();
@@ -199,26 +210,46 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
             Err(_) => std::thread::available_parallelism().map_or(1, usize::from),
         },
     };
+    let workloads = WORKLOADS
+        .iter()
+        .filter(|w| {
+            args.names.is_empty() || args.names.iter().any(|n| n.eq_ignore_ascii_case(w.name))
+        })
+        .collect();
+    Ok(Plan { workloads, workers })
+}
+
+/// The size of one run of `w` at `scale` (skynet's tree stays a power of ten). The Go twin's
+/// `-scale` computes the same.
+fn size_of(w: &Workload, scale: f64) -> u64 {
+    if w.name == "skynet1M" {
+        scaled(w.size, scale)
+    } else {
+        ((w.size as f64 * scale) as u64).max(2)
+    }
+}
+
+/// One run of `w` in a fresh runtime.
+fn run_once(w: &Workload, workers: usize, scale: f64) -> Result<Measure, String> {
+    let (f, n) = (w.run, size_of(w, scale));
+    goro::Runtime::builder()
+        .workers(workers)
+        .exit_report(false)
+        .run(move || f(n))
+        .map_err(|e| format!("{}: {e}", w.name))
+}
+
+/// Runs the named workloads (all when none is named).
+pub fn run(args: &BenchArgs) -> Result<(), String> {
+    let plan = plan(args)?;
+    if args.vs_go {
+        return vs_go::run(&plan, args);
+    }
     let mut lines = Vec::new();
-    for w in WORKLOADS {
-        if !args.names.is_empty() && !args.names.iter().any(|n| n.eq_ignore_ascii_case(w.name)) {
-            continue;
-        }
-        let mut runs = Vec::with_capacity(args.runs);
-        for _ in 0..args.runs {
-            let n = if w.name == "skynet1M" {
-                scaled(w.size, args.scale)
-            } else {
-                ((w.size as f64 * args.scale) as u64).max(2)
-            };
-            let f = w.run;
-            let m = goro::Runtime::builder()
-                .workers(workers)
-                .exit_report(false)
-                .run(move || f(n))
-                .map_err(|e| format!("{}: {e}", w.name))?;
-            runs.push(m);
-        }
+    for w in &plan.workloads {
+        let runs = (0..args.runs)
+            .map(|_| run_once(w, plan.workers, args.scale))
+            .collect::<Result<Vec<_>, _>>()?;
         let m = median(runs);
         let line = Line {
             name: w.name,
@@ -226,7 +257,7 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
             total_ms: m.elapsed.as_secs_f64() * 1e3,
             bytes_per_goroutine: m.bytes_per_op,
             runs: args.runs,
-            workers,
+            workers: plan.workers,
             note: w.note,
             caveat: w.caveat,
         };

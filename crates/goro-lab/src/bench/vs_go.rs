@@ -1,0 +1,209 @@
+//! `goro bench --vs-go`: goro against the Go twins of the same workloads.
+//!
+//! The Go program lives in benches/go (this project's own, one file, same definitions and op
+//! counts). It is built with `go build` into the workspace's `target/` directory, and run with
+//! `GOMAXPROCS` set to goro's worker count. Each round runs the workload once on goro (a fresh
+//! runtime in this process) and then once in Go (a fresh process): goro, Go, goro, Go, ... so
+//! that a noisy machine's slow and fast phases hit both alike. The ratio reported is the
+//! median of the per-round ratios. Without `go` on PATH it says how to get it and prints
+//! goro's figures alone.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use serde::Serialize;
+
+use super::{print_line, run_once, BenchArgs, Line, Measure, Plan};
+
+/// One workload's comparison.
+#[derive(Debug, Serialize)]
+struct Row {
+    name: &'static str,
+    goro_ns_per_op: f64,
+    go_ns_per_op: f64,
+    ratio: f64,
+    ratio_min: f64,
+    ratio_max: f64,
+    goro_bytes_per_goroutine: Option<u64>,
+    go_bytes_per_goroutine: Option<u64>,
+    rounds: usize,
+    workers: usize,
+}
+
+/// The Go twin's figures for one run: ns/op and, for parked1M, resident bytes per goroutine.
+#[derive(Debug, Clone, Copy)]
+struct GoRun {
+    ns_per_op: f64,
+    bytes: Option<u64>,
+}
+
+/// Where the Go source and the built binary live (the lab is built inside the workspace).
+fn paths() -> (PathBuf, PathBuf) {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    (root.join("benches/go"), root.join("target/goro-bench-go"))
+}
+
+/// Builds the Go twin; `Ok(None)` when there is no Go toolchain.
+fn build() -> Result<Option<PathBuf>, String> {
+    match Command::new("go").arg("version").output() {
+        Ok(o) if o.status.success() => {}
+        _ => return Ok(None),
+    }
+    let (src, bin) = paths();
+    let out = Command::new("go")
+        .args(["build", "-o"])
+        .arg(&bin)
+        .arg(".")
+        .current_dir(&src)
+        .output()
+        .map_err(|e| format!("cannot run go build in {}: {e}", src.display()))?;
+    if !out.status.success() {
+        return Err(format!(
+            "go build in {} failed:\\n{}",
+            src.display(),
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(Some(bin))
+}
+
+/// Parses a line of the Go twin: `NAME <ns> ns/op <ms> ms [<bytes> B/goroutine]`.
+fn parse_go_line(line: &str) -> Option<GoRun> {
+    let f: Vec<&str> = line.split_whitespace().collect();
+    let ns_per_op = f.get(1)?.parse().ok()?;
+    let bytes = match (f.get(5), f.get(6)) {
+        (Some(b), Some(&"B/goroutine")) => Some(b.parse().ok()?),
+        _ => None,
+    };
+    Some(GoRun { ns_per_op, bytes })
+}
+
+fn run_go(bin: &PathBuf, name: &str, workers: usize, scale: f64) -> Result<GoRun, String> {
+    let out = Command::new(bin)
+        .args(["-runs", "1", "-scale", &scale.to_string(), name])
+        .env("GOMAXPROCS", workers.to_string())
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", bin.display()))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    match text.lines().next().and_then(parse_go_line) {
+        Some(r) if out.status.success() => Ok(r),
+        _ => Err(format!(
+            "the Go twin failed on {name}: {}{}",
+            text,
+            String::from_utf8_lossy(&out.stderr)
+        )),
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+pub(super) fn run(plan: &Plan, args: &BenchArgs) -> Result<(), String> {
+    let Some(bin) = build()? else {
+        eprintln!(
+            "Go is not on PATH, so there is nothing to compare with. Install it (on Debian: \\
+             apt-get install golang-go) and run again. goro's figures alone:"
+        );
+        for w in &plan.workloads {
+            let runs = (0..args.runs)
+                .map(|_| run_once(w, plan.workers, args.scale))
+                .collect::<Result<Vec<_>, _>>()?;
+            let m = super::median(runs);
+            print_line(&Line {
+                name: w.name,
+                ns_per_op: m.elapsed.as_nanos() as f64 / m.ops as f64,
+                total_ms: m.elapsed.as_secs_f64() * 1e3,
+                bytes_per_goroutine: m.bytes_per_op,
+                runs: args.runs,
+                workers: plan.workers,
+                note: w.note,
+                caveat: w.caveat,
+            });
+        }
+        return Ok(());
+    };
+    let mut rows = Vec::new();
+    if !args.json {
+        println!(
+            "{:<13}{:>12}{:>12}{:>9}   (median of {} alternated rounds, {} workers / GOMAXPROCS)",
+            "workload", "goro ns/op", "Go ns/op", "goro/Go", args.runs, plan.workers
+        );
+    }
+    for w in &plan.workloads {
+        let mut goro: Vec<Measure> = Vec::new();
+        let mut go: Vec<GoRun> = Vec::new();
+        for _ in 0..args.runs {
+            goro.push(run_once(w, plan.workers, args.scale)?);
+            go.push(run_go(&bin, w.name, plan.workers, args.scale)?);
+        }
+        let goro_ns: Vec<f64> = goro
+            .iter()
+            .map(|m| m.elapsed.as_nanos() as f64 / m.ops as f64)
+            .collect();
+        let ratios: Vec<f64> = goro_ns
+            .iter()
+            .zip(&go)
+            .map(|(g, o)| g / o.ns_per_op)
+            .collect();
+        let bytes = |v: Vec<Option<u64>>| -> Option<u64> {
+            let mut v: Vec<u64> = v.into_iter().flatten().collect();
+            v.sort_unstable();
+            v.get(v.len() / 2).copied()
+        };
+        let row = Row {
+            name: w.name,
+            goro_ns_per_op: median(goro_ns),
+            go_ns_per_op: median(go.iter().map(|r| r.ns_per_op).collect()),
+            ratio: median(ratios.clone()),
+            ratio_min: ratios.iter().copied().fold(f64::INFINITY, f64::min),
+            ratio_max: ratios.iter().copied().fold(0.0, f64::max),
+            goro_bytes_per_goroutine: bytes(goro.iter().map(|m| m.bytes_per_op).collect()),
+            go_bytes_per_goroutine: bytes(go.iter().map(|r| r.bytes).collect()),
+            rounds: args.runs,
+            workers: plan.workers,
+        };
+        if !args.json {
+            print_row(&row);
+        }
+        rows.push(row);
+    }
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&rows).map_err(|e| e.to_string())?
+        );
+    }
+    Ok(())
+}
+
+fn print_row(r: &Row) {
+    println!(
+        "{:<13}{:>12.0}{:>12.0}{:>9.2}   (rounds: {:.2}-{:.2})",
+        r.name, r.goro_ns_per_op, r.go_ns_per_op, r.ratio, r.ratio_min, r.ratio_max
+    );
+    if let (Some(g), Some(o)) = (r.goro_bytes_per_goroutine, r.go_bytes_per_goroutine) {
+        println!(
+            "{:<13}{:>10} B{:>10} B{:>9.2}   (resident bytes per parked goroutine)",
+            "",
+            g,
+            o,
+            g as f64 / o as f64
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_go_twin_lines() {
+        let r = parse_go_line("spawn            193 ns/op      192.6 ms").unwrap();
+        assert_eq!((r.ns_per_op, r.bytes), (193.0, None));
+        let r = parse_go_line("parked1M   5977 ns/op  5976.5 ms   2706 B/goroutine").unwrap();
+        assert_eq!((r.ns_per_op, r.bytes), (5977.0, Some(2706)));
+        assert!(parse_go_line("garbage").is_none());
+    }
+}
