@@ -229,6 +229,56 @@ fn size_of(w: &Workload, scale: f64) -> u64 {
     }
 }
 
+/// A progress line on stderr while the runs go, only when stderr is a terminal (so piped or
+/// captured output stays exactly the documented lines).
+pub(crate) struct Progress(Option<indicatif::ProgressBar>);
+
+impl Progress {
+    pub(crate) fn new(total: usize) -> Self {
+        use std::io::IsTerminal;
+        if !std::io::stderr().is_terminal() {
+            return Progress(None);
+        }
+        let bar = indicatif::ProgressBar::new(total as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} [{pos}/{len}] {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        );
+        bar.enable_steady_tick(std::time::Duration::from_millis(200));
+        Progress(Some(bar))
+    }
+
+    /// Says what runs next.
+    pub(crate) fn step(&self, what: String) {
+        if let Some(b) = &self.0 {
+            b.set_message(what);
+        }
+    }
+
+    /// One run done.
+    pub(crate) fn done_one(&self) {
+        if let Some(b) = &self.0 {
+            b.inc(1);
+        }
+    }
+
+    /// Prints a result line above the progress line.
+    pub(crate) fn println(&self, line: String) {
+        match &self.0 {
+            Some(b) => b.suspend(|| println!("{line}")),
+            None => println!("{line}"),
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        if let Some(b) = &self.0 {
+            b.finish_and_clear();
+        }
+    }
+}
+
 /// One run of `w` in a fresh runtime.
 fn run_once(w: &Workload, workers: usize, scale: f64) -> Result<Measure, String> {
     let (f, n) = (w.run, size_of(w, scale));
@@ -246,9 +296,15 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
         return vs_go::run(&plan, args);
     }
     let mut lines = Vec::new();
+    let progress = Progress::new(plan.workloads.len() * args.runs);
     for w in &plan.workloads {
         let runs = (0..args.runs)
-            .map(|_| run_once(w, plan.workers, args.scale))
+            .map(|i| {
+                progress.step(format!("{} run {}/{}", w.name, i + 1, args.runs));
+                let m = run_once(w, plan.workers, args.scale);
+                progress.done_one();
+                m
+            })
             .collect::<Result<Vec<_>, _>>()?;
         let m = median(runs);
         let line = Line {
@@ -262,7 +318,7 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
             caveat: w.caveat,
         };
         if !args.json {
-            print_line(&line);
+            progress.println(format_line(&line));
         }
         lines.push(line);
     }
@@ -276,13 +332,17 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
 }
 
 fn print_line(l: &Line) {
+    println!("{}", format_line(l));
+}
+
+fn format_line(l: &Line) -> String {
     let caveat = l.caveat.map(|c| format!("  {c}")).unwrap_or_default();
     match l.bytes_per_goroutine {
-        Some(b) => println!(
+        Some(b) => format!(
             "{:<13}{:>10.0} ns/op {:>10.1} ms {:>8} B/goroutine{caveat}",
             l.name, l.ns_per_op, l.total_ms, b
         ),
-        None => println!(
+        None => format!(
             "{:<13}{:>10.0} ns/op {:>10.1} ms{caveat}",
             l.name, l.ns_per_op, l.total_ms
         ),

@@ -13,7 +13,7 @@ use std::process::Command;
 
 use serde::Serialize;
 
-use super::{print_line, run_once, BenchArgs, Line, Measure, Plan};
+use super::{print_line, run_once, BenchArgs, Line, Measure, Plan, Progress};
 
 /// One workload's comparison.
 #[derive(Debug, Serialize)]
@@ -131,12 +131,15 @@ pub(super) fn run(plan: &Plan, args: &BenchArgs) -> Result<(), String> {
             "workload", "goro ns/op", "Go ns/op", "goro/Go", args.runs, plan.workers
         );
     }
+    let progress = Progress::new(plan.workloads.len() * args.runs);
     for w in &plan.workloads {
         let mut goro: Vec<Measure> = Vec::new();
         let mut go: Vec<GoRun> = Vec::new();
-        for _ in 0..args.runs {
+        for i in 0..args.runs {
+            progress.step(format!("{} round {}/{}", w.name, i + 1, args.runs));
             goro.push(run_once(w, plan.workers, args.scale)?);
             go.push(run_go(&bin, w.name, plan.workers, args.scale)?);
+            progress.done_one();
         }
         let goro_ns: Vec<f64> = goro
             .iter()
@@ -165,7 +168,7 @@ pub(super) fn run(plan: &Plan, args: &BenchArgs) -> Result<(), String> {
             workers: plan.workers,
         };
         if !args.json {
-            print_row(&row);
+            progress.println(format_row(&row));
         }
         rows.push(row);
     }
@@ -178,20 +181,21 @@ pub(super) fn run(plan: &Plan, args: &BenchArgs) -> Result<(), String> {
     Ok(())
 }
 
-fn print_row(r: &Row) {
-    println!(
+fn format_row(r: &Row) -> String {
+    let mut s = format!(
         "{:<13}{:>12.0}{:>12.0}{:>9.2}   (rounds: {:.2}-{:.2})",
         r.name, r.goro_ns_per_op, r.go_ns_per_op, r.ratio, r.ratio_min, r.ratio_max
     );
     if let (Some(g), Some(o)) = (r.goro_bytes_per_goroutine, r.go_bytes_per_goroutine) {
-        println!(
-            "{:<13}{:>10} B{:>10} B{:>9.2}   (resident bytes per parked goroutine)",
+        s.push_str(&format!(
+            "\n{:<13}{:>10} B{:>10} B{:>9.2}   (resident bytes per parked goroutine)",
             "",
             g,
             o,
             g as f64 / o as f64
-        );
+        ));
     }
+    s
 }
 
 #[cfg(test)]
