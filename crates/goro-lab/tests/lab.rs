@@ -198,4 +198,12 @@ fn bench_vs_go_prints_the_table() {
     );
     let ratio: f64 = lines[1].split_whitespace().nth(3).unwrap().parse().unwrap();
     assert!(ratio > 0.0, "{out}");
+    let (ok, out, err) = goro(&[
+        "bench", "spawn", "--vs-go", "--runs", "1", "--scale", "0.001", "--json",
+    ]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v[0]["name"], "spawn");
+    assert!(v[0]["go_ns_per_op"].as_f64().unwrap() > 0.0, "{out}");
+    assert!(v[0]["ratio"].as_f64().unwrap() > 0.0, "{out}");
 }
