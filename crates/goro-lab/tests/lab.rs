@@ -207,3 +207,29 @@ fn bench_vs_go_prints_the_table() {
     assert!(v[0]["go_ns_per_op"].as_f64().unwrap() > 0.0, "{out}");
     assert!(v[0]["ratio"].as_f64().unwrap() > 0.0, "{out}");
 }
+
+/// `--peers` prints goro against crossbeam-channel on OS threads, "-" where a workload has no
+/// thread version.
+#[test]
+fn bench_peers_prints_the_table() {
+    let (ok, out, err) = goro(&[
+        "bench",
+        "pingpong",
+        "skynet1M",
+        "select2_b64",
+        "--peers",
+        "--runs",
+        "1",
+        "--scale",
+        "0.001",
+    ]);
+    assert!(ok, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines[0].contains("crossbeam ns/op"), "{out}");
+    let cols = |l: &str| l.split_whitespace().map(str::to_owned).collect::<Vec<_>>();
+    let pp = cols(lines[1]);
+    assert_eq!(pp[0], "pingpong");
+    assert!(pp[2].parse::<f64>().unwrap() > 0.0, "{out}");
+    assert_eq!(cols(lines[2])[2], "-", "{out}");
+    assert!(cols(lines[3])[3].parse::<f64>().unwrap() > 0.0, "{out}");
+}

@@ -13,6 +13,7 @@ use std::time::Duration;
 use clap::Args;
 use serde::Serialize;
 
+mod peers;
 mod vs_go;
 mod workloads;
 
@@ -40,6 +41,10 @@ pub struct BenchArgs {
     /// run by run, and print a table of the ratios.
     #[arg(long)]
     vs_go: bool,
+    /// Also run the workloads on peer libraries where they apply (crossbeam-channel on OS
+    /// threads), alternating with goro run by run, and print a table of the ratios.
+    #[arg(long, conflicts_with = "vs_go")]
+    peers: bool,
     /// Multiply every workload's size by this (for quick checks).
     #[arg(long, default_value_t = 1.0, hide = true)]
     scale: f64,
@@ -294,6 +299,9 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
     let plan = plan(args)?;
     if args.vs_go {
         return vs_go::run(&plan, args);
+    }
+    if args.peers {
+        return peers::run(&plan, args);
     }
     let mut lines = Vec::new();
     let progress = Progress::new(plan.workloads.len() * args.runs);
