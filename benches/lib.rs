@@ -7,4 +7,6 @@
 pub mod peers {
     #[path = "crossbeam.rs"]
     pub mod crossbeam;
+    #[path = "tokio.rs"]
+    pub mod tokio;
 }

@@ -208,8 +208,8 @@ fn bench_vs_go_prints_the_table() {
     assert!(v[0]["ratio"].as_f64().unwrap() > 0.0, "{out}");
 }
 
-/// `--peers` prints goro against crossbeam-channel on OS threads, "-" where a workload has no
-/// thread version.
+/// `--peers` prints goro against crossbeam-channel on OS threads and tokio, "-" where a
+/// workload has no version for a peer.
 #[test]
 fn bench_peers_prints_the_table() {
     let (ok, out, err) = goro(&[
@@ -217,6 +217,7 @@ fn bench_peers_prints_the_table() {
         "pingpong",
         "skynet1M",
         "select2_b64",
+        "parked1M",
         "--peers",
         "--runs",
         "1",
@@ -225,11 +226,26 @@ fn bench_peers_prints_the_table() {
     ]);
     assert!(ok, "{err}");
     let lines: Vec<&str> = out.lines().collect();
-    assert!(lines[0].contains("crossbeam ns/op"), "{out}");
+    assert!(
+        lines[0].contains("crossbeam ns") && lines[0].contains("tokio ns"),
+        "{out}"
+    );
     let cols = |l: &str| l.split_whitespace().map(str::to_owned).collect::<Vec<_>>();
+    let num = |s: &str| {
+        s.parse::<f64>()
+            .unwrap_or_else(|_| panic!("{s:?} in {out}"))
+    };
+    // workload, goro, crossbeam, ratio, tokio, ratio
     let pp = cols(lines[1]);
     assert_eq!(pp[0], "pingpong");
-    assert!(pp[2].parse::<f64>().unwrap() > 0.0, "{out}");
-    assert_eq!(cols(lines[2])[2], "-", "{out}");
-    assert!(cols(lines[3])[3].parse::<f64>().unwrap() > 0.0, "{out}");
+    assert!(num(&pp[2]) > 0.0 && num(&pp[4]) > 0.0, "{out}");
+    let sk = cols(lines[2]);
+    assert_eq!((sk[2].as_str(), sk[3].as_str()), ("-", "-"), "{out}");
+    assert!(num(&sk[5]) > 0.0, "{out}");
+    let sel = cols(lines[3]);
+    assert!(num(&sel[3]) > 0.0 && sel[4] == "-", "{out}");
+    assert!(
+        lines[4].starts_with("parked1M") && lines[5].contains("resident bytes"),
+        "{out}"
+    );
 }

@@ -1,12 +1,13 @@
 //! `goro bench --peers`: goro against the same workloads on peer libraries
-//! (`goro_benches::peers`): for now crossbeam-channel with OS threads, where the workload
-//! makes sense for threads (not skynet's million goroutines, nor parked1M). Rounds alternate
-//! goro and the peer, as `--vs-go` does with Go, and the ratio is the median of the per-round
-//! ratios.
+//! (`goro_benches::peers`), where the workload makes sense for them: crossbeam-channel with OS
+//! threads (pingpong, spsc, mpmc, select, ring; spawn as thread spawn) and tokio's
+//! multi-thread runtime (spawn, skynet, pingpong, ring, parked1M). Rounds alternate goro and
+//! the peers, as `--vs-go` does with Go, and each ratio is the median of the per-round ratios
+//! (goro's time over the peer's).
 
 use std::time::Duration;
 
-use goro_benches::peers::crossbeam;
+use goro_benches::peers::{crossbeam, tokio};
 use serde::Serialize;
 
 use super::{run_once, size_of, BenchArgs, Plan, Progress};
@@ -31,12 +32,43 @@ fn crossbeam_for(name: &str) -> Option<(PeerRun, u64)> {
     })
 }
 
+/// tokio's multi-thread runtime, by workload name: (ops, elapsed, resident bytes per task).
+type TokioRun = fn(u64, usize) -> (u64, Duration, Option<u64>);
+
+fn tokio_for(name: &str) -> Option<TokioRun> {
+    Some(match name {
+        "pingpong" => |n, w| with_no_bytes(tokio::pingpong(n, w)),
+        "spawn" => |n, w| with_no_bytes(tokio::spawn(n, w)),
+        "skynet1M" => |n, w| with_no_bytes(tokio::skynet(n, w)),
+        "ring503" => |n, w| with_no_bytes(tokio::ring503(n, w)),
+        "parked1M" => |n, w| {
+            let (ops, el, bytes) = tokio::parked(n, w, super::rss_bytes);
+            (ops, el, Some(bytes))
+        },
+        _ => return None,
+    })
+}
+
+fn with_no_bytes((ops, el): (u64, Duration)) -> (u64, Duration, Option<u64>) {
+    (ops, el, None)
+}
+
+/// One peer's figures for one workload.
+#[derive(Debug, Serialize)]
+struct PeerFigures {
+    ns_per_op: f64,
+    /// goro's time over the peer's, median of the rounds.
+    ratio: f64,
+    bytes_per_task: Option<u64>,
+}
+
 #[derive(Debug, Serialize)]
 struct Row {
     name: &'static str,
     goro_ns_per_op: f64,
-    crossbeam_ns_per_op: Option<f64>,
-    ratio: Option<f64>,
+    goro_bytes_per_goroutine: Option<u64>,
+    crossbeam: Option<PeerFigures>,
+    tokio: Option<PeerFigures>,
     rounds: usize,
     workers: usize,
 }
@@ -46,46 +78,81 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
+/// The median of a peer's times, and of goro's time over it round by round.
+fn figures(goro: &[f64], peer: &[f64], bytes: Option<u64>) -> Option<PeerFigures> {
+    if peer.is_empty() {
+        return None;
+    }
+    let ratios = goro.iter().zip(peer).map(|(g, p)| g / p).collect();
+    Some(PeerFigures {
+        ns_per_op: median(peer.to_vec()),
+        ratio: median(ratios),
+        bytes_per_task: bytes,
+    })
+}
+
+fn cell(p: &Option<PeerFigures>) -> (String, String) {
+    match p {
+        Some(p) => (format!("{:.0}", p.ns_per_op), format!("{:.3}", p.ratio)),
+        None => ("-".into(), "-".into()),
+    }
+}
+
 pub(super) fn run(plan: &Plan, args: &BenchArgs) -> Result<(), String> {
     if !args.json {
         println!(
-            "{:<13}{:>12}{:>17}{:>16}   (median of {} alternated rounds, {} workers)",
-            "workload", "goro ns/op", "crossbeam ns/op", "goro/crossbeam", args.runs, plan.workers
+            "{:<13}{:>11}{:>13}{:>9}{:>11}{:>9}   (goro/peer: median of {} alternated rounds, {} workers)",
+            "workload", "goro ns", "crossbeam ns", "ratio", "tokio ns", "ratio", args.runs, plan.workers
         );
     }
     let progress = Progress::new(plan.workloads.len() * args.runs);
     let mut rows = Vec::new();
     for w in &plan.workloads {
-        let peer = crossbeam_for(w.name);
-        let (mut goro, mut cb) = (Vec::new(), Vec::new());
+        let (cb_run, tk_run) = (crossbeam_for(w.name), tokio_for(w.name));
+        let (mut goro, mut cb, mut tk) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut goro_bytes, mut tk_bytes) = (None, None);
         for i in 0..args.runs {
             progress.step(format!("{} round {}/{}", w.name, i + 1, args.runs));
             let m = run_once(w, plan.workers, args.scale)?;
             goro.push(m.elapsed.as_nanos() as f64 / m.ops as f64);
-            if let Some((f, div)) = peer {
-                let (ops, el) = f((size_of(w, args.scale) / div).max(2));
+            goro_bytes = m.bytes_per_op;
+            let n = size_of(w, args.scale);
+            if let Some((f, div)) = cb_run {
+                let (ops, el) = f((n / div).max(2));
                 cb.push(el.as_nanos() as f64 / ops as f64);
+            }
+            if let Some(f) = tk_run {
+                let (ops, el, bytes) = f(n, plan.workers);
+                tk.push(el.as_nanos() as f64 / ops as f64);
+                tk_bytes = bytes;
             }
             progress.done_one();
         }
-        let ratios: Vec<f64> = goro.iter().zip(&cb).map(|(g, c)| g / c).collect();
         let row = Row {
             name: w.name,
+            crossbeam: figures(&goro, &cb, None),
+            tokio: figures(&goro, &tk, tk_bytes),
             goro_ns_per_op: median(goro),
-            crossbeam_ns_per_op: (!cb.is_empty()).then(|| median(cb)),
-            ratio: (!ratios.is_empty()).then(|| median(ratios)),
+            goro_bytes_per_goroutine: goro_bytes,
             rounds: args.runs,
             workers: plan.workers,
         };
         if !args.json {
-            let (c, r) = match (row.crossbeam_ns_per_op, row.ratio) {
-                (Some(c), Some(r)) => (format!("{c:.0}"), format!("{r:.2}")),
-                _ => ("-".into(), "-".into()),
-            };
-            progress.println(format!(
-                "{:<13}{:>12.0}{:>17}{:>16}",
-                row.name, row.goro_ns_per_op, c, r
-            ));
+            let ((c, cr), (t, tr)) = (cell(&row.crossbeam), cell(&row.tokio));
+            let mut line = format!(
+                "{:<13}{:>11.0}{:>13}{:>9}{:>11}{:>9}",
+                row.name, row.goro_ns_per_op, c, cr, t, tr
+            );
+            if let (Some(g), Some(t)) = (
+                row.goro_bytes_per_goroutine,
+                row.tokio.as_ref().and_then(|p| p.bytes_per_task),
+            ) {
+                line.push_str(&format!(
+                    "\n{:<13}{:>9} B{:>13}{:>9}{:>9} B{:>9.2}   (resident bytes per parked goroutine / task)",
+                    "", g, "", "", t, g as f64 / t.max(1) as f64
+                ));
+            }
+            progress.println(line);
         }
         rows.push(row);
     }
