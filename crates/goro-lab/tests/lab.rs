@@ -206,6 +206,18 @@ fn bench_vs_go_prints_the_table() {
     assert_eq!(v[0]["name"], "spawn");
     assert!(v[0]["go_ns_per_op"].as_f64().unwrap() > 0.0, "{out}");
     assert!(v[0]["ratio"].as_f64().unwrap() > 0.0, "{out}");
+    // With --peers, the peers are more columns of the same table.
+    let (ok, out, err) = goro(&[
+        "bench", "spawn", "--vs-go", "--peers", "--runs", "1", "--scale", "0.001",
+    ]);
+    assert!(ok, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(
+        lines[0].contains("Go ns/op") && lines[0].contains("tokio ns"),
+        "{out}"
+    );
+    let cols: Vec<&str> = lines[1].split_whitespace().collect();
+    assert!(cols[4].parse::<f64>().unwrap() > 0.0 && cols[6].parse::<f64>().unwrap() > 0.0);
 }
 
 /// `--peers` prints goro against crossbeam-channel on OS threads and tokio, "-" where a

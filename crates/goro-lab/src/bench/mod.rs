@@ -42,8 +42,9 @@ pub struct BenchArgs {
     #[arg(long)]
     vs_go: bool,
     /// Also run the workloads on peer libraries where they apply (crossbeam-channel on OS
-    /// threads), alternating with goro run by run, and print a table of the ratios.
-    #[arg(long, conflicts_with = "vs_go")]
+    /// threads, tokio), alternating with goro run by run, and print a table of the ratios;
+    /// with `--vs-go`, as more columns of its table.
+    #[arg(long)]
     peers: bool,
     /// Multiply every workload's size by this (for quick checks).
     #[arg(long, default_value_t = 1.0, hide = true)]

@@ -10,7 +10,7 @@ use std::time::Duration;
 use goro_benches::peers::{crossbeam, tokio};
 use serde::Serialize;
 
-use super::{run_once, size_of, BenchArgs, Plan, Progress};
+use super::{run_once, size_of, BenchArgs, Plan, Progress, Workload};
 
 /// A peer's version of a workload: size in, (ops, elapsed) out.
 type PeerRun = fn(u64) -> (u64, Duration);
@@ -55,7 +55,7 @@ fn with_no_bytes((ops, el): (u64, Duration)) -> (u64, Duration, Option<u64>) {
 
 /// One peer's figures for one workload.
 #[derive(Debug, Serialize)]
-struct PeerFigures {
+pub(super) struct PeerFigures {
     ns_per_op: f64,
     /// goro's time over the peer's, median of the rounds.
     ratio: f64,
@@ -79,7 +79,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 /// The median of a peer's times, and of goro's time over it round by round.
-fn figures(goro: &[f64], peer: &[f64], bytes: Option<u64>) -> Option<PeerFigures> {
+pub(super) fn figures(goro: &[f64], peer: &[f64], bytes: Option<u64>) -> Option<PeerFigures> {
     if peer.is_empty() {
         return None;
     }
@@ -91,11 +91,34 @@ fn figures(goro: &[f64], peer: &[f64], bytes: Option<u64>) -> Option<PeerFigures
     })
 }
 
-fn cell(p: &Option<PeerFigures>) -> (String, String) {
+pub(super) fn cell(p: &Option<PeerFigures>) -> (String, String) {
     match p {
         Some(p) => (format!("{:.0}", p.ns_per_op), format!("{:.3}", p.ratio)),
         None => ("-".into(), "-".into()),
     }
+}
+
+/// The peers' times for one round of `w` (ns/op), and tokio's bytes per task where measured.
+#[derive(Debug, Default)]
+pub(super) struct PeerRound {
+    pub(super) crossbeam: Option<f64>,
+    pub(super) tokio: Option<f64>,
+    pub(super) tokio_bytes: Option<u64>,
+}
+
+pub(super) fn peer_round(w: &Workload, workers: usize, scale: f64) -> PeerRound {
+    let n = size_of(w, scale);
+    let mut r = PeerRound::default();
+    if let Some((f, div)) = crossbeam_for(w.name) {
+        let (ops, el) = f((n / div).max(2));
+        r.crossbeam = Some(el.as_nanos() as f64 / ops as f64);
+    }
+    if let Some(f) = tokio_for(w.name) {
+        let (ops, el, bytes) = f(n, workers);
+        r.tokio = Some(el.as_nanos() as f64 / ops as f64);
+        r.tokio_bytes = bytes;
+    }
+    r
 }
 
 pub(super) fn run(plan: &Plan, args: &BenchArgs) -> Result<(), String> {
@@ -108,7 +131,6 @@ pub(super) fn run(plan: &Plan, args: &BenchArgs) -> Result<(), String> {
     let progress = Progress::new(plan.workloads.len() * args.runs);
     let mut rows = Vec::new();
     for w in &plan.workloads {
-        let (cb_run, tk_run) = (crossbeam_for(w.name), tokio_for(w.name));
         let (mut goro, mut cb, mut tk) = (Vec::new(), Vec::new(), Vec::new());
         let (mut goro_bytes, mut tk_bytes) = (None, None);
         for i in 0..args.runs {
@@ -116,16 +138,10 @@ pub(super) fn run(plan: &Plan, args: &BenchArgs) -> Result<(), String> {
             let m = run_once(w, plan.workers, args.scale)?;
             goro.push(m.elapsed.as_nanos() as f64 / m.ops as f64);
             goro_bytes = m.bytes_per_op;
-            let n = size_of(w, args.scale);
-            if let Some((f, div)) = cb_run {
-                let (ops, el) = f((n / div).max(2));
-                cb.push(el.as_nanos() as f64 / ops as f64);
-            }
-            if let Some(f) = tk_run {
-                let (ops, el, bytes) = f(n, plan.workers);
-                tk.push(el.as_nanos() as f64 / ops as f64);
-                tk_bytes = bytes;
-            }
+            let p = peer_round(w, plan.workers, args.scale);
+            cb.extend(p.crossbeam);
+            tk.extend(p.tokio);
+            tk_bytes = p.tokio_bytes.or(tk_bytes);
             progress.done_one();
         }
         let row = Row {

@@ -13,6 +13,7 @@ use std::process::Command;
 
 use serde::Serialize;
 
+use super::peers::{cell, figures, peer_round, PeerFigures};
 use super::{print_line, run_once, BenchArgs, Line, Measure, Plan, Progress};
 
 /// One workload's comparison.
@@ -26,6 +27,9 @@ struct Row {
     ratio_max: f64,
     goro_bytes_per_goroutine: Option<u64>,
     go_bytes_per_goroutine: Option<u64>,
+    /// With `--peers`.
+    crossbeam: Option<PeerFigures>,
+    tokio: Option<PeerFigures>,
     rounds: usize,
     workers: usize,
 }
@@ -106,6 +110,9 @@ pub(super) fn run(plan: &Plan, args: &BenchArgs) -> Result<(), String> {
             "Go is not on PATH, so there is nothing to compare with. Install it (on Debian: \\
              apt-get install golang-go) and run again. goro's figures alone:"
         );
+        if args.peers {
+            return super::peers::run(plan, args);
+        }
         for w in &plan.workloads {
             let runs = (0..args.runs)
                 .map(|_| run_once(w, plan.workers, args.scale))
@@ -126,8 +133,16 @@ pub(super) fn run(plan: &Plan, args: &BenchArgs) -> Result<(), String> {
     };
     let mut rows = Vec::new();
     if !args.json {
+        let peers = if args.peers {
+            format!(
+                "{:>13}{:>9}{:>11}{:>9}",
+                "crossbeam ns", "ratio", "tokio ns", "ratio"
+            )
+        } else {
+            String::new()
+        };
         println!(
-            "{:<13}{:>12}{:>12}{:>9}   (median of {} alternated rounds, {} workers / GOMAXPROCS)",
+            "{:<13}{:>12}{:>12}{:>9}{peers}   (goro/other: median of {} alternated rounds, {} workers / GOMAXPROCS)",
             "workload", "goro ns/op", "Go ns/op", "goro/Go", args.runs, plan.workers
         );
     }
@@ -135,10 +150,17 @@ pub(super) fn run(plan: &Plan, args: &BenchArgs) -> Result<(), String> {
     for w in &plan.workloads {
         let mut goro: Vec<Measure> = Vec::new();
         let mut go: Vec<GoRun> = Vec::new();
+        let (mut cb, mut tk, mut tk_bytes) = (Vec::new(), Vec::new(), None);
         for i in 0..args.runs {
             progress.step(format!("{} round {}/{}", w.name, i + 1, args.runs));
             goro.push(run_once(w, plan.workers, args.scale)?);
             go.push(run_go(&bin, w.name, plan.workers, args.scale)?);
+            if args.peers {
+                let p = peer_round(w, plan.workers, args.scale);
+                cb.extend(p.crossbeam);
+                tk.extend(p.tokio);
+                tk_bytes = p.tokio_bytes.or(tk_bytes);
+            }
             progress.done_one();
         }
         let goro_ns: Vec<f64> = goro
@@ -157,18 +179,20 @@ pub(super) fn run(plan: &Plan, args: &BenchArgs) -> Result<(), String> {
         };
         let row = Row {
             name: w.name,
-            goro_ns_per_op: median(goro_ns),
+            goro_ns_per_op: median(goro_ns.clone()),
             go_ns_per_op: median(go.iter().map(|r| r.ns_per_op).collect()),
             ratio: median(ratios.clone()),
             ratio_min: ratios.iter().copied().fold(f64::INFINITY, f64::min),
             ratio_max: ratios.iter().copied().fold(0.0, f64::max),
             goro_bytes_per_goroutine: bytes(goro.iter().map(|m| m.bytes_per_op).collect()),
             go_bytes_per_goroutine: bytes(go.iter().map(|r| r.bytes).collect()),
+            crossbeam: figures(&goro_ns, &cb, None),
+            tokio: figures(&goro_ns, &tk, tk_bytes),
             rounds: args.runs,
             workers: plan.workers,
         };
         if !args.json {
-            progress.println(format_row(&row));
+            progress.println(format_row(&row, args.peers));
         }
         rows.push(row);
     }
@@ -181,11 +205,19 @@ pub(super) fn run(plan: &Plan, args: &BenchArgs) -> Result<(), String> {
     Ok(())
 }
 
-fn format_row(r: &Row) -> String {
+fn format_row(r: &Row, peers: bool) -> String {
     let mut s = format!(
-        "{:<13}{:>12.0}{:>12.0}{:>9.2}   (rounds: {:.2}-{:.2})",
-        r.name, r.goro_ns_per_op, r.go_ns_per_op, r.ratio, r.ratio_min, r.ratio_max
+        "{:<13}{:>12.0}{:>12.0}{:>9.2}",
+        r.name, r.goro_ns_per_op, r.go_ns_per_op, r.ratio
     );
+    if peers {
+        let ((c, cr), (t, tr)) = (cell(&r.crossbeam), cell(&r.tokio));
+        s.push_str(&format!("{c:>13}{cr:>9}{t:>11}{tr:>9}"));
+    }
+    s.push_str(&format!(
+        "   (Go rounds: {:.2}-{:.2})",
+        r.ratio_min, r.ratio_max
+    ));
     if let (Some(g), Some(o)) = (r.goro_bytes_per_goroutine, r.go_bytes_per_goroutine) {
         s.push_str(&format!(
             "\n{:<13}{:>10} B{:>10} B{:>9.2}   (resident bytes per parked goroutine)",
