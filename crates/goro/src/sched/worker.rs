@@ -567,6 +567,10 @@ impl Local {
         match (cand, ready.front()) {
             (Some(c), Some(&(_, rseq))) if newer(c.qseq.load(Ordering::Relaxed), rseq) => {
                 me.defer(c);
+                // A thief may have gone to sleep between our pop and the defer, seeing the
+                // goroutine in neither place: wake one (fenced, as for a spawn), or it could
+                // stay stranded behind a goroutine that spins until it runs.
+                self.rt.wake_idle(true);
                 ready.pop_front().map(|(i, _)| Next::Resume(i))
             }
             (Some(c), _) => Some(Next::Fresh(c)),
