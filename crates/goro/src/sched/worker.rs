@@ -693,6 +693,13 @@ impl Local {
         let now = Instant::now();
         let mut watch = self.watch.borrow_mut();
         let w = &mut watch[v];
+        if w.last_steal
+            .is_some_and(|t| now.duration_since(t) < STILL_SURPLUS)
+        {
+            // Still producing surplus: keep taking it, whatever the owner does meanwhile.
+            (w.gen, w.pops) = (gen, pops);
+            return true;
+        }
         if w.gen != gen {
             (w.gen, w.since, w.resumes, w.pops) = (gen, now, ticks, pops);
             return w
