@@ -64,8 +64,6 @@ pub(crate) struct WorkerShared {
     /// How many started goroutines the worker has resumed, published every few for thieves
     /// (see `worker::STEAL_TICKS`).
     pub(crate) ticks: CachePadded<AtomicU32>,
-    /// How many goroutines the worker took from its own queue, published every few.
-    pub(crate) fresh_pops: CachePadded<AtomicU32>,
 }
 
 impl WorkerShared {
@@ -460,7 +458,6 @@ impl RuntimeBuilder {
                 has_deferred: AtomicBool::new(false),
                 fresh_gen: CachePadded::new(AtomicU64::new(0)),
                 ticks: CachePadded::new(AtomicU32::new(0)),
-                fresh_pops: CachePadded::new(AtomicU32::new(0)),
             }));
             parts.push(WorkerParts {
                 index,

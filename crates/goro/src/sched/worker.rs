@@ -120,12 +120,9 @@ thread_local! {
 struct Watch {
     /// The victim's `fresh_gen` when first seen with work.
     gen: u64,
-    /// When the clock started (the first sight, or the owner's last pop from the queue), and
-    /// the victim's published resumption count at the first sight.
+    /// When, and the victim's published resumption count then.
     since: Instant,
     resumes: u32,
-    /// The victim's published count of pops from its own queue.
-    pops: u32,
     /// When this thief last stole from the victim.
     last_steal: Option<Instant>,
 }
@@ -185,8 +182,6 @@ pub(crate) struct Local {
     tick: Cell<u32>,
     /// Resumptions of started goroutines: the progress thieves watch (see [`STEAL_TICKS`]).
     resumes: Cell<u32>,
-    /// Goroutines taken from `fresh` by this worker itself (see [`STEAL_TICKS`]).
-    pops: Cell<u32>,
     tearing_down: Cell<bool>,
     rng: Cell<u64>,
     /// What this worker, as a thief, has seen of each victim (see [`STEAL_TICKS`]).
@@ -460,7 +455,6 @@ pub(crate) fn run_worker(rt: Arc<Shared>, parts: WorkerParts, main: Option<MainG
         parker: parts.parker,
         tick: Cell::new(0),
         resumes: Cell::new(0),
-        pops: Cell::new(0),
         tearing_down: Cell::new(false),
         rng: Cell::new(0x9E37_79B9_7F4A_7C15 ^ (parts.index as u64 + 1)),
         watch: RefCell::new(vec![
@@ -468,7 +462,6 @@ pub(crate) fn run_worker(rt: Arc<Shared>, parts: WorkerParts, main: Option<MainG
                 gen: u64::MAX,
                 since: Instant::now(),
                 resumes: 0,
-                pops: 0,
                 last_steal: None,
             };
             rt.workers.len()
@@ -534,24 +527,12 @@ impl Local {
     /// The next unstarted goroutine (newest first, the oldest every [`OLDEST_EVERY`]th time).
     fn pop_fresh(&self) -> Option<Arc<Goroutine>> {
         let n = self.fresh_picks.get() + 1;
-        let g = if n >= OLDEST_EVERY {
+        if n >= OLDEST_EVERY {
             self.fresh_picks.set(0);
-            steal_retrying(|| self.oldest.steal())
-        } else {
-            self.fresh_picks.set(n);
-            self.fresh.pop()
-        };
-        if g.is_some() {
-            // Thieves watch this to see that the queue is being served (see `STEAL_TICKS`).
-            let pops = self.pops.get().wrapping_add(1);
-            self.pops.set(pops);
-            if pops % TICKS_EVERY == 0 {
-                self.rt.workers[self.index]
-                    .fresh_pops
-                    .store(pops, Ordering::Relaxed);
-            }
+            return steal_retrying(|| self.oldest.steal());
         }
-        g
+        self.fresh_picks.set(n);
+        self.fresh.pop()
     }
 
     /// The older of `ready`'s head and the candidate from `fresh`, so that started goroutines
@@ -681,15 +662,14 @@ impl Local {
 
     /// True once victim `v`'s unstarted goroutines are surplus (see [`STEAL_TICKS`]): the
     /// queue has held work without being emptied (its `fresh_gen` unchanged) while the victim
-    /// resumed [`STEAL_TICKS`] started goroutines, or for [`STEAL_DELAY`] without the owner
-    /// taking any from it; and at once while the victim keeps producing surplus (a steal from
+    /// resumed [`STEAL_TICKS`] started goroutines, or for [`STEAL_DELAY`]; and at once while
+    /// the victim keeps producing surplus (a steal from
     /// it within [`STILL_SURPLUS`]): a goroutine spawning a million others refills its queue
     /// as fast as thieves empty it, and must not make them wait again each time.
     fn waited_long_enough(&self, v: usize) -> bool {
         let victim = &self.rt.workers[v];
         let gen = victim.fresh_gen.load(Ordering::Relaxed);
         let ticks = victim.ticks.load(Ordering::Relaxed);
-        let pops = victim.fresh_pops.load(Ordering::Relaxed);
         let now = Instant::now();
         let mut watch = self.watch.borrow_mut();
         let w = &mut watch[v];
@@ -697,18 +677,14 @@ impl Local {
             .is_some_and(|t| now.duration_since(t) < STILL_SURPLUS)
         {
             // Still producing surplus: keep taking it, whatever the owner does meanwhile.
-            (w.gen, w.pops) = (gen, pops);
+            w.gen = gen;
             return true;
         }
         if w.gen != gen {
-            (w.gen, w.since, w.resumes, w.pops) = (gen, now, ticks, pops);
+            (w.gen, w.since, w.resumes) = (gen, now, ticks);
             return w
                 .last_steal
                 .is_some_and(|t| now.duration_since(t) < STILL_SURPLUS);
-        }
-        if w.pops != pops {
-            // The owner is starting its queued goroutines: not stuck, restart the clock.
-            (w.pops, w.since) = (pops, now);
         }
         ticks.wrapping_sub(w.resumes) >= STEAL_TICKS || now.duration_since(w.since) >= STEAL_DELAY
     }
