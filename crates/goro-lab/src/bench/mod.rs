@@ -304,6 +304,11 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
     if args.peers {
         return peers::run(&plan, args);
     }
+    goro_alone(&plan, args)
+}
+
+/// goro's figures alone: the median of `--runs` runs per workload, as lines or JSON.
+fn goro_alone(plan: &Plan, args: &BenchArgs) -> Result<(), String> {
     let mut lines = Vec::new();
     let progress = Progress::new(plan.workloads.len() * args.runs);
     for w in &plan.workloads {
@@ -332,16 +337,24 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
         lines.push(line);
     }
     if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&lines).map_err(|e| e.to_string())?
-        );
+        print_json(&lines)?;
     }
     Ok(())
 }
 
-fn print_line(l: &Line) {
-    println!("{}", format_line(l));
+/// Prints `rows` as pretty JSON (`--json`).
+fn print_json<T: Serialize>(rows: &[T]) -> Result<(), String> {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(rows).map_err(|e| e.to_string())?
+    );
+    Ok(())
+}
+
+/// The median of per-round figures.
+fn median_f64(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
 }
 
 fn format_line(l: &Line) -> String {

@@ -10,7 +10,7 @@ use std::time::Duration;
 use goro_benches::peers::{crossbeam, tokio};
 use serde::Serialize;
 
-use super::{run_once, size_of, BenchArgs, Plan, Progress, Workload};
+use super::{median_f64, print_json, run_once, size_of, BenchArgs, Plan, Progress, Workload};
 
 /// A peer's version of a workload: size in, (ops, elapsed) out.
 type PeerRun = fn(u64) -> (u64, Duration);
@@ -73,11 +73,6 @@ struct Row {
     workers: usize,
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
 /// The median of a peer's times, and of goro's time over it round by round.
 pub(super) fn figures(goro: &[f64], peer: &[f64], bytes: Option<u64>) -> Option<PeerFigures> {
     if peer.is_empty() {
@@ -85,8 +80,8 @@ pub(super) fn figures(goro: &[f64], peer: &[f64], bytes: Option<u64>) -> Option<
     }
     let ratios = goro.iter().zip(peer).map(|(g, p)| g / p).collect();
     Some(PeerFigures {
-        ns_per_op: median(peer.to_vec()),
-        ratio: median(ratios),
+        ns_per_op: median_f64(peer.to_vec()),
+        ratio: median_f64(ratios),
         bytes_per_task: bytes,
     })
 }
@@ -148,7 +143,7 @@ pub(super) fn run(plan: &Plan, args: &BenchArgs) -> Result<(), String> {
             name: w.name,
             crossbeam: figures(&goro, &cb, None),
             tokio: figures(&goro, &tk, tk_bytes),
-            goro_ns_per_op: median(goro),
+            goro_ns_per_op: median_f64(goro),
             goro_bytes_per_goroutine: goro_bytes,
             rounds: args.runs,
             workers: plan.workers,
@@ -173,10 +168,7 @@ pub(super) fn run(plan: &Plan, args: &BenchArgs) -> Result<(), String> {
         rows.push(row);
     }
     if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&rows).map_err(|e| e.to_string())?
-        );
+        print_json(&rows)?;
     }
     Ok(())
 }

@@ -14,7 +14,7 @@ use std::process::Command;
 use serde::Serialize;
 
 use super::peers::{cell, figures, peer_round, PeerFigures};
-use super::{print_line, run_once, BenchArgs, Line, Measure, Plan, Progress};
+use super::{median_f64, print_json, run_once, BenchArgs, Measure, Plan, Progress};
 
 /// One workload's comparison.
 #[derive(Debug, Serialize)]
@@ -99,11 +99,6 @@ fn run_go(bin: &PathBuf, name: &str, workers: usize, scale: f64) -> Result<GoRun
     }
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
 pub(super) fn run(plan: &Plan, args: &BenchArgs) -> Result<(), String> {
     let Some(bin) = build()? else {
         eprintln!(
@@ -113,23 +108,7 @@ pub(super) fn run(plan: &Plan, args: &BenchArgs) -> Result<(), String> {
         if args.peers {
             return super::peers::run(plan, args);
         }
-        for w in &plan.workloads {
-            let runs = (0..args.runs)
-                .map(|_| run_once(w, plan.workers, args.scale))
-                .collect::<Result<Vec<_>, _>>()?;
-            let m = super::median(runs);
-            print_line(&Line {
-                name: w.name,
-                ns_per_op: m.elapsed.as_nanos() as f64 / m.ops as f64,
-                total_ms: m.elapsed.as_secs_f64() * 1e3,
-                bytes_per_goroutine: m.bytes_per_op,
-                runs: args.runs,
-                workers: plan.workers,
-                note: w.note,
-                caveat: w.caveat,
-            });
-        }
-        return Ok(());
+        return super::goro_alone(plan, args);
     };
     let mut rows = Vec::new();
     if !args.json {
@@ -179,9 +158,9 @@ pub(super) fn run(plan: &Plan, args: &BenchArgs) -> Result<(), String> {
         };
         let row = Row {
             name: w.name,
-            goro_ns_per_op: median(goro_ns.clone()),
-            go_ns_per_op: median(go.iter().map(|r| r.ns_per_op).collect()),
-            ratio: median(ratios.clone()),
+            goro_ns_per_op: median_f64(goro_ns.clone()),
+            go_ns_per_op: median_f64(go.iter().map(|r| r.ns_per_op).collect()),
+            ratio: median_f64(ratios.clone()),
             ratio_min: ratios.iter().copied().fold(f64::INFINITY, f64::min),
             ratio_max: ratios.iter().copied().fold(0.0, f64::max),
             goro_bytes_per_goroutine: bytes(goro.iter().map(|m| m.bytes_per_op).collect()),
@@ -197,10 +176,7 @@ pub(super) fn run(plan: &Plan, args: &BenchArgs) -> Result<(), String> {
         rows.push(row);
     }
     if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&rows).map_err(|e| e.to_string())?
-        );
+        print_json(&rows)?;
     }
     Ok(())
 }
