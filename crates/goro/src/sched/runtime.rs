@@ -63,7 +63,7 @@ pub(crate) struct WorkerShared {
     pub(crate) fresh_gen: CachePadded<AtomicU64>,
     /// How many started goroutines the worker has resumed, published every few for thieves
     /// (see `worker::STEAL_TICKS`).
-    pub(crate) ticks: CachePadded<AtomicU32>,
+    pub(crate) resumes: CachePadded<AtomicU32>,
 }
 
 impl WorkerShared {
@@ -457,7 +457,7 @@ impl RuntimeBuilder {
                 deferred: Mutex::new(None),
                 has_deferred: AtomicBool::new(false),
                 fresh_gen: CachePadded::new(AtomicU64::new(0)),
-                ticks: CachePadded::new(AtomicU32::new(0)),
+                resumes: CachePadded::new(AtomicU32::new(0)),
             }));
             parts.push(WorkerParts {
                 index,

@@ -669,7 +669,7 @@ impl Local {
     fn waited_long_enough(&self, v: usize) -> bool {
         let victim = &self.rt.workers[v];
         let gen = victim.fresh_gen.load(Ordering::Relaxed);
-        let ticks = victim.ticks.load(Ordering::Relaxed);
+        let resumes = victim.resumes.load(Ordering::Relaxed);
         let now = Instant::now();
         let mut watch = self.watch.borrow_mut();
         let w = &mut watch[v];
@@ -681,12 +681,12 @@ impl Local {
             return true;
         }
         if w.gen != gen {
-            (w.gen, w.since, w.resumes) = (gen, now, ticks);
+            (w.gen, w.since, w.resumes) = (gen, now, resumes);
             return w
                 .last_steal
                 .is_some_and(|t| now.duration_since(t) < STILL_SURPLUS);
         }
-        ticks.wrapping_sub(w.resumes) >= STEAL_TICKS || now.duration_since(w.since) >= STEAL_DELAY
+        resumes.wrapping_sub(w.resumes) >= STEAL_TICKS || now.duration_since(w.since) >= STEAL_DELAY
     }
 
     /// Work this worker could do right now, looking only where other threads put it.
@@ -846,7 +846,7 @@ impl Local {
                 self.resumes.set(n);
                 if n % TICKS_EVERY == 0 {
                     self.rt.workers[self.index]
-                        .ticks
+                        .resumes
                         .store(n, Ordering::Relaxed);
                 }
                 let p = self.slot_ptr(idx);
