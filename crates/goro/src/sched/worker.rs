@@ -75,7 +75,7 @@ const GLOBAL_EVERY: u32 = 61;
 /// goroutines that had already started: it is busy with other work, and the queued work is
 /// real surplus. Progress, not time: a victim whose thread the OS has descheduled, that runs
 /// one long burst of spawns, or that is busy starting the queued goroutines themselves (a
-/// ring of 503 being set up), makes none. A victim that runs one goroutine without switching
+/// ring of 503 being set up), makes none (the last is covered by [`DRAIN_HORIZON`]). A victim that runs one goroutine without switching
 /// (CPU-bound), or whose thread is blocked in a system call, makes none either; after
 /// [`STEAL_DELAY`] its queue is taken anyway. That bound is long because the OS pauses
 /// threads too: with 200 us, four runs in seven of spsc_unbuf on a busy 2-vCPU machine lost
@@ -88,6 +88,10 @@ const GLOBAL_EVERY: u32 = 61;
 /// goroutine later; it waits 3 us only before stealing a `runnext` goroutine.)
 const STEAL_TICKS: u32 = 1024;
 const STEAL_DELAY: Duration = Duration::from_millis(1);
+
+/// A victim working through its own queue of unstarted goroutines at a rate that empties it
+/// within this long is left to it, even past [`STEAL_DELAY`].
+const DRAIN_HORIZON: Duration = Duration::from_millis(4);
 
 /// A victim we stole from this recently is still producing surplus: new work in its queue may
 /// be taken at once (see `Local::waited_long_enough`).
@@ -123,6 +127,12 @@ struct Watch {
     /// When, and the victim's published resumption count then.
     since: Instant,
     resumes: u32,
+    /// The longest the victim's queue has been seen since, and when.
+    len: usize,
+    peak: Instant,
+    /// Its length at the last look, and when it was last seen shorter than the look before.
+    last_len: usize,
+    last_shrink: Instant,
     /// When this thief last stole from the victim.
     last_steal: Option<Instant>,
 }
@@ -462,6 +472,10 @@ pub(crate) fn run_worker(rt: Arc<Shared>, parts: WorkerParts, main: Option<MainG
                 gen: u64::MAX,
                 since: Instant::now(),
                 resumes: 0,
+                len: 0,
+                peak: Instant::now(),
+                last_len: 0,
+                last_shrink: Instant::now(),
                 last_steal: None,
             };
             rt.workers.len()
@@ -682,11 +696,37 @@ impl Local {
         }
         if w.gen != gen {
             (w.gen, w.since, w.resumes) = (gen, now, resumes);
+            let len = victim.stealer.len();
+            (w.len, w.peak, w.last_len, w.last_shrink) = (len, now, len, now);
             return w
                 .last_steal
                 .is_some_and(|t| now.duration_since(t) < STILL_SURPLUS);
         }
-        resumes.wrapping_sub(w.resumes) >= STEAL_TICKS || now.duration_since(w.since) >= STEAL_DELAY
+        if resumes.wrapping_sub(w.resumes) >= STEAL_TICKS {
+            return true;
+        }
+        // The deferred goroutine counts: a victim stuck behind a goroutine that spins until
+        // it runs must not look as if it were about to finish its queue.
+        let len = victim.stealer.len() + usize::from(victim.has_deferred());
+        if len >= w.len {
+            (w.len, w.peak) = (len, now);
+        }
+        if len < w.last_len {
+            w.last_shrink = now;
+        }
+        w.last_len = len;
+        if now.duration_since(w.since) < STEAL_DELAY {
+            return false;
+        }
+        // Is the victim working through its queue right now, at a rate that empties it
+        // within DRAIN_HORIZON? Then let it (a ring of 503 being started). A queue that still
+        // grows, or has stopped shrinking (a million goroutines being spawned, a victim busy
+        // elsewhere or stuck), is surplus.
+        let drained = w.len - len;
+        let draining = now.duration_since(w.peak).as_nanos();
+        now.duration_since(w.last_shrink) >= STILL_SURPLUS
+            || drained == 0
+            || draining * len as u128 >= DRAIN_HORIZON.as_nanos() * drained as u128
     }
 
     /// Work this worker could do right now, looking only where other threads put it.
