@@ -331,6 +331,54 @@ fn deadline_after(d: Duration) -> Instant {
         .unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 24 * 3600))
 }
 
+/// A receiver that nothing is ever sent to and that never closes (Go's nil channel): it keeps
+/// one phantom sender in the count.
+pub(crate) fn never<T>() -> Receiver<T> {
+    let (tx, rx) = chan(0);
+    rx.ch.senders.fetch_add(1, Ordering::Relaxed);
+    drop(tx);
+    rx
+}
+
+/// A sender that does not keep the channel alive: it counts as a sender (the channel stays
+/// open while it exists) but holds only a weak reference, so once every `Receiver` (and strong
+/// `Sender`) is gone the channel is freed and [`WeakSender::is_dead`] says so. Timers hold
+/// one: a timer whose receiver was dropped is garbage, as in Go 1.23.
+pub(crate) struct WeakSender<T> {
+    ch: std::sync::Weak<Chan<T>>,
+}
+
+impl<T> WeakSender<T> {
+    /// Turns a sender into a weak one, keeping its place in the sender count.
+    pub(crate) fn from_sender(tx: Sender<T>) -> Self {
+        let tx = std::mem::ManuallyDrop::new(tx);
+        let weak = Arc::downgrade(&tx.ch);
+        // SAFETY: `tx` is never used or dropped again; we take its `Arc` out to drop it.
+        drop(unsafe { std::ptr::read(&tx.ch) });
+        WeakSender { ch: weak }
+    }
+
+    /// Sends without waiting; `None` if the channel is gone.
+    pub(crate) fn try_send(&self, v: T) -> Option<Result<(), TrySendError<T>>> {
+        self.ch.upgrade().map(|ch| ch.try_send(v))
+    }
+
+    /// True once nobody can receive from the channel any more.
+    pub(crate) fn is_dead(&self) -> bool {
+        self.ch.strong_count() == 0
+    }
+}
+
+impl<T> Drop for WeakSender<T> {
+    fn drop(&mut self) {
+        if let Some(ch) = self.ch.upgrade() {
+            if ch.senders.fetch_sub(1, Ordering::AcqRel) == 1 {
+                let _ = ch.close(false);
+            }
+        }
+    }
+}
+
 impl<T> Clone for Sender<T> {
     fn clone(&self) -> Self {
         self.ch.senders.fetch_add(1, Ordering::Relaxed);

@@ -35,7 +35,7 @@ use std::cell::UnsafeCell;
 use std::fmt;
 use std::mem::MaybeUninit;
 use std::panic::{self, AssertUnwindSafe, Location};
-use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicU16, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 
 use super::park::{park, ParkState, Unparker};
@@ -141,6 +141,11 @@ pub(crate) struct Goroutine<P: ?Sized + Task = dyn Task> {
     /// Its place in the local FIFO order of the worker that queued it last (see
     /// `worker::Local::pop_local`); written when it is queued on a worker.
     pub(crate) qseq: AtomicU32,
+    /// The generation of its timer wake-ups (`sched::timers`): a wake-up armed with an older
+    /// value is stale. Read and written only on its home worker. 16 bits keep the header in
+    /// two cache lines; a wrap-around can only make a stale entry wake the goroutine
+    /// spuriously, which every waiter tolerates.
+    pub(crate) timer_gen: AtomicU16,
     /// Its closure and join slot.
     pub(crate) task: P,
 }
@@ -172,6 +177,7 @@ impl<P: Task> Goroutine<P> {
             home: HomeCell(AtomicPtr::new(std::ptr::null_mut())),
             slot: AtomicU32::new(NOT_STARTED),
             qseq: AtomicU32::new(0),
+            timer_gen: AtomicU16::new(0),
             task,
         }
     }

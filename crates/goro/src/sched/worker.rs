@@ -231,11 +231,6 @@ fn with_current<R>(f: impl FnOnce(&Arc<Goroutine>) -> R) -> Option<R> {
     with_local(|l| l.and_then(|l| l.with_current(f)))
 }
 
-/// The goroutine running on this thread.
-pub(crate) fn current_goroutine() -> Option<Arc<Goroutine>> {
-    with_current(Arc::clone)
-}
-
 /// The goroutine running on this thread, with its home worker recorded so that other threads
 /// can wake it (see `Goroutine::home`).
 pub(crate) fn current_goroutine_for_waking() -> Option<Arc<Goroutine>> {
@@ -343,16 +338,11 @@ pub(crate) fn yield_current() -> bool {
 
 /// Parks the running goroutine until `deadline`. False if not on a goroutine.
 pub(crate) fn sleep_until(deadline: Instant) -> bool {
-    let Some(g) = current_goroutine() else {
+    if with_current(|_| ()).is_none() {
         return false;
-    };
+    }
     while Instant::now() < deadline {
-        with_local(|l| {
-            if let Some(l) = l {
-                l.timers.borrow_mut().push(deadline, Fire::Wake(g.clone()));
-            }
-        });
-        park_current();
+        park_current_until(deadline);
         if tearing_down() {
             break;
         }
@@ -360,30 +350,33 @@ pub(crate) fn sleep_until(deadline: Instant) -> bool {
     true
 }
 
-/// Parks the running goroutine with a timer that unparks it at `deadline`. False if not on a
-/// goroutine.
+/// Parks the running goroutine with a timer that unparks it at `deadline`, and cancels that
+/// timer once it runs again. False if not on a goroutine.
 pub(crate) fn park_current_until(deadline: Instant) -> bool {
     let armed = with_local(|l| match l {
-        Some(l) if l.fiber.is_running() => l
-            .with_current(|g| l.timers.borrow_mut().push(deadline, Fire::Wake(g.clone())))
-            .is_some(),
-        _ => false,
+        Some(l) if l.fiber.is_running() => l.with_current(|g| {
+            let gen = g.timer_gen.load(Ordering::Relaxed);
+            let wake = Fire::Wake { g: g.clone(), gen };
+            l.timers.borrow_mut().push(deadline, wake);
+            gen
+        }),
+        _ => None,
     });
-    armed && park_current()
+    let Some(gen) = armed else { return false };
+    let parked = park_current();
+    // Whatever woke us, the wake-up armed above is stale now.
+    let _ = with_current(|g| g.timer_gen.store(gen.wrapping_add(1), Ordering::Relaxed));
+    parked
 }
 
-/// Arms a timer on this worker that runs `f` at `deadline`; gives `f` back on a thread that is
-/// not a worker.
-pub(crate) fn call_at(
-    deadline: Instant,
-    f: Box<dyn FnOnce() + Send>,
-) -> Result<(), Box<dyn FnOnce() + Send>> {
+/// Arms a timer entry on this worker's heap; gives it back on a thread that is not a worker.
+pub(crate) fn arm_timer(when: Instant, fire: Fire) -> Result<(), Fire> {
     with_local(|l| match l {
         Some(l) => {
-            l.timers.borrow_mut().push(deadline, Fire::Call(f));
+            l.timers.borrow_mut().push(when, fire);
             Ok(())
         }
-        None => Err(f),
+        None => Err(fire),
     })
 }
 
@@ -582,13 +575,17 @@ impl Local {
             let due = self.timers.borrow_mut().pop_due(now);
             match due {
                 None => break,
-                Some(Fire::Wake(g)) => {
-                    // Timers are armed on the goroutine's home worker: this one.
-                    if g.park.unpark() {
+                Some((_, Fire::Wake { g, gen })) => {
+                    // Wake-ups are armed on the goroutine's home worker: this one.
+                    if g.timer_gen.load(Ordering::Relaxed) == gen && g.park.unpark() {
                         self.push_ready(g.slot.load(Ordering::Relaxed));
                     }
                 }
-                Some(Fire::Call(f)) => f(),
+                Some((when, fire)) => {
+                    if let Some((next, fire)) = fire.fire(when, now) {
+                        self.timers.borrow_mut().push(next, fire);
+                    }
+                }
             }
         }
     }

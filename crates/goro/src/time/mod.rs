@@ -1,18 +1,33 @@
-//! Time: `sleep` parks only the calling goroutine.
+//! Time: sleeping, timeouts, timers and tickers that park only the calling goroutine (Go's
+//! `time` package).
 //!
-//! This folder owns Go's `time` package. A sleeping goroutine arms a timer in its worker's heap
-//! (`sched::timers`) and parks; the worker wakes it when the deadline passes, and an idle
-//! worker sleeps on its futex no longer than its earliest timer. [`after`] arms a timer on the
-//! calling worker that sends the time on a channel of capacity 1. `Timer` and `Ticker` come
-//! next.
+//! This folder owns the user-facing half of timers:
+//!
+//! * [`sleep`] / [`sleep_until`] park the goroutine with a wake-up on its worker's heap.
+//! * [`after`] and [`tick`] return a channel that receives the time once, or every period.
+//! * [`Timer`] and [`Ticker`] (`timer.rs`) can be stopped and reset, with Go 1.23's guarantee
+//!   that no stale value is received afterwards; its module doc has the protocol.
+//! * `thread.rs` is the timer thread that serves timers armed on plain OS threads.
+//!
+//! The heaps themselves are `sched::timers`: one per worker, touched only by its thread, fired
+//! by the worker loop every tick; an idle worker sleeps no longer than its earliest deadline.
+//! A timer lives on the heap of the thread that armed it, so timers armed anywhere fire, with
+//! no cross-thread queue.
+
+pub(crate) mod thread;
+pub(crate) mod timer;
 
 use std::time::{Duration, Instant};
 
-use crate::chan::{chan, Receiver};
+use crate::chan::{chan, Receiver, WeakSender};
+use crate::sched::timers::Fire;
 use crate::sched::worker;
 
+pub use timer::{armed, Ticker, Timer, ZeroPeriod};
+
 /// Pauses the calling goroutine for at least `d` (Go's `time.Sleep`). Other goroutines keep
-/// running on its worker meanwhile. On a plain OS thread it is `std::thread::sleep`.
+/// running on its worker meanwhile (SEMANTICS T4). On a plain OS thread it is
+/// `std::thread::sleep`.
 ///
 /// # Examples
 ///
@@ -25,11 +40,12 @@ use crate::sched::worker;
 /// })
 /// .unwrap();
 /// ```
+#[doc(alias = "Sleep")]
 pub fn sleep(d: Duration) {
     if d.is_zero() {
         return;
     }
-    sleep_until(Instant::now() + d);
+    sleep_until(timer::deadline_after(d));
 }
 
 /// Pauses the calling goroutine until `deadline`.
@@ -43,11 +59,11 @@ pub fn sleep_until(deadline: Instant) {
 }
 
 /// A channel that receives the time once, at least `d` from now (Go's `time.After`); `d` of
-/// zero fires at once. The usual timeout case of a `select!`.
+/// zero fires at once (SEMANTICS T1). The usual timeout case of a `select!`.
 ///
-/// The timer lives on the calling worker's heap and sends without blocking (the channel has
-/// capacity 1), so a receiver that stopped listening costs nothing but the timer entry until it
-/// fires. Called from a plain OS thread, a helper thread sleeps and sends instead.
+/// The timer holds the channel only weakly: once the receiver is dropped (the `select!` took
+/// another case), the timer is garbage and its heap drops it, as in Go 1.23. Use a [`Timer`]
+/// to stop one explicitly.
 ///
 /// # Examples
 ///
@@ -62,26 +78,44 @@ pub fn sleep_until(deadline: Instant) {
 /// ```
 #[doc(alias = "After")]
 pub fn after(d: Duration) -> Receiver<Instant> {
-    let (tx, rx) = chan(1);
-    let now = Instant::now();
+    every(d, None)
+}
+
+/// A channel that receives the time every `d` (Go's `time.Tick`): a ticker that nobody can
+/// stop, collected once the receiver is dropped. A slow receiver misses ticks. A period of
+/// zero gives a channel that never receives (Go returns a nil channel).
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// goro::run(|| {
+///     let ticks = goro::time::tick(Duration::from_millis(1));
+///     for _ in 0..3 {
+///         ticks.recv().unwrap();
+///     }
+/// })
+/// .unwrap();
+/// ```
+#[doc(alias = "Tick")]
+pub fn tick(d: Duration) -> Receiver<Instant> {
     if d.is_zero() {
-        let _ = tx.try_send(now);
+        return crate::chan::never();
+    }
+    every(d, Some(d))
+}
+
+fn every(d: Duration, period: Option<Duration>) -> Receiver<Instant> {
+    let (tx, rx) = chan(1);
+    if d.is_zero() {
+        let _ = tx.try_send(Instant::now());
         return rx;
     }
-    let deadline = now
-        .checked_add(d)
-        .unwrap_or(now + Duration::from_secs(100 * 365 * 24 * 3600));
-    let send: Box<dyn FnOnce() + Send> = Box::new(move || {
-        let _ = tx.try_send(Instant::now());
-    });
-    if let Err(send) = worker::call_at(deadline, send) {
-        std::thread::Builder::new()
-            .name("goro-after".into())
-            .spawn(move || {
-                sleep_until(deadline);
-                send();
-            })
-            .expect("goro::time::after: cannot start a timer thread");
-    }
+    let fire = Fire::Send {
+        tx: WeakSender::from_sender(tx),
+        period,
+        armed: timer::Armed::new(),
+    };
+    timer::arm(timer::deadline_after(d), fire);
     rx
 }

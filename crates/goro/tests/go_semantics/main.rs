@@ -6,3 +6,4 @@ mod common;
 mod memory;
 mod runtime;
 mod select;
+mod timers;

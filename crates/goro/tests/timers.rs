@@ -1,0 +1,136 @@
+//! Timers under load: ordering, arming from anywhere, and stop/reset from other threads.
+
+#[path = "common/mod.rs"]
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{on_1_and_2_workers, thread};
+use goro::time::{after, Ticker, Timer};
+
+#[test]
+fn ten_thousand_random_timers_fire_in_deadline_order() {
+    on_1_and_2_workers(|| {
+        let mut x = 88172645463325252u64;
+        // Each timer's true deadline lies between `lo` and `hi`: `after` reads the clock
+        // somewhere between our two readings.
+        let timers: Vec<(Instant, Instant, goro::Receiver<Instant>)> = (0..10_000)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let d = Duration::from_micros(x % 100_000);
+                let lo = Instant::now() + d;
+                let rx = after(d);
+                (lo, Instant::now() + d, rx)
+            })
+            .collect();
+        let fired: Vec<Instant> = timers.iter().map(|t| t.2.recv().unwrap()).collect();
+        for (t, f) in timers.iter().zip(&fired) {
+            assert!(*f >= t.0, "fired {:?} early", t.0 - *f);
+        }
+        // A timer surely due before another (its `hi` before the other's `lo`) fired no later.
+        let mut by_hi: Vec<usize> = (0..timers.len()).collect();
+        by_hi.sort_by_key(|&i| timers[i].1);
+        let mut by_lo = by_hi.clone();
+        by_lo.sort_by_key(|&i| timers[i].0);
+        let (mut k, mut latest) = (0, None::<Instant>);
+        for &j in &by_lo {
+            while k < by_hi.len() && timers[by_hi[k]].1 < timers[j].0 {
+                latest = latest.max(Some(fired[by_hi[k]]));
+                k += 1;
+            }
+            if let Some(l) = latest {
+                assert!(
+                    fired[j] >= l,
+                    "a later deadline fired before an earlier one"
+                );
+            }
+        }
+    });
+}
+
+#[test]
+fn timers_armed_on_a_plain_thread_wake_a_goroutine() {
+    on_1_and_2_workers(|| {
+        let got = thread(|| Timer::new(Duration::from_millis(5)))
+            .recv()
+            .unwrap();
+        // Armed on the thread (the timer thread fires it); received here.
+        assert!(got.c().recv_timeout(Duration::from_secs(5)).is_ok());
+        // Reset from a goroutine: now on this worker's heap.
+        got.reset(Duration::from_millis(1));
+        assert!(got.c().recv_timeout(Duration::from_secs(5)).is_ok());
+    });
+}
+
+#[test]
+fn stop_and_reset_from_other_goroutines_and_threads() {
+    on_1_and_2_workers(|| {
+        for round in 0..2_000u32 {
+            let t = std::sync::Arc::new(Timer::new(Duration::from_micros(u64::from(round % 50))));
+            let t2 = t.clone();
+            let stopped = if round % 2 == 0 {
+                goro::go(move || {
+                    t2.stop();
+                })
+                .join()
+                .unwrap();
+                true
+            } else {
+                thread(move || {
+                    t2.reset(Duration::from_secs(3600));
+                })
+                .recv()
+                .unwrap();
+                false
+            };
+            assert!(
+                t.c().try_recv().is_err(),
+                "stale value (round {round}, stop: {stopped})"
+            );
+        }
+    });
+}
+
+#[test]
+fn a_ticker_keeps_its_period_and_reset_changes_it() {
+    on_1_and_2_workers(|| {
+        // Ticks stay on the period's grid: the sixth comes at least six periods in.
+        let start = Instant::now();
+        let t = Ticker::new(Duration::from_millis(2)).unwrap();
+        let mut last = start;
+        for _ in 0..6 {
+            let now = t.c().recv().unwrap();
+            assert!(now > last);
+            last = now;
+        }
+        assert!(last >= start + Duration::from_millis(12));
+        t.reset(Duration::from_millis(20)).unwrap();
+        let start = Instant::now();
+        t.c().recv().unwrap();
+        assert!(start.elapsed() >= Duration::from_millis(19));
+        assert!(t.reset(Duration::ZERO).is_err());
+        assert!(Ticker::new(Duration::ZERO).is_err());
+    });
+}
+
+#[test]
+fn a_loop_of_long_timeouts_that_finish_early_does_not_pile_up_timers() {
+    // Each turn arms an hour-long `after` and takes the other case at once: the timer is
+    // garbage as soon as the select drops its receiver, and the heaps drop such entries as
+    // they grow (without that, 100,000 would still be armed). Other tests of this binary arm
+    // at most about 10,000 at a time.
+    on_1_and_2_workers(|| {
+        let (tx, rx) = goro::chan(1);
+        for i in 0..100_000u32 {
+            tx.send(i).unwrap();
+            goro::select! {
+                recv(rx) -> v => assert_eq!(v, Ok(i)),
+                recv(after(Duration::from_secs(3600))) -> _ => unreachable!(),
+            }
+        }
+        let armed = goro::time::armed();
+        assert!(armed < 50_000, "{armed} timers still armed");
+    });
+}
