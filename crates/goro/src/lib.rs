@@ -65,6 +65,7 @@
 struct ReadmeDoctests;
 
 pub mod chan;
+pub mod context;
 mod sched;
 pub mod select;
 pub mod stack;

@@ -49,7 +49,7 @@
 
 mod core;
 mod error;
-mod lock;
+pub(crate) mod lock;
 pub(crate) mod waiter;
 
 use std::fmt;

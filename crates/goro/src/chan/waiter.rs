@@ -127,6 +127,11 @@ impl Signal {
         Wake(self)
     }
 
+    /// True while nobody has claimed the signal (a snapshot).
+    pub(crate) fn is_waiting(&self) -> bool {
+        self.state.load(Ordering::Acquire) == WAITING
+    }
+
     pub(crate) fn is_done(&self) -> bool {
         self.state.load(Ordering::Acquire) == DONE
     }
@@ -253,6 +258,40 @@ impl WaitQueue {
         self.tail = w;
         w.linked.set(true);
         self.len += 1;
+    }
+
+    /// Links `w` at the head (a waiter that was woken and lost the race goes back first).
+    ///
+    /// # Safety
+    ///
+    /// As for [`push_back`](Self::push_back).
+    pub(crate) unsafe fn push_front(&mut self, w: &Waiter) {
+        debug_assert!(!w.linked.get());
+        w.next.set(self.head);
+        w.prev.set(ptr::null());
+        if self.head.is_null() {
+            self.tail = w;
+        } else {
+            // SAFETY: a linked record is alive (caller contract).
+            unsafe { (*self.head).prev.set(w) };
+        }
+        self.head = w;
+        w.linked.set(true);
+        self.len += 1;
+    }
+
+    /// The first record whose owner still waits; stale ones are dropped on the way. Its signal
+    /// may still be withdrawn before the caller claims it.
+    pub(crate) fn front_waiting(&mut self) -> Option<&Waiter> {
+        while !self.head.is_null() {
+            // SAFETY: linked records are alive until unlinked, and we hold the lock.
+            let w = unsafe { &*self.head };
+            if w.signal().is_waiting() {
+                return Some(w);
+            }
+            self.remove(w);
+        }
+        None
     }
 
     /// Unlinks `w` if it is still linked (in this queue).

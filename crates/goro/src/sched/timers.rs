@@ -9,6 +9,7 @@
 //! * [`Fire::Send`]: send the time on a channel without waiting (`time::after`, `time::tick`),
 //!   through a [`WeakSender`], so a timer whose receiver was dropped is garbage.
 //! * [`Fire::Timer`]: fire a `Timer` or `Ticker` (see `time::timer` for its protocol).
+//! * [`Fire::Deadline`]: cancel a context whose deadline has come (see `context`).
 //!
 //! # Cancelling
 //!
@@ -33,6 +34,7 @@ use std::time::{Duration, Instant};
 
 use super::goroutine::Goroutine;
 use crate::chan::WeakSender;
+use crate::context::CancelState;
 use crate::time::timer::{self, Armed, TimerCore};
 
 /// What a due timer does.
@@ -47,6 +49,8 @@ pub(crate) enum Fire {
     },
     /// Fire a `Timer` or `Ticker` armed with generation `gen`.
     Timer { core: Weak<TimerCore>, gen: u64 },
+    /// Cancel a context whose deadline this is.
+    Deadline { ctx: Weak<CancelState> },
 }
 
 impl Fire {
@@ -56,6 +60,7 @@ impl Fire {
             Fire::Wake { g, gen } => g.timer_gen.load(Ordering::Relaxed) != *gen,
             Fire::Send { tx, .. } => tx.is_dead(),
             Fire::Timer { core, gen } => core.upgrade().is_none_or(|c| c.gen() != *gen),
+            Fire::Deadline { ctx } => ctx.upgrade().is_none_or(|c| c.is_cancelled()),
         }
     }
 
@@ -79,6 +84,10 @@ impl Fire {
             Fire::Timer { core, gen } => {
                 let next = timer::fire(&*core.upgrade()?, gen, when, now)?;
                 Some((next, Fire::Timer { core, gen }))
+            }
+            Fire::Deadline { ctx } => {
+                crate::context::fire_deadline(&ctx);
+                None
             }
             // Workers handle their own wake-ups; none is ever armed anywhere else.
             Fire::Wake { .. } => None,

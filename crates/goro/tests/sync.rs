@@ -1,0 +1,333 @@
+//! goro::sync under stress: goroutines and plain threads together, one and two workers.
+
+#[path = "common/mod.rs"]
+mod common;
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{on_1_and_2_workers, thread};
+use goro::sync::{Cond, ErrGroup, Mutex, Once, OnceLock, RwLock, Semaphore, WaitGroup};
+
+/// Runs `each` on `g` goroutines and `t` threads at once and waits for all.
+fn crowd(g: usize, t: usize, each: impl Fn(usize) + Send + Sync + 'static) {
+    let each = Arc::new(each);
+    let wg = WaitGroup::new();
+    wg.add(g + t);
+    for i in 0..g {
+        let (each, wg) = (each.clone(), wg.clone());
+        goro::go(move || {
+            each(i);
+            wg.done();
+        });
+    }
+    for i in 0..t {
+        let (each, wg) = (each.clone(), wg.clone());
+        std::thread::spawn(move || {
+            each(g + i);
+            wg.done();
+        });
+    }
+    wg.wait();
+}
+
+#[test]
+fn mutex_counts_every_increment_from_goroutines_and_threads() {
+    on_1_and_2_workers(|| {
+        let m = Arc::new(Mutex::new(0u64));
+        let m2 = m.clone();
+        crowd(16, 4, move |_| {
+            for _ in 0..2_000 {
+                let mut g = m2.lock();
+                let v = *g;
+                if v % 64 == 0 {
+                    goro::yield_now(); // hold it across a switch now and then
+                }
+                *g = v + 1;
+            }
+        });
+        assert_eq!(*m.lock(), 20 * 2_000);
+    });
+}
+
+#[test]
+fn mutex_try_lock_and_into_inner() {
+    let m = Mutex::new(vec![1]);
+    {
+        let g = m.lock();
+        assert!(m.try_lock().is_none());
+        assert!(m.is_locked());
+        drop(g);
+    }
+    m.try_lock().unwrap().push(2);
+    assert_eq!(m.into_inner(), vec![1, 2]);
+}
+
+#[test]
+fn mutex_waiter_is_served_while_a_goroutine_hammers_the_lock() {
+    // On one worker a goroutine holds the lock across a yield, unlocks and relocks at once.
+    // In normal mode the woken waiter always finds it taken again; starving mode (after 1 ms
+    // of waiting) hands the mutex over at the next unlock. Without it the waiter would never
+    // finish its ten acquisitions.
+    goro::Runtime::builder()
+        .workers(1)
+        .run(|| {
+            let m = Arc::new(Mutex::new(0u64));
+            let stop = Arc::new(AtomicBool::new(false));
+            let (m2, stop2) = (m.clone(), stop.clone());
+            let (started_tx, started) = goro::chan(1);
+            let hog = goro::go(move || {
+                while !stop2.load(Ordering::Relaxed) {
+                    let mut g = m2.lock();
+                    *g += 1;
+                    let _ = started_tx.try_send(());
+                    goro::yield_now();
+                    drop(g);
+                }
+            });
+            started.recv().unwrap();
+            let m3 = m.clone();
+            let (tx, rx) = goro::chan(1);
+            goro::go(move || {
+                for _ in 0..10 {
+                    *m3.lock() += 1;
+                }
+                tx.send(()).unwrap();
+            });
+            let served = rx.recv_timeout(Duration::from_secs(20)).is_ok();
+            stop.store(true, Ordering::Relaxed);
+            hog.join().unwrap();
+            assert!(served, "the goroutine was starved of the mutex");
+        })
+        .unwrap();
+}
+
+#[test]
+fn rwlock_readers_share_and_writers_exclude() {
+    on_1_and_2_workers(|| {
+        let l = Arc::new(RwLock::new(0u64));
+        // Two readers at once: the first holds its share until the second has one too.
+        let (tx, rx) = goro::chan::<()>(0);
+        let l2 = l.clone();
+        let first = goro::go(move || {
+            let _r = l2.read();
+            rx.recv().unwrap();
+        });
+        goro::yield_now();
+        let l3 = l.clone();
+        goro::go(move || {
+            let _r = l3.read();
+            tx.send(()).unwrap();
+        })
+        .join()
+        .unwrap();
+        first.join().unwrap();
+        // Writers and readers: every write is seen whole.
+        let l4 = l.clone();
+        crowd(8, 2, move |i| {
+            for _ in 0..1_000 {
+                if i % 3 == 0 {
+                    let mut w = l4.write();
+                    *w += 1;
+                    let v = *w;
+                    goro::yield_now();
+                    assert_eq!(*w, v, "a write was interleaved");
+                } else {
+                    let r = l4.read();
+                    let v = *r;
+                    goro::yield_now();
+                    assert_eq!(*r, v, "a write happened under a read lock");
+                }
+            }
+        });
+        assert_eq!(*l.read(), 4 * 1_000);
+    });
+}
+
+#[test]
+fn rwlock_writer_is_not_starved_by_a_stream_of_readers() {
+    on_1_and_2_workers(|| {
+        let l = Arc::new(RwLock::new(()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut readers = Vec::new();
+        for _ in 0..4 {
+            let (l, stop) = (l.clone(), stop.clone());
+            readers.push(goro::go(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    let _r = l.read();
+                    goro::yield_now();
+                }
+            }));
+        }
+        goro::yield_now();
+        for _ in 0..100 {
+            drop(l.write());
+        }
+        stop.store(true, Ordering::Relaxed);
+        for r in readers {
+            r.join().unwrap();
+        }
+    });
+}
+
+#[test]
+fn cond_wakes_one_and_all() {
+    on_1_and_2_workers(|| {
+        let state = Arc::new((Mutex::new(0u32), Cond::new()));
+        let woke = Arc::new(AtomicUsize::new(0));
+        let mut hs = Vec::new();
+        for _ in 0..8 {
+            let (state, woke) = (state.clone(), woke.clone());
+            hs.push(goro::go(move || {
+                let (m, c) = &*state;
+                let mut g = m.lock();
+                while *g == 0 {
+                    g = c.wait(g);
+                }
+                woke.fetch_add(1, Ordering::SeqCst);
+            }));
+        }
+        // Wait until all eight are waiting, then release them all at once.
+        while format!("{:?}", state.1) != "Cond { waiting: 8 }" {
+            goro::yield_now();
+        }
+        *state.0.lock() = 1;
+        state.1.notify_all();
+        for h in hs {
+            h.join().unwrap();
+        }
+        assert_eq!(woke.load(Ordering::SeqCst), 8);
+        // notify_one hands items to a consumer one by one.
+        let q = Arc::new((Mutex::new(Vec::<u32>::new()), Cond::new()));
+        let q2 = q.clone();
+        let consumer = thread(move || {
+            let mut got = Vec::new();
+            let (m, c) = &*q2;
+            let mut g = m.lock();
+            while got.len() < 100 {
+                while g.is_empty() {
+                    g = c.wait(g);
+                }
+                got.extend(g.drain(..));
+            }
+            got
+        });
+        for i in 0..100 {
+            q.0.lock().push(i);
+            q.1.notify_one();
+            if i % 10 == 0 {
+                goro::yield_now();
+            }
+        }
+        assert_eq!(consumer.recv().unwrap(), (0..100).collect::<Vec<_>>());
+        let (m, c) = &*q;
+        let (_g, timed_out) = c.wait_timeout(m.lock(), Duration::from_millis(5));
+        assert!(timed_out);
+    });
+}
+
+#[test]
+fn semaphore_bounds_concurrency_and_serves_in_order() {
+    on_1_and_2_workers(|| {
+        let sem = Arc::new(Semaphore::new(3));
+        let (now, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let (s, n, m) = (sem.clone(), now.clone(), most.clone());
+        crowd(20, 4, move |i| {
+            let w = (i % 3 + 1) as u64;
+            for _ in 0..50 {
+                s.acquire(w).unwrap();
+                let c = n.fetch_add(w as usize, Ordering::SeqCst) + w as usize;
+                m.fetch_max(c, Ordering::SeqCst);
+                goro::yield_now();
+                n.fetch_sub(w as usize, Ordering::SeqCst);
+                s.release(w);
+            }
+        });
+        assert!(most.load(Ordering::SeqCst) <= 3);
+        assert_eq!(sem.available(), 3);
+        // A large request at the head is not overtaken by small ones.
+        sem.acquire(2).unwrap();
+        let s2 = sem.clone();
+        let big = goro::go(move || {
+            s2.acquire(3).unwrap();
+            s2.release(3);
+        });
+        // Once the big request is queued, a small one that would fit must wait behind it.
+        for _ in 0..5_000 {
+            if !sem.try_acquire(1) {
+                break;
+            }
+            sem.release(1);
+            goro::time::sleep(Duration::from_millis(1));
+        }
+        assert_eq!(sem.acquire_timeout(1, Duration::from_millis(5)), Ok(false));
+        sem.release(2);
+        big.join().unwrap();
+        assert!(sem.acquire(4).is_err(), "more than the size");
+        sem.acquire(3).unwrap();
+        assert_eq!(sem.acquire_timeout(1, Duration::from_millis(2)), Ok(false));
+        sem.release(3);
+    });
+}
+
+#[test]
+fn once_runs_one_initialiser_and_retries_after_a_panic() {
+    on_1_and_2_workers(|| {
+        let cell = Arc::new(OnceLock::new());
+        let runs = Arc::new(AtomicUsize::new(0));
+        let (c, r) = (cell.clone(), runs.clone());
+        crowd(16, 4, move |i| {
+            let v = *c.get_or_init(|| {
+                r.fetch_add(1, Ordering::SeqCst);
+                goro::yield_now();
+                i
+            });
+            assert_eq!(Some(&v), c.get());
+        });
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+        let cell = Arc::new(OnceLock::<u32>::new());
+        let c = cell.clone();
+        let panicked = goro::go(move || {
+            c.get_or_init(|| panic!("first initialiser fails"));
+        })
+        .join();
+        assert!(panicked.is_err());
+        assert_eq!(*cell.get_or_init(|| 5), 5);
+        assert_eq!(cell.set(6), Err(6));
+        let once = Once::new();
+        once.call_once(|| {});
+        assert!(once.is_completed());
+    });
+}
+
+#[test]
+fn errgroup_first_error_wins_and_the_limit_holds() {
+    on_1_and_2_workers(|| {
+        let g = ErrGroup::with_limit(2);
+        let (now, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        for i in 0..20 {
+            let (n, m) = (now.clone(), most.clone());
+            g.go(move || {
+                let c = n.fetch_add(1, Ordering::SeqCst) + 1;
+                m.fetch_max(c, Ordering::SeqCst);
+                goro::time::sleep(Duration::from_micros(200));
+                n.fetch_sub(1, Ordering::SeqCst);
+                if i == 7 {
+                    Err(i)
+                } else {
+                    Ok(())
+                }
+            });
+        }
+        assert_eq!(g.wait(), Err(7));
+        assert!(most.load(Ordering::SeqCst) <= 2);
+        let g: ErrGroup<()> = ErrGroup::new();
+        g.go(|| Ok(()));
+        assert_eq!(g.wait(), Ok(()));
+        let g: ErrGroup<()> = ErrGroup::new();
+        g.go(|| panic!("a job panics"));
+        let h = goro::go(move || g.wait());
+        assert!(h.join().is_err(), "wait resumes the panic");
+    });
+}
