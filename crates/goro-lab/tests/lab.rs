@@ -103,11 +103,17 @@ fn tour_runs_every_stop() {
     let (ok, out, err) = goro(&["tour", "--scale", "0.001"]);
     assert!(ok, "{err}");
     assert!(
-        out.contains("[1/6] spawn and join")
-            && out.contains("[3/6] skynet")
-            && out.contains("[6/6] readword with a timeout"),
+        out.contains("[1/9] spawn and join")
+            && out.contains("[3/9] skynet")
+            && out.contains("[6/9] readword with a timeout")
+            && out.contains("[9/9] cancelling a tree of goroutines"),
         "{out}"
     );
+    assert!(
+        out.contains("got \"context deadline exceeded\"") && out.contains("at most 4 ran at once"),
+        "{out}"
+    );
+    assert!(out.contains("armed timers: 0 before, 0 after"), "{out}");
     assert!(out.contains("goroutine panicked: on purpose"), "{out}");
     assert!(
         !err.contains("panicked at"),

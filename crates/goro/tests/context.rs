@@ -22,10 +22,10 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
 /// A goroutine that works until `ctx` is done, then counts itself in `stopped`.
 fn worker(ctx: Context, stopped: Arc<AtomicUsize>, wg: WaitGroup) {
     goro::go(move || {
-        let work = goro::time::tick(Duration::from_millis(1));
+        let work = goro::time::Ticker::new(Duration::from_millis(1)).unwrap();
         loop {
             goro::select! {
-                recv(work) -> _ => {}
+                recv(work.c()) -> _ => {}
                 recv(ctx.done()) -> _ => break,
             }
         }

@@ -6,6 +6,7 @@ use std::time::Instant;
 use crate::bench::{parked, scaled, skynet};
 
 mod channels;
+mod sync;
 
 struct Stop {
     title: &'static str,
@@ -71,6 +72,27 @@ const STOPS: &[Stop] = &[
                select takes whichever finishes first. The loser is not leaked: the late word \
                lands in a one-slot buffer and is dropped with the channel.",
         run: channels::readword,
+    },
+    Stop {
+        title: "a call with a timeout",
+        what: "The caller's deadline travels in a context; the service selects on its work and \
+               on ctx.done(), so a call that takes too long fails with \"context deadline \
+               exceeded\" and the service stops working on it at the same moment.",
+        run: sync::call_with_timeout,
+    },
+    Stop {
+        title: "a worker pool bounded by a semaphore",
+        what: "One goroutine per job, but a weighted semaphore lets only four work at once: the \
+               spawner parks while all slots are busy, so memory and load stay bounded however \
+               many jobs arrive.",
+        run: sync::bounded_pool,
+    },
+    Stop {
+        title: "cancelling a tree of goroutines",
+        what: "Contexts form a tree: cancelling the root cancels every descendant, each \
+               goroutine sees its done channel close in its select, and the deadline timers of \
+               the tree are disarmed.",
+        run: sync::cancel_tree,
     },
 ];
 
