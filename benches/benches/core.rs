@@ -1,5 +1,6 @@
-//! criterion micro-benchmarks of the runtime's hot paths: switching, spawning, channels and
-//! select. Each measurement runs its
+//! criterion micro-benchmarks of the runtime's hot paths: switching, spawning, channels,
+//! select, mutexes and timers (benches/go/micro_test.go has the Go twins of the last four).
+//! Each measurement runs its
 //! iterations inside one runtime (`iter_custom`), so start-up is not counted.
 
 use std::time::{Duration, Instant};
@@ -126,12 +127,98 @@ fn select_nothing_ready(c: &mut Criterion) {
     });
 }
 
+/// Lock and unlock a `goro::sync::Mutex` nobody else wants (Go: `BenchmarkMutexUncontended`).
+fn mutex_uncontended(c: &mut Criterion) {
+    c.bench_function("Mutex lock + unlock, uncontended", |b| {
+        b.iter_custom(|iters| {
+            in_runtime(1, move || {
+                let m = goro::sync::Mutex::new(0u64);
+                let t = Instant::now();
+                for _ in 0..iters {
+                    *m.lock() += 1;
+                }
+                let d = t.elapsed();
+                assert_eq!(*m.lock(), iters);
+                d
+            })
+        })
+    });
+}
+
+/// Two goroutines on two workers each lock, increment and unlock, `iters / 2` times: one
+/// iteration is one lock + unlock (Go: `BenchmarkMutexContended`, GOMAXPROCS=2).
+fn mutex_contended(c: &mut Criterion) {
+    c.bench_function("Mutex lock + unlock, 2 goroutines on 2 workers", |b| {
+        b.iter_custom(|iters| {
+            in_runtime(2, move || {
+                let m = std::sync::Arc::new(goro::sync::Mutex::new(0u64));
+                let half = iters.div_ceil(2);
+                let m2 = m.clone();
+                let t = Instant::now();
+                let other = goro::go(move || {
+                    for _ in 0..half {
+                        *m2.lock() += 1;
+                    }
+                });
+                for _ in 0..half {
+                    *m.lock() += 1;
+                }
+                other.join().expect("partner");
+                let d = t.elapsed();
+                assert_eq!(*m.lock(), 2 * half);
+                d
+            })
+        })
+    });
+}
+
+/// Arm a timer an hour out and stop it (Go: `BenchmarkTimerArmStop`).
+fn timer_arm_stop(c: &mut Criterion) {
+    c.bench_function("Timer new + stop", |b| {
+        b.iter_custom(|iters| {
+            in_runtime(1, move || {
+                let t = Instant::now();
+                for _ in 0..iters {
+                    let timer = goro::time::Timer::new(Duration::from_secs(3600));
+                    std::hint::black_box(timer.stop());
+                }
+                t.elapsed()
+            })
+        })
+    });
+}
+
+/// The timeout idiom when the work wins: a select over a ready channel and `after(1h)` (Go:
+/// `BenchmarkAfterInSelect`).
+fn after_in_select(c: &mut Criterion) {
+    c.bench_function("select on a ready channel and after(1h)", |b| {
+        b.iter_custom(|iters| {
+            in_runtime(1, move || {
+                let (tx, rx) = goro::chan::<u64>(1);
+                let t = Instant::now();
+                for i in 0..iters {
+                    tx.send(i).expect("open");
+                    goro::select! {
+                        recv(rx) -> v => { std::hint::black_box(v.ok()); }
+                        recv(goro::time::after(Duration::from_secs(3600))) -> _ => unreachable!(),
+                    }
+                }
+                t.elapsed()
+            })
+        })
+    });
+}
+
 criterion_group!(
     benches,
     yield_pingpong,
     spawn_join,
     buffered_send_recv,
     unbuffered_handoff,
-    select_nothing_ready
+    select_nothing_ready,
+    mutex_uncontended,
+    mutex_contended,
+    timer_arm_stop,
+    after_in_select
 );
 criterion_main!(benches);

@@ -44,7 +44,13 @@
 //! | `runtime.Gosched()` | [`yield_now`] |
 //! | `GOMAXPROCS` | `GORO_WORKERS`, or [`Runtime::builder`]`().workers(n)` |
 //! | `sync.WaitGroup` | [`sync::WaitGroup`] (`add`, `done`, `wait`) |
+//! | `sync.Mutex`, `sync.RWMutex` | [`sync::Mutex<T>`](sync::Mutex), [`sync::RwLock<T>`](sync::RwLock) (RAII guards) |
+//! | `sync.Once`, `sync.OnceValue`, `sync.Cond` | [`sync::Once`], [`sync::OnceLock`], [`sync::Cond`] |
+//! | `semaphore.Weighted`, `errgroup.Group` | [`sync::Semaphore`], [`sync::ErrGroup`] |
 //! | `time.Sleep(d)` | [`time::sleep`]`(d)` |
+//! | `time.NewTimer`, `time.NewTicker`, `time.Tick` | [`time::Timer`], [`time::Ticker`], [`time::tick`] |
+//! | `ctx, cancel := context.WithTimeout(ctx, d)` | `let (ctx, cancel) = ctx.`[`with_timeout`](context::Context::with_timeout)`(d)` (dropping `cancel` cancels) |
+//! | `<-ctx.Done()`, `ctx.Err()` | `recv(ctx.done())` in a `select!`, `ctx.err()` |
 //! | `gopark` / `goready` | [`park`] / [`Unparker::unpark`] |
 //! | a panic in a goroutine kills the program | it is caught and returned by `join` |
 //!
@@ -54,7 +60,9 @@
 //! * `stack/`: the stack pool with guard pages, the overflow report, the context switch.
 //! * `chan/`: channels, their wait queues and the waiter records blocked goroutines keep on
 //!   their stacks; `select.rs`: `select!` and `Select`.
-//! * `sync/`, `time/`: the primitives built on park/unpark.
+//! * `time/`: sleep, timers and tickers (the heaps themselves are in `sched/timers.rs`).
+//! * `sync/`: mutexes, semaphores and the rest, all on one wait list; `context/`: cancellation
+//!   trees and deadlines.
 //!
 //! Each folder's module doc says what it owns and the protocol it follows. The decisions behind
 //! the design are in docs/DESIGN.md at the root of the repository.
