@@ -331,3 +331,42 @@ fn errgroup_first_error_wins_and_the_limit_holds() {
         assert!(h.join().is_err(), "wait resumes the panic");
     });
 }
+
+#[test]
+fn waiters_unwound_at_shutdown_leave_no_record_behind() {
+    // Goroutines parked on primitives that outlive the runtime: when `run` returns their stacks
+    // unwind, and each must take its waiter record out of the list first. Using the primitives
+    // afterwards would touch dead stacks otherwise.
+    let m = Arc::new(Mutex::new(0));
+    let l = Arc::new(RwLock::new(0));
+    let sem = Arc::new(Semaphore::new(1));
+    let cond = Arc::new((Mutex::new(()), Cond::new()));
+    let (m2, l2, s2, c2) = (m.clone(), l.clone(), sem.clone(), cond.clone());
+    goro::Runtime::builder()
+        .workers(2)
+        .exit_report(false)
+        .run(move || {
+            let held = m2.lock();
+            let written = l2.write();
+            s2.acquire(1).unwrap();
+            for _ in 0..4 {
+                let (m, l, s, c) = (m2.clone(), l2.clone(), s2.clone(), c2.clone());
+                goro::go(move || drop(m.lock()));
+                goro::go(move || drop(l.read()));
+                goro::go(move || s.acquire(1).unwrap());
+                goro::go(move || {
+                    let g = c.0.lock();
+                    drop(c.1.wait(g));
+                });
+            }
+            goro::time::sleep(Duration::from_millis(20));
+            std::mem::forget((held, written)); // still held when main returns
+        })
+        .unwrap();
+    // Nobody is queued any more: the records are gone with their stacks.
+    cond.1.notify_all();
+    sem.release(1);
+    assert!(sem.try_acquire(1));
+    assert!(m.try_lock().is_none(), "still held by the forgotten guard");
+    assert!(l.try_read().is_none());
+}
