@@ -45,9 +45,13 @@ const HANDOFF: usize = 1;
 /// Go: `starvationThresholdNs = 1e6`.
 const STARVATION: Duration = Duration::from_millis(1);
 
-/// Attempts to take an unlocked mutex before queueing (a holder on another worker is usually
-/// about to let go).
-const SPINS: u32 = 40;
+/// Looks at the state this many times before queueing, [`SPIN_PAUSES`] apart (a holder on
+/// another worker is usually about to let go). Go: `active_spin = 4`, `active_spin_cnt = 30`.
+/// Looking after every pause instead pulled the lock's cache line away from the holder on
+/// every operation: two goroutines on two cores took 31 ns per lock + unlock, against 8 ns in
+/// Go.
+const SPINS: u32 = 4;
+const SPIN_PAUSES: u32 = 30;
 
 /// A mutual-exclusion lock around a `T` whose waiters park (goroutines) or sleep (threads).
 ///
@@ -183,10 +187,12 @@ impl<T: ?Sized> Mutex<T> {
         loop {
             // Step 1: spin.
             for _ in 0..SPINS {
+                for _ in 0..SPIN_PAUSES {
+                    std::hint::spin_loop();
+                }
                 if self.try_acquire() {
                     return;
                 }
-                std::hint::spin_loop();
             }
             // Step 2: queue.
             let starving = first_wait.is_some_and(|t| t.elapsed() >= STARVATION);
