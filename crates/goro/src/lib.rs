@@ -74,6 +74,7 @@ struct ReadmeDoctests;
 
 pub mod chan;
 pub mod context;
+pub mod net;
 mod sched;
 pub mod select;
 pub mod stack;

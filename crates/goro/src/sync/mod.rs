@@ -19,7 +19,7 @@ mod once;
 mod rwlock;
 mod semaphore;
 mod waitgroup;
-mod waitlist;
+pub(crate) mod waitlist;
 
 pub use cond::Cond;
 pub use errgroup::ErrGroup;

@@ -1,0 +1,190 @@
+//! Networking that parks the goroutine, not the thread (Go's `net` package over its
+//! netpoller).
+//!
+//! This folder owns the netpoller (`poller.rs`: one edge-triggered `mio::Poll`, its protocol,
+//! and who polls it) and the sockets built on it: [`TcpListener`], [`TcpStream`] and
+//! [`UdpSocket`]. Every socket is non-blocking underneath; an operation that would block waits
+//! for the poller's next readiness edge, parking a goroutine (its worker runs others) or
+//! sleeping a plain thread. Reads and writes have deadlines, as Go's `SetReadDeadline`: past
+//! one, an operation fails with `io::ErrorKind::TimedOut` and the socket stays usable.
+
+mod poller;
+mod tcp;
+mod udp;
+
+use std::io;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+pub use tcp::{Incoming, TcpListener, TcpStream};
+pub use udp::UdpSocket;
+
+use poller::{Readiness, Registration};
+
+/// A deadline that can be changed from any thread while operations use it: nanoseconds since
+/// a process-wide base, 0 for none.
+#[derive(Default)]
+struct Deadline(AtomicU64);
+
+fn base() -> Instant {
+    static BASE: OnceLock<Instant> = OnceLock::new();
+    *BASE.get_or_init(Instant::now)
+}
+
+impl Deadline {
+    fn set(&self, at: Option<Instant>) {
+        let n = at.map_or(0, |t| {
+            u64::try_from(t.saturating_duration_since(base()).as_nanos())
+                .unwrap_or(u64::MAX)
+                .max(1)
+        });
+        self.0.store(n, Ordering::Relaxed);
+    }
+
+    fn get(&self) -> Option<Instant> {
+        match self.0.load(Ordering::Relaxed) {
+            0 => None,
+            n => Some(base() + Duration::from_nanos(n)),
+        }
+    }
+}
+
+/// One direction's limits: an absolute deadline (Go's `SetReadDeadline`) and a timeout per
+/// operation (std's `set_read_timeout`); the earlier applies.
+#[derive(Default)]
+struct Limits {
+    deadline: Deadline,
+    timeout_ns: AtomicU64,
+}
+
+impl Limits {
+    /// The deadline of an operation starting now.
+    fn for_op(&self) -> Option<Instant> {
+        let per_op = match self.timeout_ns.load(Ordering::Relaxed) {
+            0 => None,
+            n => Some(crate::time::timer::deadline_after(Duration::from_nanos(n))),
+        };
+        match (self.deadline.get(), per_op) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    fn set_timeout(&self, t: Option<Duration>) -> io::Result<()> {
+        let n =
+            match t {
+                Some(d) if d.is_zero() => return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "a zero timeout is not allowed (use a deadline in the past to fail at once)",
+                )),
+                Some(d) => u64::try_from(d.as_nanos()).unwrap_or(u64::MAX),
+                None => 0,
+            };
+        self.timeout_ns.store(n, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn timeout(&self) -> Option<Duration> {
+        match self.timeout_ns.load(Ordering::Relaxed) {
+            0 => None,
+            n => Some(Duration::from_nanos(n)),
+        }
+    }
+}
+
+/// Runs the non-blocking `op` until it does not report `WouldBlock`, waiting on `dir` in
+/// between (poller protocol steps 1-2), and failing with `TimedOut` past the limits.
+fn io_loop<R>(
+    dir: &Readiness,
+    limits: &Limits,
+    mut op: impl FnMut() -> io::Result<R>,
+) -> io::Result<R> {
+    let d = limits.for_op();
+    loop {
+        let seen = dir.seen();
+        match op() {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                if d.is_some_and(|d| Instant::now() >= d) || !dir.wait(seen, d) {
+                    return Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        "goro: i/o deadline exceeded",
+                    ));
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            r => return r,
+        }
+    }
+}
+
+/// A registered socket with the limits of its two directions.
+struct Socket<S: mio::event::Source> {
+    io: S,
+    reg: Registration,
+    read: Limits,
+    write: Limits,
+}
+
+impl<S: mio::event::Source> Socket<S> {
+    fn new(mut io: S) -> io::Result<Self> {
+        let reg = Registration::new(&mut io)?;
+        Ok(Socket {
+            io,
+            reg,
+            read: Limits::default(),
+            write: Limits::default(),
+        })
+    }
+
+    fn read_with<R>(&self, mut op: impl FnMut(&S) -> io::Result<R>) -> io::Result<R> {
+        io_loop(&self.reg.state.read, &self.read, || op(&self.io))
+    }
+
+    fn write_with<R>(&self, mut op: impl FnMut(&S) -> io::Result<R>) -> io::Result<R> {
+        io_loop(&self.reg.state.write, &self.write, || op(&self.io))
+    }
+}
+
+/// The deadline and timeout setters every socket type shares.
+macro_rules! limit_methods {
+    () => {
+        /// Reads (and accepts) fail with `TimedOut` once `deadline` passes, until it is
+        /// changed (Go's `SetReadDeadline`). `None` removes it.
+        pub fn set_read_deadline(&self, deadline: Option<std::time::Instant>) {
+            self.s.read.deadline.set(deadline);
+        }
+
+        /// Writes fail with `TimedOut` once `deadline` passes (Go's `SetWriteDeadline`).
+        pub fn set_write_deadline(&self, deadline: Option<std::time::Instant>) {
+            self.s.write.deadline.set(deadline);
+        }
+
+        /// Each read waits at most `timeout` (std's `set_read_timeout`); zero is an error.
+        pub fn set_read_timeout(
+            &self,
+            timeout: Option<std::time::Duration>,
+        ) -> std::io::Result<()> {
+            self.s.read.set_timeout(timeout)
+        }
+
+        /// Each write waits at most `timeout`; zero is an error.
+        pub fn set_write_timeout(
+            &self,
+            timeout: Option<std::time::Duration>,
+        ) -> std::io::Result<()> {
+            self.s.write.set_timeout(timeout)
+        }
+
+        /// The per-read timeout.
+        pub fn read_timeout(&self) -> Option<std::time::Duration> {
+            self.s.read.timeout()
+        }
+
+        /// The per-write timeout.
+        pub fn write_timeout(&self) -> Option<std::time::Duration> {
+            self.s.write.timeout()
+        }
+    };
+}
+use limit_methods;

@@ -1,0 +1,249 @@
+//! TCP: a listener and a stream whose blocking operations park the goroutine.
+
+use std::fmt;
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
+use std::time::{Duration, Instant};
+
+use super::{limit_methods, Socket};
+
+/// Tries `f` on each address `addr` resolves to; the last error if none works.
+fn each_addr<T>(
+    addr: impl ToSocketAddrs,
+    mut f: impl FnMut(SocketAddr) -> io::Result<T>,
+) -> io::Result<T> {
+    let mut last = None;
+    for a in addr.to_socket_addrs()? {
+        match f(a) {
+            Ok(t) => return Ok(t),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no addresses to use")))
+}
+
+/// A TCP socket listening for connections (Go's `net.Listener`).
+///
+/// # Examples
+///
+/// An echo server and a client, in one program:
+///
+/// ```
+/// use std::io::{Read, Write};
+/// use goro::net::{TcpListener, TcpStream};
+/// goro::run(|| {
+///     let ln = TcpListener::bind("127.0.0.1:0").unwrap();
+///     let addr = ln.local_addr().unwrap();
+///     goro::go(move || {
+///         let (mut c, _) = ln.accept().unwrap();
+///         let mut buf = [0; 5];
+///         c.read_exact(&mut buf).unwrap();
+///         c.write_all(&buf).unwrap();
+///     });
+///     let mut s = TcpStream::connect(addr).unwrap();
+///     s.write_all(b"hello").unwrap();
+///     let mut back = [0; 5];
+///     s.read_exact(&mut back).unwrap();
+///     assert_eq!(&back, b"hello");
+/// })
+/// .unwrap();
+/// ```
+pub struct TcpListener {
+    s: Socket<mio::net::TcpListener>,
+}
+
+impl TcpListener {
+    /// Binds to the first address that works (port 0 picks a free port).
+    pub fn bind(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
+        each_addr(addr, |a| {
+            Ok(TcpListener {
+                s: Socket::new(mio::net::TcpListener::bind(a)?)?,
+            })
+        })
+    }
+
+    /// Takes a listener from std (made non-blocking here).
+    pub fn from_std(l: std::net::TcpListener) -> io::Result<TcpListener> {
+        l.set_nonblocking(true)?;
+        Ok(TcpListener {
+            s: Socket::new(mio::net::TcpListener::from_std(l))?,
+        })
+    }
+
+    /// Waits for a connection (the read deadline applies).
+    #[doc(alias = "Accept")]
+    pub fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
+        let (io, addr) = self.s.read_with(|l| l.accept())?;
+        Ok((TcpStream::from_mio(io)?, addr))
+    }
+
+    /// The connections, one `accept` at a time.
+    pub fn incoming(&self) -> Incoming<'_> {
+        Incoming { l: self }
+    }
+
+    /// The address it listens on.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.s.io.local_addr()
+    }
+
+    /// Sets the IP time-to-live of accepted sockets' packets.
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        self.s.io.set_ttl(ttl)
+    }
+
+    /// The IP time-to-live.
+    pub fn ttl(&self) -> io::Result<u32> {
+        self.s.io.ttl()
+    }
+
+    limit_methods!();
+}
+
+impl fmt::Debug for TcpListener {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TcpListener")
+            .field("addr", &self.local_addr().ok())
+            .finish()
+    }
+}
+
+/// An endless iterator of accepted connections.
+#[derive(Debug)]
+pub struct Incoming<'a> {
+    l: &'a TcpListener,
+}
+
+impl Iterator for Incoming<'_> {
+    type Item = io::Result<TcpStream>;
+    fn next(&mut self) -> Option<Self::Item> {
+        Some(self.l.accept().map(|(s, _)| s))
+    }
+}
+
+/// A TCP connection (Go's `net.Conn`). `Read` and `Write` are implemented for `&TcpStream`
+/// too, so one goroutine can read while another writes (share it in an `Arc`).
+pub struct TcpStream {
+    s: Socket<mio::net::TcpStream>,
+}
+
+impl TcpStream {
+    fn from_mio(io: mio::net::TcpStream) -> io::Result<TcpStream> {
+        Ok(TcpStream {
+            s: Socket::new(io)?,
+        })
+    }
+
+    /// Connects to the first address that answers, parking while the handshake runs.
+    #[doc(alias = "Dial")]
+    pub fn connect(addr: impl ToSocketAddrs) -> io::Result<TcpStream> {
+        each_addr(addr, |a| Self::connect_one(a, None))
+    }
+
+    /// Connects, giving up with `TimedOut` after `timeout`.
+    #[doc(alias = "DialTimeout")]
+    pub fn connect_timeout(addr: &SocketAddr, timeout: Duration) -> io::Result<TcpStream> {
+        Self::connect_one(*addr, Some(crate::time::timer::deadline_after(timeout)))
+    }
+
+    fn connect_one(addr: SocketAddr, deadline: Option<Instant>) -> io::Result<TcpStream> {
+        let s = Self::from_mio(mio::net::TcpStream::connect(addr)?)?;
+        s.s.write.deadline.set(deadline);
+        // Writable means the handshake ended, one way or the other.
+        let r = s.s.write_with(|io| match io.take_error()? {
+            Some(e) => Err(e),
+            None => match io.peer_addr() {
+                Ok(_) => Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::NotConnected => {
+                    Err(io::ErrorKind::WouldBlock.into())
+                }
+                Err(e) => Err(e),
+            },
+        });
+        s.s.write.deadline.set(None);
+        r.map(|()| s)
+    }
+
+    /// Shuts down the read half, the write half, or both.
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        self.s.io.shutdown(how)
+    }
+
+    /// The remote address.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.s.io.peer_addr()
+    }
+
+    /// The local address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.s.io.local_addr()
+    }
+
+    /// Sets `TCP_NODELAY` (Nagle's algorithm off when true; Go's default is true).
+    pub fn set_nodelay(&self, on: bool) -> io::Result<()> {
+        self.s.io.set_nodelay(on)
+    }
+
+    /// `TCP_NODELAY`.
+    pub fn nodelay(&self) -> io::Result<bool> {
+        self.s.io.nodelay()
+    }
+
+    /// Sets the IP time-to-live.
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        self.s.io.set_ttl(ttl)
+    }
+
+    /// The IP time-to-live.
+    pub fn ttl(&self) -> io::Result<u32> {
+        self.s.io.ttl()
+    }
+
+    /// Reads without removing the data from the socket's queue.
+    pub fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.s.read_with(|io| io.peek(buf))
+    }
+
+    limit_methods!();
+}
+
+impl Read for &TcpStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.s.read_with(|mut io| io.read(buf))
+    }
+}
+
+impl Write for &TcpStream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.s.write_with(|mut io| io.write(buf))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Read for TcpStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        (&*self).read(buf)
+    }
+}
+
+impl Write for TcpStream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        (&*self).write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl fmt::Debug for TcpStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TcpStream")
+            .field("local", &self.local_addr().ok())
+            .field("peer", &self.peer_addr().ok())
+            .finish()
+    }
+}
