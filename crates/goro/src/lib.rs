@@ -72,8 +72,10 @@
 #[doc = include_str!("../../../README.md")]
 struct ReadmeDoctests;
 
+pub mod blocking;
 pub mod chan;
 pub mod context;
+pub mod io;
 pub mod net;
 mod sched;
 pub mod select;
@@ -81,6 +83,7 @@ pub mod stack;
 pub mod sync;
 pub mod time;
 
+pub use blocking::{blocking, try_blocking};
 pub use chan::{
     chan, try_chan, CapacityError, CloseError, Receiver, RecvError, RecvTimeoutError, SendError,
     SendTimeoutError, Sender, TryRecvError, TrySendError,

@@ -295,6 +295,11 @@ pub(crate) fn with_runtime<R>(f: impl FnOnce(Option<&Arc<Shared>>) -> R) -> R {
 }
 
 /// True on a worker thread (on a goroutine or in the scheduler).
+/// True on a goroutine (a fiber running on a worker).
+pub(crate) fn in_goroutine() -> bool {
+    with_local(|l| l.is_some_and(|l| l.fiber.is_running()))
+}
+
 pub(crate) fn in_worker() -> bool {
     with_local(|l| l.is_some())
 }
