@@ -501,3 +501,45 @@ fn shutdown_waits_for_slow_unwinding_beyond_the_grace_period() {
         "run returned before the unwinding ended"
     );
 }
+
+#[test]
+#[ignore = "run by the_monitor_names_a_goroutine_that_does_not_yield in a child process"]
+fn child_spinning_goroutine() {
+    goro::Runtime::builder()
+        .workers(1)
+        .run(|| {
+            let h = goro::go(|| {
+                let t = std::time::Instant::now();
+                let mut x = 0u64;
+                while t.elapsed() < std::time::Duration::from_millis(80) {
+                    x = std::hint::black_box(x.wrapping_add(1));
+                }
+            });
+            h.join().unwrap();
+        })
+        .unwrap();
+}
+
+#[test]
+fn the_monitor_names_a_goroutine_that_does_not_yield() {
+    let out = common::rerun_in_child("child_spinning_goroutine", &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("has run for")
+            && err.contains("without yielding")
+            && err.contains("tests/scheduler.rs"),
+        "no warning naming the goroutine and its spawn site: {err}"
+    );
+    assert_eq!(
+        err.matches("without yielding").count(),
+        1,
+        "one warning per goroutine: {err}"
+    );
+    let quiet = common::rerun_in_child("child_spinning_goroutine", &[("GORO_MONITOR", "0")]);
+    let err = String::from_utf8_lossy(&quiet.stderr);
+    assert!(
+        !err.contains("without yielding"),
+        "GORO_MONITOR=0 must silence it: {err}"
+    );
+}

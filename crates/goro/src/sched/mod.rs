@@ -15,6 +15,7 @@
 //! and a goroutine woken from another thread is sent back to its home worker's inbox.
 
 pub(crate) mod goroutine;
+pub(crate) mod monitor;
 pub(crate) mod park;
 pub(crate) mod runtime;
 pub(crate) mod timers;

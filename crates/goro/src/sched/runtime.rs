@@ -34,6 +34,17 @@ use crate::stack::pool::StackPool;
 /// The default usable stack size of a goroutine.
 pub const DEFAULT_STACK_SIZE: usize = 256 * 1024;
 
+/// What a worker is running, for shutdown reports and the monitor (`sched/monitor.rs`).
+#[derive(Default)]
+pub(crate) struct Running {
+    /// The goroutine's id, 0 between goroutines.
+    pub(crate) id: AtomicU64,
+    /// Bumped at every resume: unchanged across two looks means one uninterrupted run.
+    pub(crate) seq: AtomicU64,
+    /// The goroutine's spawn site (`&'static`, so safe to read from any thread at any time).
+    pub(crate) site: std::sync::atomic::AtomicPtr<std::panic::Location<'static>>,
+}
+
 /// The shared half of one worker.
 pub(crate) struct WorkerShared {
     /// Steals from the worker's queue of unstarted goroutines.
@@ -46,7 +57,7 @@ pub(crate) struct WorkerShared {
     pub(crate) sleeping: AtomicBool,
     /// Id of the goroutine it is running, 0 if none (read by shutdown reports). Written twice
     /// per switch, so on its own cache line: spinning workers keep reading the fields above.
-    pub(crate) running: CachePadded<AtomicU64>,
+    pub(crate) running: CachePadded<Running>,
     /// Goroutines spawned by goroutines of this worker, and goroutines that returned on it.
     /// Each is written only by this worker's thread, so counting costs no shared cache line.
     pub(crate) spawned: CachePadded<AtomicUsize>,
@@ -450,7 +461,7 @@ impl RuntimeBuilder {
                 inbox: Injector::new(),
                 unparker: parker.unparker().clone(),
                 sleeping: AtomicBool::new(false),
-                running: CachePadded::new(AtomicU64::new(0)),
+                running: CachePadded::new(Running::default()),
                 spawned: CachePadded::new(AtomicUsize::new(0)),
                 exited: CachePadded::new(AtomicUsize::new(0)),
                 left_loop: AtomicBool::new(false),
@@ -497,6 +508,16 @@ impl RuntimeBuilder {
             }
         }
 
+        let monitor = if super::monitor::enabled() {
+            let rt2 = rt.clone();
+            std::thread::Builder::new()
+                .name("goro-monitor".into())
+                .spawn(move || super::monitor::run(rt2))
+                .ok()
+        } else {
+            None
+        };
+
         let out: Rc<RefCell<Option<std::thread::Result<T>>>> = Rc::new(RefCell::new(None));
         let alive_at_exit = Arc::new(AtomicUsize::new(0));
         let main = {
@@ -514,6 +535,10 @@ impl RuntimeBuilder {
         worker::run_worker(rt.clone(), part0, Some(main));
 
         let stuck = rt.wait_stopped(self.grace);
+        if let Some(m) = monitor {
+            m.thread().unpark(); // it checks the shutdown flag as it wakes
+            let _ = m.join();
+        }
         for t in threads {
             if t.is_finished() {
                 let _ = t.join();
@@ -532,7 +557,7 @@ impl RuntimeBuilder {
         }
         if stuck > 0 && self.report {
             for (i, w) in rt.workers.iter().enumerate() {
-                let g = w.running.load(Ordering::Relaxed);
+                let g = w.running.id.load(Ordering::Relaxed);
                 if g != 0 {
                     eprintln!(
                         "goro: worker {i} is still running goroutine {g}, which has not yielded for {:?}; \

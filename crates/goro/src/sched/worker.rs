@@ -914,12 +914,18 @@ impl Local {
 
     /// Switches to the goroutine until it suspends (`Some`) or returns (`None`).
     fn resume(&self, slot: &mut Slot) -> Option<Suspend> {
-        let me = &self.rt.workers[self.index];
-        me.running.store(slot.g.id, Ordering::Relaxed);
+        let r = &self.rt.workers[self.index].running;
+        r.seq.store(
+            r.seq.load(Ordering::Relaxed).wrapping_add(1),
+            Ordering::Relaxed,
+        );
+        r.site
+            .store(ptr::from_ref(slot.g.site).cast_mut(), Ordering::Relaxed);
+        r.id.store(slot.g.id, Ordering::Relaxed);
         self.current.set(&slot.g);
         let why = slot.fiber.resume(&self.fiber);
         self.current.set(ptr::null());
-        me.running.store(0, Ordering::Relaxed);
+        r.id.store(0, Ordering::Relaxed);
         why
     }
 

@@ -1,0 +1,93 @@
+//! The monitor (Go's `sysmon`): a thread per runtime that looks at the workers every 10 ms.
+//!
+//! goro cannot preempt a goroutine (it is pinned to its worker's thread and switches only
+//! where it parks or yields), so a goroutine that computes for a long time without yielding
+//! holds up every goroutine queued behind it on its worker. The monitor names it: a worker
+//! whose `Running::seq` has not moved for [`HOG`] while it runs the same goroutine gets one
+//! warning on stderr per goroutine, with its id, spawn site and how long it has run, pointing
+//! at `yield_now` and `blocking`. Reading `seq`, `id` and `site` is safe from any thread: they
+//! are plain atomics, and a spawn site is `&'static`.
+//!
+//! It also wakes a sleeping worker when the global queue holds goroutines and nobody is
+//! spinning to find them (a backstop; spawns from plain threads wake one already).
+//!
+//! The warning does not show the goroutine's name: that lives in the goroutine's header, which
+//! the goroutine may free at any moment under the monitor's feet.
+//!
+//! `GORO_MONITOR=0` turns it off. It sleeps 10 ms between looks, and 50 ms while every worker
+//! is idle.
+
+use std::collections::HashSet;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::runtime::Shared;
+
+/// A goroutine running this long without a switch is reported (Go preempts after 10 ms).
+pub(crate) const HOG: Duration = Duration::from_millis(10);
+
+const TICK: Duration = Duration::from_millis(10);
+const IDLE_TICK: Duration = Duration::from_millis(50);
+
+/// True unless `GORO_MONITOR=0`.
+pub(crate) fn enabled() -> bool {
+    std::env::var("GORO_MONITOR").map_or(true, |v| v != "0")
+}
+
+/// One worker as last seen.
+#[derive(Clone, Copy)]
+struct Seen {
+    seq: u64,
+    id: u64,
+    since: Instant,
+}
+
+/// The monitor's loop; returns when the runtime shuts down.
+pub(crate) fn run(rt: Arc<Shared>) {
+    let mut seen: Vec<Option<Seen>> = vec![None; rt.workers.len()];
+    let mut warned: HashSet<u64> = HashSet::new();
+    while !rt.is_shut_down() {
+        let now = Instant::now();
+        let mut busy = false;
+        for (i, w) in rt.workers.iter().enumerate() {
+            let r = &w.running;
+            let (id, seq) = (r.id.load(Ordering::Relaxed), r.seq.load(Ordering::Relaxed));
+            if id == 0 {
+                seen[i] = None;
+                continue;
+            }
+            busy = true;
+            match seen[i] {
+                Some(s) if s.seq == seq && s.id == id => {
+                    let ran = now.duration_since(s.since);
+                    if ran >= HOG && warned.insert(id) {
+                        let site = r.site.load(Ordering::Relaxed);
+                        // SAFETY: a non-null site is a `&'static Location` (see `Running`).
+                        let site = unsafe { site.as_ref() }
+                            .map_or_else(|| "an unknown site".to_string(), |l| l.to_string());
+                        eprintln!(
+                            "goro: goroutine {id} (created at {site}) has run for {:.0?} on worker \
+                             {i} without yielding; goroutines queued on that worker wait for it. \
+                             Call goro::yield_now() in long loops, or run blocking work with \
+                             goro::blocking(). (GORO_MONITOR=0 silences this.)",
+                            ran
+                        );
+                    }
+                }
+                _ => {
+                    seen[i] = Some(Seen {
+                        seq,
+                        id,
+                        since: now,
+                    })
+                }
+            }
+        }
+        if !rt.global.is_empty() && rt.nspinning.load(Ordering::SeqCst) == 0 {
+            rt.wake_idle(true);
+        }
+        // Unparked at shutdown, so `run` does not wait out the tick.
+        std::thread::park_timeout(if busy { TICK } else { IDLE_TICK });
+    }
+}
