@@ -2,4 +2,5 @@
 //! run them at small sizes. The `goro` binary (`src/main.rs`) is the front door.
 
 pub mod bench;
+pub mod run;
 pub mod tour;

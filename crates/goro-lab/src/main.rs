@@ -4,6 +4,7 @@
 //! ```text
 //! goro tour                         walk through the patterns, with measured figures
 //! goro bench [NAME...] [--workers N] [--runs K] [--json]
+//! goro run http-server|echo-server|http-load [--addr A] [--conns N] [--secs S]
 //! ```
 
 use std::process::ExitCode;
@@ -13,7 +14,7 @@ use clap::{Parser, Subcommand};
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use goro_lab::{bench, tour};
+use goro_lab::{bench, run, tour};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -39,6 +40,8 @@ enum Cmd {
     },
     /// Run the headline workloads of shared/BENCH.md (all of them when none is named).
     Bench(bench::BenchArgs),
+    /// Run one of the example programs: the HTTP or echo server, or the HTTP load generator.
+    Run(run::RunArgs),
 }
 
 fn main() -> ExitCode {
@@ -46,6 +49,7 @@ fn main() -> ExitCode {
     let r = match cli.cmd {
         Cmd::Tour { workers, scale } => tour::run(workers, scale),
         Cmd::Bench(args) => bench::run(&args),
+        Cmd::Run(args) => run::run(&args),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,

@@ -489,7 +489,9 @@ fn select_with(
     };
     if let Some(d) = deadline {
         loop {
-            if signal.is_done() {
+            // Claimed (not only done): the claimer may have woken us before publishing DONE,
+            // and parking again would wait out the deadline. `wait` below spins for DONE.
+            if !signal.is_waiting() {
                 break;
             }
             if Instant::now() >= d {

@@ -578,3 +578,81 @@ fn select_with_only_a_default_runs_it() {
     };
     assert_eq!(v, 7);
 }
+
+/// A wait with a deadline that a counterpart completes must return at once, not at the
+/// deadline. The counterpart wakes the waiter before it publishes the completion; a waiter
+/// that woke in between and parked again (it did, once) slept until its deadline. Eight pairs
+/// of a plain thread and a goroutine hand values over while two more threads keep every core
+/// busy, so the OS often preempts a waker between its two steps. Each wait has 10 s of
+/// deadline; a round over 5 s is such a lost wake-up.
+#[test]
+fn deadline_waits_completed_by_a_counterpart_return_at_once() {
+    goro::Runtime::builder()
+        .workers(2)
+        .run(|| {
+            let long = Duration::from_secs(10);
+            let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let spinners: Vec<_> = (0..2)
+                .map(|_| {
+                    let stop = stop.clone();
+                    std::thread::spawn(move || {
+                        while !stop.load(Ordering::Relaxed) {
+                            std::hint::spin_loop();
+                        }
+                    })
+                })
+                .collect();
+            let rounds = 3_000u32;
+            let pairs: Vec<_> = (0..8)
+                .map(|_| {
+                    let (tx, rx) = chan::<u32>(0);
+                    // Every unit held from the start: each release(1) lets one wait through.
+                    let sem = Arc::new(goro::sync::Semaphore::new(u64::from(rounds)));
+                    assert!(sem.try_acquire(u64::from(rounds)));
+                    let sem2 = sem.clone();
+                    let partner = thread(move || {
+                        for i in 0..rounds {
+                            if i % 3 == 2 {
+                                sem2.release(1);
+                            } else {
+                                tx.send(i).unwrap();
+                            }
+                        }
+                    });
+                    let waiter = goro::go(move || {
+                        let mut worst = Duration::ZERO;
+                        for i in 0..rounds {
+                            let t = Instant::now();
+                            match i % 3 {
+                                0 => assert_eq!(rx.recv_timeout(long), Ok(i)),
+                                1 => {
+                                    let mut sel = goro::Select::new();
+                                    let tok = sel.recv(&rx);
+                                    assert_eq!(sel.select_timeout(long), Some(0));
+                                    assert_eq!(sel.recv_result(&tok), Some(Ok(i)));
+                                }
+                                _ => assert_eq!(sem.acquire_timeout(1, long), Ok(true)),
+                            }
+                            worst = worst.max(t.elapsed());
+                        }
+                        worst
+                    });
+                    (partner, waiter)
+                })
+                .collect();
+            let mut worst = Duration::ZERO;
+            for (partner, waiter) in pairs {
+                worst = worst.max(waiter.join().unwrap());
+                partner.recv().unwrap();
+            }
+            stop.store(true, Ordering::Relaxed);
+            for s in spinners {
+                s.join().unwrap();
+            }
+            assert!(
+                worst < Duration::from_secs(5),
+                "a wait ran to its deadline: {worst:?}"
+            );
+        })
+        .unwrap();
+}

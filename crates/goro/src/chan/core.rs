@@ -369,7 +369,10 @@ impl<T> Chan<T> {
                 }
             }
             Some(d) => loop {
-                if signal.is_done() {
+                // Claimed, not only done: the claimer wakes us before it publishes DONE, so
+                // parking again here could wait out the whole deadline. Spin for DONE instead.
+                if !signal.is_waiting() {
+                    signal.wait();
                     break Outcome::Done {
                         closed: signal.closed(),
                     };

@@ -162,7 +162,10 @@ impl WaitList {
                 Wait::Woken(signal.case())
             }
             Some(d) => loop {
-                if signal.is_done() {
+                // Claimed, not only done: the releaser wakes us before it publishes DONE, so
+                // parking again could wait out the whole deadline. Spin for DONE instead.
+                if !signal.is_waiting() {
+                    signal.wait();
                     break Wait::Woken(signal.case());
                 }
                 if Instant::now() >= d {

@@ -1,0 +1,293 @@
+//! A small HTTP/1.1 server, one goroutine per connection: Go's favourite way to write a
+//! server, with plain blocking reads and writes that park the goroutine while the netpoller
+//! waits.
+//!
+//! ```go
+//! http.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "hello\n") })
+//! http.HandleFunc("/sleep", func(w http.ResponseWriter, r *http.Request) {
+//!     ms, _ := strconv.Atoi(r.URL.Query().Get("ms"))
+//!     time.Sleep(time.Duration(ms) * time.Millisecond)
+//!     fmt.Fprintf(w, "slept %d ms\n", ms)
+//! })
+//! http.ListenAndServe(addr, nil)
+//! ```
+//!
+//! What it serves: `GET /` (a short body), `GET /sleep?ms=N` (sleeps N ms in its goroutine,
+//! at most 10 s: other connections are not slowed), keep-alive (HTTP/1.1 by default,
+//! `Connection: close` honoured). Bad input: a malformed request line or header gets `400 Bad
+//! Request`, headers over the limit `431`, a method other than GET or HEAD `405`, a body it
+//! does not expect `400`; each closes the connection. A client that stalls mid-request is cut
+//! off after the header timeout. Connections past the limit get `503` and are closed at once.
+//! The server keeps serving the others throughout.
+
+use std::io::{self, Read, Write};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use goro::context::Context;
+use goro::net::{TcpListener, TcpStream};
+
+/// Server limits.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Connections served at once; more are answered `503` and closed.
+    pub max_conns: usize,
+    /// Time a client has to send a whole request head once it started one (or, between
+    /// requests, to start the next one).
+    pub header_timeout: Duration,
+    /// Largest request head (request line and headers) accepted.
+    pub max_header_bytes: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            max_conns: 10_000,
+            header_timeout: Duration::from_secs(10),
+            max_header_bytes: 8 * 1024,
+        }
+    }
+}
+
+/// Counters the server keeps.
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// Requests answered 200.
+    pub ok: AtomicUsize,
+    /// Requests answered with a 4xx.
+    pub bad: AtomicUsize,
+    /// Connections refused with 503.
+    pub refused: AtomicUsize,
+    /// Connections open now.
+    pub open: AtomicUsize,
+}
+
+/// Serves on `ln` until `ctx` is done; returns the counters.
+pub fn serve(ln: TcpListener, cfg: Config, ctx: Context) -> Arc<Stats> {
+    let stats = Arc::new(Stats::default());
+    let st = stats.clone();
+    // Wake up now and then to notice `ctx`.
+    let _ = ln.set_read_timeout(Some(Duration::from_millis(100)));
+    goro::go(move || {
+        while !ctx.is_done() {
+            let conn = match ln.accept() {
+                Ok((c, _)) => c,
+                Err(e) if e.kind() == io::ErrorKind::TimedOut => continue,
+                Err(_) => continue, // a connection reset before accept, out of fds, ...
+            };
+            if st.open.load(Ordering::SeqCst) >= cfg.max_conns {
+                st.refused.fetch_add(1, Ordering::SeqCst);
+                let _ = respond(
+                    &conn,
+                    503,
+                    "Service Unavailable",
+                    "server busy\n",
+                    false,
+                    false,
+                );
+                continue;
+            }
+            st.open.fetch_add(1, Ordering::SeqCst);
+            let (st, cfg) = (st.clone(), cfg.clone());
+            goro::go(move || {
+                let _ = conn.set_nodelay(true);
+                handle(&conn, &cfg, &st);
+                st.open.fetch_sub(1, Ordering::SeqCst);
+            });
+        }
+    });
+    stats
+}
+
+/// Binds `addr` and serves until `ctx` is done; the bound address and the counters.
+pub fn listen_and_serve(
+    addr: &str,
+    cfg: Config,
+    ctx: Context,
+) -> io::Result<(SocketAddr, Arc<Stats>)> {
+    let ln = TcpListener::bind(addr)?;
+    let a = ln.local_addr()?;
+    Ok((a, serve(ln, cfg, ctx)))
+}
+
+/// One parsed request head.
+struct Request {
+    method: String,
+    target: String,
+    keep_alive: bool,
+}
+
+enum Head {
+    Request(Request),
+    /// The client closed between requests.
+    Closed,
+    /// Answer with this status and close.
+    Reject(u16, &'static str),
+}
+
+fn handle(c: &TcpStream, cfg: &Config, st: &Stats) {
+    let mut buf = Vec::with_capacity(1024);
+    loop {
+        let _ = c.set_read_timeout(Some(cfg.header_timeout));
+        match read_head(c, &mut buf, cfg.max_header_bytes) {
+            Head::Closed => return,
+            Head::Reject(code, reason) => {
+                st.bad.fetch_add(1, Ordering::SeqCst);
+                let _ = respond(c, code, reason, &format!("{reason}\n"), false, false);
+                return;
+            }
+            Head::Request(r) => {
+                let head_only = r.method == "HEAD";
+                let (code, reason, body) = route(&r.target);
+                if code == 200 {
+                    st.ok.fetch_add(1, Ordering::SeqCst);
+                } else {
+                    st.bad.fetch_add(1, Ordering::SeqCst);
+                }
+                if respond(c, code, reason, &body, r.keep_alive, head_only).is_err()
+                    || !r.keep_alive
+                {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+fn route(target: &str) -> (u16, &'static str, String) {
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    match path {
+        "/" => (200, "OK", "hello from goro\n".to_string()),
+        "/sleep" => {
+            let ms = query
+                .split('&')
+                .find_map(|kv| kv.strip_prefix("ms="))
+                .and_then(|v| v.parse::<u64>().ok());
+            match ms {
+                Some(ms) if ms <= 10_000 => {
+                    goro::time::sleep(Duration::from_millis(ms));
+                    (200, "OK", format!("slept {ms} ms\n"))
+                }
+                _ => (
+                    400,
+                    "Bad Request",
+                    "want /sleep?ms=N with N <= 10000\n".to_string(),
+                ),
+            }
+        }
+        _ => (404, "Not Found", "not found\n".to_string()),
+    }
+}
+
+/// Reads one request head into `buf` (keeping bytes of the next request, pipelined).
+fn read_head(c: &TcpStream, buf: &mut Vec<u8>, max: usize) -> Head {
+    let mut chunk = [0u8; 2048];
+    let end = loop {
+        if let Some(i) = find_head_end(buf) {
+            break i;
+        }
+        if buf.len() > max {
+            return Head::Reject(431, "Request Header Fields Too Large");
+        }
+        match (&*c).read(&mut chunk) {
+            Ok(0) if buf.is_empty() => return Head::Closed,
+            Ok(0) => return Head::Reject(400, "Bad Request"), // closed mid-request
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Err(_) => return Head::Closed, // timed out or reset: just close
+        }
+    };
+    if end > max {
+        return Head::Reject(431, "Request Header Fields Too Large");
+    }
+    let head: Vec<u8> = buf.drain(..end).collect();
+    parse_head(&head)
+}
+
+/// Index just past the blank line that ends a head.
+fn find_head_end(buf: &[u8]) -> Option<usize> {
+    buf.windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4)
+}
+
+fn parse_head(head: &[u8]) -> Head {
+    let bad = Head::Reject(400, "Bad Request");
+    let Ok(text) = std::str::from_utf8(head) else {
+        return bad;
+    };
+    let mut lines = text.split("\r\n");
+    let mut parts = lines.next().unwrap_or("").split(' ');
+    let (Some(method), Some(target), Some(version), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return bad;
+    };
+    if method.is_empty()
+        || !method.bytes().all(|b| b.is_ascii_uppercase())
+        || !target.starts_with('/')
+    {
+        return bad;
+    }
+    let mut keep_alive = match version {
+        "HTTP/1.1" => true,
+        "HTTP/1.0" => false,
+        _ => return bad,
+    };
+    for line in lines.filter(|l| !l.is_empty()) {
+        let Some((name, value)) = line.split_once(':') else {
+            return bad;
+        };
+        if name.is_empty()
+            || name
+                .bytes()
+                .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
+        {
+            return bad;
+        }
+        let value = value.trim();
+        if name.eq_ignore_ascii_case("connection") {
+            if value.eq_ignore_ascii_case("close") {
+                keep_alive = false;
+            } else if value.eq_ignore_ascii_case("keep-alive") {
+                keep_alive = true;
+            }
+        }
+        if (name.eq_ignore_ascii_case("content-length") && value != "0")
+            || name.eq_ignore_ascii_case("transfer-encoding")
+        {
+            return bad; // GET and HEAD here take no body
+        }
+    }
+    if method != "GET" && method != "HEAD" {
+        return Head::Reject(405, "Method Not Allowed");
+    }
+    Head::Request(Request {
+        method: method.to_string(),
+        target: target.to_string(),
+        keep_alive,
+    })
+}
+
+fn respond(
+    c: &TcpStream,
+    code: u16,
+    reason: &str,
+    body: &str,
+    keep_alive: bool,
+    head_only: bool,
+) -> io::Result<()> {
+    let conn = if keep_alive { "keep-alive" } else { "close" };
+    let mut out = format!(
+        "HTTP/1.1 {code} {reason}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: {conn}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    if !head_only {
+        out.extend_from_slice(body.as_bytes());
+    }
+    (&*c).write_all(&out)?;
+    if !keep_alive {
+        let _ = c.shutdown(std::net::Shutdown::Write);
+    }
+    Ok(())
+}
