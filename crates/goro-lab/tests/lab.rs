@@ -103,10 +103,11 @@ fn tour_runs_every_stop() {
     let (ok, out, err) = goro(&["tour", "--scale", "0.001"]);
     assert!(ok, "{err}");
     assert!(
-        out.contains("[1/9] spawn and join")
-            && out.contains("[3/9] skynet")
-            && out.contains("[6/9] readword with a timeout")
-            && out.contains("[9/9] cancelling a tree of goroutines"),
+        out.contains("[1/10] spawn and join")
+            && out.contains("[3/10] skynet")
+            && out.contains("[6/10] readword with a timeout")
+            && out.contains("[9/10] cancelling a tree of goroutines")
+            && out.contains("[10/10] one goroutine per connection"),
         "{out}"
     );
     assert!(

@@ -6,6 +6,7 @@ use std::time::Instant;
 use crate::bench::{parked, scaled, skynet};
 
 mod channels;
+mod net;
 mod sync;
 
 struct Stop {
@@ -93,6 +94,14 @@ const STOPS: &[Stop] = &[
                goroutine sees its done channel close in its select, and the deadline timers of \
                the tree are disarmed.",
         run: sync::cancel_tree,
+    },
+    Stop {
+        title: "one goroutine per connection",
+        what: "An HTTP server written the simple way: a goroutine per connection doing plain \
+               blocking reads and writes, which park the goroutine while the netpoller waits \
+               on epoll. A thousand clients hammer it while one request sleeps in its own \
+               goroutine, slowing nobody else.",
+        run: net::one_goroutine_per_connection,
     },
 ];
 
