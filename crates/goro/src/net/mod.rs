@@ -8,7 +8,7 @@
 //! sleeping a plain thread. Reads and writes have deadlines, as Go's `SetReadDeadline`: past
 //! one, an operation fails with `io::ErrorKind::TimedOut` and the socket stays usable.
 
-mod poller;
+pub(crate) mod poller;
 mod tcp;
 mod udp;
 

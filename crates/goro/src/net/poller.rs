@@ -20,10 +20,11 @@
 //!
 //! # Who polls
 //!
-//! For now a dedicated `goro-netpoll` thread blocks in `epoll_wait` and wakes the waiters;
-//! a woken goroutine is queued on its home worker like any other wake-up. (Go has its idle
-//! workers poll instead, which saves the cross-thread wake-up when the process is mostly
-//! idle; see docs/DESIGN.md.)
+//! A `goro-netpoll` thread blocks in `epoll_wait` and wakes the waiters, so readiness is seen
+//! even while every worker is busy or asleep. Workers also look without blocking
+//! ([`poll_now`]) every 61 scheduling ticks and before they go to sleep, as Go's
+//! `findrunnable` does: a goroutine woken by its own worker's look goes straight to that
+//! worker's queue, without a cross-thread wake-up.
 
 use std::collections::HashMap;
 use std::io;
@@ -74,8 +75,13 @@ pub(crate) struct IoState {
 
 struct Reactor {
     registry: Registry,
+    /// The epoll descriptor, for workers' non-blocking looks (`poll_now`).
+    epfd: std::os::fd::RawFd,
     sockets: Mutex<Sockets>,
 }
+
+/// Set once the poller exists: until then workers have nothing to look at.
+static STARTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 #[derive(Default)]
 struct Sockets {
@@ -88,12 +94,15 @@ fn reactor() -> io::Result<&'static Reactor> {
     let r = REACTOR.get_or_init(|| {
         let poll = Poll::new().map_err(|e| e.to_string())?;
         let registry = poll.registry().try_clone().map_err(|e| e.to_string())?;
+        let epfd = std::os::fd::AsRawFd::as_raw_fd(&poll);
         std::thread::Builder::new()
             .name("goro-netpoll".into())
             .spawn(move || serve(poll))
             .map_err(|e| e.to_string())?;
+        STARTED.store(true, Ordering::Release);
         Ok(Reactor {
             registry,
+            epfd,
             sockets: Mutex::new(Sockets::default()),
         })
     });
@@ -123,15 +132,59 @@ fn serve(mut poll: Poll) {
                 }
             }
         }
-        for (st, read, write) in ready.drain(..) {
-            if read {
-                st.read.notify();
-            }
-            if write {
-                st.write.notify();
+        dispatch(&mut ready);
+    }
+}
+
+fn dispatch(ready: &mut Vec<(Arc<IoState>, bool, bool)>) {
+    for (st, read, write) in ready.drain(..) {
+        if read {
+            st.read.notify();
+        }
+        if write {
+            st.write.notify();
+        }
+    }
+}
+
+/// A worker's look at the poller without blocking (Go's `netpoll(0)` in `findrunnable`):
+/// takes whatever readiness edges are pending and wakes their waiters, which, woken from
+/// their home worker's own thread, go straight to its queue. Edge-triggered events go to one
+/// caller of `epoll_wait` only, so the netpoll thread and the workers never see one twice.
+/// Returns how many events it took.
+pub(crate) fn poll_now() -> usize {
+    if !STARTED.load(Ordering::Acquire) {
+        return 0;
+    }
+    let Ok(r) = reactor() else { return 0 };
+    const N: usize = 64;
+    let mut evs = [libc::epoll_event { events: 0, u64: 0 }; N];
+    // SAFETY: `evs` has room for N events; a timeout of 0 never blocks; the descriptor is
+    // the reactor's, open for the life of the process.
+    let n = unsafe { libc::epoll_wait(r.epfd, evs.as_mut_ptr(), N as i32, 0) };
+    let Ok(n) = usize::try_from(n) else { return 0 };
+    if n == 0 {
+        return 0;
+    }
+    let mut ready = Vec::with_capacity(n);
+    {
+        let sockets = r.sockets.lock().unwrap_or_else(|e| e.into_inner());
+        for ev in &evs[..n] {
+            let (flags, token) = (ev.events, ev.u64);
+            let Ok(token) = usize::try_from(token) else {
+                continue;
+            };
+            if let Some(st) = sockets.by_token.get(&token).and_then(Weak::upgrade) {
+                let err = flags & (libc::EPOLLERR | libc::EPOLLHUP) as u32 != 0;
+                let read =
+                    err || flags & (libc::EPOLLIN | libc::EPOLLRDHUP | libc::EPOLLPRI) as u32 != 0;
+                let write = err || flags & libc::EPOLLOUT as u32 != 0;
+                ready.push((st, read, write));
             }
         }
     }
+    dispatch(&mut ready);
+    n
 }
 
 /// A socket's place in the netpoller; dropping it forgets the socket (closing the socket

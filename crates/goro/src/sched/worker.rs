@@ -601,6 +601,8 @@ impl Local {
 
         self.fire_timers();
         if tick % GLOBAL_EVERY == 0 {
+            // Go: `netpoll(0)` now and then, so a busy worker still picks up I/O readiness.
+            crate::net::poller::poll_now();
             if let Some(g) = self.take_global() {
                 return Some(Next::Fresh(g));
             }
@@ -775,6 +777,10 @@ impl Local {
             }
         }
         rt.nspinning.fetch_sub(1, Ordering::SeqCst);
+        // A last look at the network before sleeping: what it wakes lands in our queue.
+        if crate::net::poller::poll_now() > 0 && self.has_work() {
+            return;
+        }
         self.sleep();
     }
 
