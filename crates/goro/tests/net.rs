@@ -158,3 +158,21 @@ fn udp_round_trip_and_recv_deadline() {
         assert_eq!(a.recv(&mut buf).unwrap_err().kind(), ErrorKind::TimedOut);
     });
 }
+
+#[test]
+fn unix_stream_pair_moves_a_megabyte_both_ways() {
+    on_1_and_2_workers(|| {
+        let (a, b) = goro::net::UnixStream::pair().unwrap();
+        let data: Vec<u8> = (0..1u32 << 20).map(|i| (i % 251) as u8).collect();
+        let d = data.clone();
+        let writer = goro::go(move || {
+            (&a).write_all(&d).unwrap();
+            a.shutdown(std::net::Shutdown::Write).unwrap();
+            a
+        });
+        let mut got = Vec::new();
+        (&b).read_to_end(&mut got).unwrap();
+        writer.join().unwrap();
+        assert_eq!(got, data);
+    });
+}

@@ -2,8 +2,8 @@
 //! netpoller).
 //!
 //! This folder owns the netpoller (`poller.rs`: one edge-triggered `mio::Poll`, its protocol,
-//! and who polls it) and the sockets built on it: [`TcpListener`], [`TcpStream`] and
-//! [`UdpSocket`]. Every socket is non-blocking underneath; an operation that would block waits
+//! and who polls it) and the sockets built on it: [`TcpListener`], [`TcpStream`],
+//! [`UdpSocket`], [`UnixListener`] and [`UnixStream`]. Every socket is non-blocking underneath; an operation that would block waits
 //! for the poller's next readiness edge, parking a goroutine (its worker runs others) or
 //! sleeping a plain thread. Reads and writes have deadlines, as Go's `SetReadDeadline`: past
 //! one, an operation fails with `io::ErrorKind::TimedOut` and the socket stays usable.
@@ -11,6 +11,7 @@
 pub(crate) mod poller;
 mod tcp;
 mod udp;
+mod unix;
 
 use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,6 +20,7 @@ use std::time::{Duration, Instant};
 
 pub use tcp::{Incoming, TcpListener, TcpStream};
 pub use udp::UdpSocket;
+pub use unix::{UnixListener, UnixStream};
 
 use poller::{Readiness, Registration};
 
