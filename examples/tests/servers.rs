@@ -174,25 +174,9 @@ fn connections_past_the_limit_are_refused_cleanly() {
     });
 }
 
-/// Two thousand sockets need more than the 1,024 descriptors some systems allow by default:
-/// raise the soft limit to the hard one.
-fn raise_fd_limit() {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit/setrlimit only read and write the struct we pass.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
-            lim.rlim_cur = lim.rlim_max;
-            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
-        }
-    }
-}
-
 #[test]
 fn a_thousand_concurrent_connections() {
-    raise_fd_limit();
+    goro_examples::raise_fd_limit();
     on_1_and_2_workers(|| {
         let (ctx, _stop) = Context::background().with_cancel();
         let echo_addr = echo::listen_and_serve("127.0.0.1:0", ctx.clone()).unwrap();

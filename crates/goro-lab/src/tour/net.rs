@@ -4,26 +4,10 @@ use std::time::{Duration, Instant};
 
 use goro::context::Context;
 
-/// Raises the soft limit on open files to the hard one: a thousand connections, both ends in
-/// this process, need two thousand descriptors, more than the 1,024 some systems default to.
-fn raise_fd_limit() {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit/setrlimit only read and write the struct we pass.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
-            lim.rlim_cur = lim.rlim_max;
-            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
-        }
-    }
-}
-
 /// An HTTP server with one goroutine per connection, under a thousand concurrent clients,
 /// while a slow request sleeps in its own goroutine.
 pub fn one_goroutine_per_connection(scale: f64) -> String {
-    raise_fd_limit();
+    goro_examples::raise_fd_limit();
     let conns = ((1000.0 * scale) as usize).clamp(10, 1000);
     let secs = Duration::from_secs_f64((0.5 * scale).max(0.05));
     let (ctx, _stop) = Context::background().with_cancel();
