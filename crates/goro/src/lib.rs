@@ -51,6 +51,9 @@
 //! | `time.NewTimer`, `time.NewTicker`, `time.Tick` | [`time::Timer`], [`time::Ticker`], [`time::tick`] |
 //! | `ctx, cancel := context.WithTimeout(ctx, d)` | `let (ctx, cancel) = ctx.`[`with_timeout`](context::Context::with_timeout)`(d)` (dropping `cancel` cancels) |
 //! | `<-ctx.Done()`, `ctx.Err()` | `recv(ctx.done())` in a `select!`, `ctx.err()` |
+//! | `net.Listen`, `ln.Accept()`, `net.Dial` | [`net::TcpListener::bind`], `accept`, [`net::TcpStream::connect`] (reads and writes park the goroutine) |
+//! | `conn.SetReadDeadline(t)` | `set_read_deadline(Some(t))` (fails with `TimedOut`) |
+//! | a blocking syscall (Go hands off its P) | [`blocking`](fn@blocking)`(\|\| ...)` |
 //! | `gopark` / `goready` | [`park`] / [`Unparker::unpark`] |
 //! | a panic in a goroutine kills the program | it is caught and returned by `join` |
 //!
@@ -63,6 +66,8 @@
 //! * `time/`: sleep, timers and tickers (the heaps themselves are in `sched/timers.rs`).
 //! * `sync/`: mutexes, semaphores and the rest, all on one wait list; `context/`: cancellation
 //!   trees and deadlines.
+//! * `net/`: the netpoller and sockets; `blocking/`: the pool for blocking calls; `io/`: stdin
+//!   and files; `sched/monitor.rs`: the watch for goroutines that do not yield.
 //!
 //! Each folder's module doc says what it owns and the protocol it follows. The decisions behind
 //! the design are in docs/DESIGN.md at the root of the repository.
