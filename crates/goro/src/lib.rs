@@ -96,7 +96,8 @@ pub use chan::{
 pub use sched::goroutine::{go, Builder, JoinError, JoinHandle, SpawnError, SpawnErrorKind};
 pub use sched::park::{park, Unparker};
 pub use sched::runtime::{
-    run, Exit, Handle, RunError, Runtime, RuntimeBuilder, DEFAULT_STACK_SIZE,
+    run, Exit, Handle, RunError, Runtime, RuntimeBuilder, DEADLOCK_GRACE, DEFAULT_STACK_SIZE,
 };
+pub use sched::wait::WaitReason;
 pub use sched::{current_id, current_name, yield_now};
 pub use select::{RecvOperand, RecvToken, Select, SendOperand, SendToken};

@@ -36,7 +36,7 @@ use std::time::{Duration, Instant};
 use crate::chan::waiter::{Signal, Waiter, Wake};
 use crate::chan::{wake_one, Chan, Queue, Receiver, RecvError, SendError, Sender};
 use crate::chan::{TryRecvError, TrySendError};
-use crate::sched::park::{park, park_until};
+use crate::sched::park::{park_quiet, park_until};
 
 /// How long a select may wait.
 #[derive(Clone, Copy, Debug)]
@@ -471,6 +471,7 @@ fn select_with(
         unlock_all(cases, order);
         return None;
     };
+    crate::sched::wait::set(crate::sched::wait::WaitReason::Select);
     let signal = Signal::new();
     for &i in order.iter() {
         let i = i as usize;
@@ -517,15 +518,17 @@ fn wait_without_cases(wait: Wait) -> Option<usize> {
     match wait {
         Wait::Never => None,
         Wait::Until(d) => {
+            crate::sched::wait::set(crate::sched::wait::WaitReason::Sleep);
             while Instant::now() < d {
                 park_until(d);
             }
             None
         }
         Wait::Forever => loop {
+            crate::sched::wait::set(crate::sched::wait::WaitReason::SelectNoCases);
             // Nothing can wake this (S14); a stray unpark just parks again. At shutdown the
             // goroutine is unwound from inside `park`.
-            park();
+            park_quiet();
             if crate::sched::worker::tearing_down() {
                 std::thread::sleep(Duration::from_millis(1));
             }

@@ -289,6 +289,7 @@ impl Drop for Progress {
 fn run_once(w: &Workload, workers: usize, scale: f64) -> Result<Measure, String> {
     let (f, n) = (w.run, size_of(w, scale));
     goro::Runtime::builder()
+        .hog_warnings(false)
         .workers(workers)
         .exit_report(false)
         .run(move || f(n))

@@ -29,7 +29,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex, OnceLock};
 use std::time::Duration;
 
-use crate::sched::park::{park, Unparker};
+use crate::sched::park::{park_quiet, Unparker};
 use crate::sched::worker;
 
 /// Threads the pool may start (Go's runtime stops at 10,000 threads).
@@ -37,6 +37,14 @@ pub const MAX_THREADS: usize = 512;
 
 /// An idle pool thread exits after this long without work.
 pub const IDLE_EXIT: Duration = Duration::from_secs(10);
+
+/// Calls in flight: live work for the deadlock detector.
+static IN_FLIGHT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// True while some goroutine waits for a blocking call.
+pub(crate) fn in_flight() -> bool {
+    IN_FLIGHT.load(Ordering::SeqCst) > 0
+}
 
 /// A job: a type-erased pointer to a `Call` in the caller's frame.
 struct Job {
@@ -249,16 +257,19 @@ fn run<F: FnOnce() -> R + Send, R: Send>(f: F, strict: bool) -> Result<R, PoolFu
             None => unreachable!("goro: a refused job ran"),
         };
     }
+    crate::sched::wait::set(crate::sched::wait::WaitReason::BlockingCall);
+    IN_FLIGHT.fetch_add(1, Ordering::SeqCst);
     let guard = WaitDone(&done);
     while !done.load(Ordering::Acquire) {
         if worker::tearing_down() {
             // Parking returns at once now; do not spin hot.
             std::thread::sleep(Duration::from_millis(1));
         } else {
-            park();
+            park_quiet();
         }
     }
     drop(guard);
+    IN_FLIGHT.fetch_sub(1, Ordering::SeqCst);
     match call.result.take() {
         Some(Ok(r)) => Ok(r),
         Some(Err(p)) => resume_unwind(p),

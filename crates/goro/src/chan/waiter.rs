@@ -57,7 +57,7 @@ use loom::sync::atomic::{AtomicU8, Ordering};
 #[cfg(not(loom))]
 use std::sync::atomic::{AtomicU8, Ordering};
 
-use crate::sched::park::{park, WakeRef};
+use crate::sched::park::{park_quiet, WakeRef};
 
 const WAITING: u8 = 0;
 const CLAIMED: u8 = 1;
@@ -148,7 +148,7 @@ impl Signal {
             match self.state.load(Ordering::Acquire) {
                 DONE => return,
                 CLAIMED => self.wait_spinning(),
-                _ => park(),
+                _ => park_quiet(),
             }
         }
     }

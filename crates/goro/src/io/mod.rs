@@ -78,6 +78,7 @@ impl Stdin {
     pub fn read_line(&self) -> io::Result<Option<String>> {
         let (reply_tx, reply_rx) = chan(1);
         let tx = reader().lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let _waiting = crate::net::poller::IoWaiting::new();
         if tx.send(reply_tx).is_err() {
             return Err(io::Error::other("goro: cannot start the stdin thread"));
         }

@@ -38,7 +38,7 @@ use std::panic::{self, AssertUnwindSafe, Location};
 use std::sync::atomic::{AtomicPtr, AtomicU16, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 
-use super::park::{park, ParkState, Unparker};
+use super::park::{park_quiet, ParkState, Unparker};
 use super::runtime::{Handle, Home, Shared};
 use super::worker;
 
@@ -146,6 +146,8 @@ pub(crate) struct Goroutine<P: ?Sized + Task = dyn Task> {
     /// two cache lines; a wrap-around can only make a stale entry wake the goroutine
     /// spuriously, which every waiter tolerates.
     pub(crate) timer_gen: AtomicU16,
+    /// Why it is parked (a `WaitReason`), written by itself before it parks.
+    pub(crate) wait: AtomicU8,
     /// Its closure and join slot.
     pub(crate) task: P,
 }
@@ -178,6 +180,7 @@ impl<P: Task> Goroutine<P> {
             slot: AtomicU32::new(NOT_STARTED),
             qseq: AtomicU32::new(0),
             timer_gen: AtomicU16::new(0),
+            wait: AtomicU8::new(0),
             task,
         }
     }
@@ -300,11 +303,12 @@ impl<T> JoinSlot<T> {
                     }
                 }
                 J_TAKEN => return Err(JoinError::Cancelled),
-                J_WAITING => park(), // woken spuriously: the waiter is already in place
+                J_WAITING => park_quiet(), // woken spuriously: the waiter is already in place
                 _ => {
                     // SAFETY: the state is RUNNING, so `waiter` is empty and the goroutine reads
                     // it only after it sees WAITING, which only the CAS below publishes.
                     unsafe { (*self.waiter.get()).write(Unparker::current()) };
+                    super::wait::set(super::wait::WaitReason::Join);
                     let r = self.state.compare_exchange(
                         J_RUNNING,
                         J_WAITING,
@@ -312,7 +316,7 @@ impl<T> JoinSlot<T> {
                         Ordering::Acquire,
                     );
                     if r.is_ok() {
-                        park();
+                        park_quiet();
                     } else {
                         // DONE meanwhile: the goroutine never saw WAITING, so the unparker is
                         // still ours to drop; take the result on the next turn.

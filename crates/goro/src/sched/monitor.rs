@@ -30,7 +30,8 @@ pub(crate) const HOG: Duration = Duration::from_millis(10);
 const TICK: Duration = Duration::from_millis(10);
 const IDLE_TICK: Duration = Duration::from_millis(50);
 
-/// True unless `GORO_MONITOR=0`.
+/// True unless `GORO_MONITOR=0` (which silences the warnings; deadlock detection has its own
+/// switch).
 pub(crate) fn enabled() -> bool {
     std::env::var("GORO_MONITOR").map_or(true, |v| v != "0")
 }
@@ -43,12 +44,69 @@ struct Seen {
     since: Instant,
 }
 
+/// True if nothing in the runtime can make progress on its own: every worker asleep with no
+/// timer, nothing queued, nobody waiting for I/O or a blocking call. Returns the sum of the
+/// workers' resume counters, to tell one quiet spell from two separated by activity.
+fn quiet(rt: &Shared) -> Option<u64> {
+    let all_asleep = rt.workers.iter().all(|w| {
+        w.sleeping.load(Ordering::SeqCst)
+            && !w.timers_pending.load(Ordering::SeqCst)
+            && w.inbox.is_empty()
+            && w.stealer.is_empty()
+            && w.running.id.load(Ordering::SeqCst) == 0
+    });
+    let live = all_asleep
+        && rt.global.is_empty()
+        && !crate::net::poller::io_waiting()
+        && !crate::blocking::in_flight()
+        && !crate::time::thread::pending();
+    live.then(|| {
+        rt.workers
+            .iter()
+            .map(|w| w.running.seq.load(Ordering::SeqCst))
+            .fold(0u64, u64::wrapping_add)
+    })
+}
+
+/// The deadlock detector's state: since when, and at which resume count, the runtime has
+/// been quiet.
+#[derive(Default)]
+struct Quiet {
+    since: Option<(Instant, u64)>,
+}
+
+impl Quiet {
+    /// True once the runtime has stayed quiet, with no resume at all, for `grace`.
+    fn deadlocked(&mut self, rt: &Shared, now: Instant, grace: Duration) -> bool {
+        match (quiet(rt), self.since) {
+            (None, _) => {
+                self.since = None;
+                false
+            }
+            (Some(seq), Some((t, s))) if s == seq => now.duration_since(t) >= grace,
+            (Some(seq), _) => {
+                self.since = Some((now, seq));
+                false
+            }
+        }
+    }
+}
+
 /// The monitor's loop; returns when the runtime shuts down.
-pub(crate) fn run(rt: Arc<Shared>) {
+pub(crate) fn run(rt: Arc<Shared>, deadlock_grace: Option<Duration>, warn: bool) {
     let mut seen: Vec<Option<Seen>> = vec![None; rt.workers.len()];
     let mut warned: HashSet<u64> = HashSet::new();
+    let mut quiet = Quiet::default();
     while !rt.is_shut_down() {
         let now = Instant::now();
+        if let Some(grace) = deadlock_grace {
+            if quiet.deadlocked(&rt, now, grace) {
+                let lines = rt.dump(Duration::from_millis(500));
+                let report: String = lines.into_iter().map(|(_, l)| l + "\n").collect();
+                rt.report_deadlock(report);
+                return;
+            }
+        }
         let mut busy = false;
         for (i, w) in rt.workers.iter().enumerate() {
             let r = &w.running;
@@ -61,7 +119,7 @@ pub(crate) fn run(rt: Arc<Shared>) {
             match seen[i] {
                 Some(s) if s.seq == seq && s.id == id => {
                     let ran = now.duration_since(s.since);
-                    if ran >= HOG && warned.insert(id) {
+                    if warn && ran >= HOG && warned.insert(id) {
                         let site = r.site.load(Ordering::Relaxed);
                         // SAFETY: a non-null site is a `&'static Location` (see `Running`).
                         let site = unsafe { site.as_ref() }

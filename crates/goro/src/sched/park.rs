@@ -242,6 +242,12 @@ impl WakeRef {
 /// runs others meanwhile.
 #[doc(alias = "gopark")]
 pub fn park() {
+    super::wait::set(super::wait::WaitReason::Park);
+    park_quiet();
+}
+
+/// [`park`] without recording a wait reason: for primitives that recorded their own.
+pub(crate) fn park_quiet() {
     if !worker::park_current() {
         std::thread::park();
     }

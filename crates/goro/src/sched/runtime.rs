@@ -75,6 +75,11 @@ pub(crate) struct WorkerShared {
     /// How many started goroutines the worker has resumed, published every few for thieves
     /// (see `worker::STEAL_TICKS`).
     pub(crate) resumes: CachePadded<AtomicU32>,
+    /// Set as the worker goes to sleep: whether its timer heap holds anything (a pending
+    /// timer is live work for the deadlock detector, SEMANTICS T5).
+    pub(crate) timers_pending: AtomicBool,
+    /// The last dump request this worker answered (see `Shared::dump`).
+    pub(crate) dumped: AtomicU64,
 }
 
 impl WorkerShared {
@@ -127,6 +132,11 @@ pub(crate) struct Shared {
     pub(crate) stacks: StackPool,
     stopped: Mutex<usize>,
     stopped_cv: Condvar,
+    /// Dump requests (`dump`): the generation asked for, and the lines workers add.
+    pub(crate) dump_gen: AtomicU64,
+    pub(crate) dump_lines: Mutex<Vec<(u64, String)>>,
+    /// Set by the deadlock detector; `run` returns it.
+    pub(crate) deadlock: Mutex<Option<String>>,
 }
 
 impl fmt::Debug for Shared {
@@ -219,6 +229,39 @@ impl Shared {
         }
     }
 
+    /// Asks every worker to describe its goroutines (each does so on its own thread, at its
+    /// next look at the request: at once if it sleeps) and returns their lines, or what
+    /// arrived within `patience`.
+    pub(crate) fn dump(&self, patience: std::time::Duration) -> Vec<(u64, String)> {
+        let gen = self.dump_gen.fetch_add(1, Ordering::SeqCst) + 1;
+        self.dump_lines
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+        for w in self.workers.iter() {
+            w.unparker.unpark();
+        }
+        let until = std::time::Instant::now() + patience;
+        while std::time::Instant::now() < until
+            && self
+                .workers
+                .iter()
+                .any(|w| w.dumped.load(Ordering::SeqCst) < gen)
+        {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        let mut lines =
+            std::mem::take(&mut *self.dump_lines.lock().unwrap_or_else(|e| e.into_inner()));
+        lines.sort();
+        lines
+    }
+
+    /// Ends the runtime with a deadlock report: `run` returns it as its error.
+    pub(crate) fn report_deadlock(&self, report: String) {
+        *self.deadlock.lock().unwrap_or_else(|e| e.into_inner()) = Some(report);
+        self.begin_shutdown();
+    }
+
     fn begin_shutdown(&self) {
         self.shutdown.store(true, Ordering::SeqCst);
         for w in self.workers.iter() {
@@ -293,6 +336,10 @@ pub enum RunError {
     Nested,
     /// A setting (such as `GORO_WORKERS`) is invalid.
     Config(String),
+    /// Every goroutine was parked with nothing left that could wake one (no timer, socket
+    /// or blocking call pending): Go's "all goroutines are asleep - deadlock!". Carries the
+    /// dump of the goroutines, each with its wait reason and spawn site.
+    Deadlock(String),
 }
 
 impl RunError {
@@ -317,6 +364,9 @@ impl fmt::Display for RunError {
                 "goro::run called on a goroutine: runtimes do not nest; use goro::go"
             ),
             RunError::Config(m) => write!(f, "invalid goro configuration: {m}"),
+            RunError::Deadlock(dump) => {
+                write!(f, "all goroutines are asleep - deadlock!\n\n{dump}")
+            }
         }
     }
 }
@@ -361,7 +411,13 @@ pub struct RuntimeBuilder {
     stack_cache: usize,
     grace: Duration,
     report: bool,
+    deadlock: Option<Duration>,
+    hog_warnings: bool,
 }
+
+/// How long the runtime must stay deadlocked before it is reported (see
+/// [`RuntimeBuilder::deadlock_detection`]).
+pub const DEADLOCK_GRACE: Duration = Duration::from_secs(1);
 
 impl Default for RuntimeBuilder {
     fn default() -> Self {
@@ -371,11 +427,51 @@ impl Default for RuntimeBuilder {
             stack_cache: 1024,
             grace: Duration::from_secs(1),
             report: std::env::var("GORO_EXIT_REPORT").map_or(true, |v| v != "0"),
+            deadlock: std::env::var("GORO_DEADLOCK")
+                .map_or(true, |v| v != "0")
+                .then_some(DEADLOCK_GRACE),
+            hog_warnings: super::monitor::enabled(),
         }
     }
 }
 
 impl RuntimeBuilder {
+    /// Global deadlock detection (Go's "all goroutines are asleep - deadlock!"): when every
+    /// goroutine is parked and nothing pending could wake one (no timer, socket wait or
+    /// blocking call) for `grace`, `run` stops and returns [`RunError::Deadlock`] with a dump
+    /// of the goroutines. Go reports at once; the grace is there because goro channels work
+    /// from plain OS threads too, and a thread the runtime cannot see may still be about to
+    /// send. Default: on, with [`DEADLOCK_GRACE`] (1 s); `None` or `GORO_DEADLOCK=0` turns it
+    /// off.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let r = goro::Runtime::builder()
+    ///     .deadlock_detection(Some(Duration::from_millis(100)))
+    ///     .exit_report(false)
+    ///     .run(|| {
+    ///         let (tx, _rx) = goro::chan::<u32>(0);
+    ///         tx.send(1).unwrap(); // nobody will ever receive
+    ///     });
+    /// let e = r.unwrap_err().to_string();
+    /// assert!(e.starts_with("all goroutines are asleep - deadlock!"));
+    /// assert!(e.contains("[chan send]"));
+    /// ```
+    pub fn deadlock_detection(mut self, grace: Option<Duration>) -> Self {
+        self.deadlock = grace;
+        self
+    }
+
+    /// Whether the monitor warns on stderr about a goroutine that runs 10 ms without yielding
+    /// (default: on unless `GORO_MONITOR=0`). Benchmarks that spawn a million goroutines in
+    /// one loop turn it off.
+    pub fn hog_warnings(mut self, on: bool) -> Self {
+        self.hog_warnings = on;
+        self
+    }
+
     /// Number of workers (OS threads running goroutines). Default: `GORO_WORKERS`, else
     /// `std::thread::available_parallelism`.
     pub fn workers(mut self, n: usize) -> Self {
@@ -469,6 +565,8 @@ impl RuntimeBuilder {
                 has_deferred: AtomicBool::new(false),
                 fresh_gen: CachePadded::new(AtomicU64::new(0)),
                 resumes: CachePadded::new(AtomicU32::new(0)),
+                timers_pending: AtomicBool::new(false),
+                dumped: AtomicU64::new(0),
             }));
             parts.push(WorkerParts {
                 index,
@@ -487,6 +585,9 @@ impl RuntimeBuilder {
             stacks: StackPool::new(self.stack_size, self.stack_cache),
             stopped: Mutex::new(0),
             stopped_cv: Condvar::new(),
+            dump_gen: AtomicU64::new(0),
+            dump_lines: Mutex::new(Vec::new()),
+            deadlock: Mutex::new(None),
         });
 
         let mut threads = Vec::with_capacity(n - 1);
@@ -508,14 +609,12 @@ impl RuntimeBuilder {
             }
         }
 
-        let monitor = if super::monitor::enabled() {
-            let rt2 = rt.clone();
+        let monitor = {
+            let (rt2, deadlock, warn) = (rt.clone(), self.deadlock, self.hog_warnings);
             std::thread::Builder::new()
                 .name("goro-monitor".into())
-                .spawn(move || super::monitor::run(rt2))
+                .spawn(move || super::monitor::run(rt2, deadlock, warn))
                 .ok()
-        } else {
-            None
         };
 
         let out: Rc<RefCell<Option<std::thread::Result<T>>>> = Rc::new(RefCell::new(None));
@@ -570,6 +669,9 @@ impl RuntimeBuilder {
         let unwound = alive_at_exit.load(Ordering::SeqCst);
         if unwound > 0 && self.report {
             eprintln!("goro: {unwound} goroutine(s) still alive when main returned were unwound");
+        }
+        if let Some(report) = rt.deadlock.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            return Err(RunError::Deadlock(report));
         }
         let result = out.borrow_mut().take();
         match result {

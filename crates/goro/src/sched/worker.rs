@@ -295,6 +295,11 @@ pub(crate) fn with_runtime<R>(f: impl FnOnce(Option<&Arc<Shared>>) -> R) -> R {
 }
 
 /// True on a worker thread (on a goroutine or in the scheduler).
+/// Records the running goroutine's wait reason (see `sched::wait`).
+pub(crate) fn set_wait_reason(r: u8) {
+    let _ = with_current(|g| g.wait.store(r, Ordering::Relaxed));
+}
+
 /// True on a goroutine (a fiber running on a worker).
 pub(crate) fn in_goroutine() -> bool {
     with_local(|l| l.is_some_and(|l| l.fiber.is_running()))
@@ -343,7 +348,12 @@ pub(crate) fn yield_current() -> bool {
 
 /// Parks the running goroutine until `deadline`. False if not on a goroutine.
 pub(crate) fn sleep_until(deadline: Instant) -> bool {
-    if with_current(|_| ()).is_none() {
+    if with_current(|g| {
+        g.wait
+            .store(super::wait::WaitReason::Sleep as u8, Ordering::Relaxed)
+    })
+    .is_none()
+    {
         return false;
     }
     while Instant::now() < deadline {
@@ -787,6 +797,8 @@ impl Local {
     fn sleep(&self) {
         let rt = &self.rt;
         let me = &rt.workers[self.index];
+        me.timers_pending
+            .store(!self.timers.borrow().is_empty(), Ordering::SeqCst);
         me.sleeping.store(true, Ordering::SeqCst);
         rt.add_idle(self.index);
         // Pairs with the fence in `wake_idle` / `push_inbox`: either we see their work here,
@@ -800,6 +812,43 @@ impl Local {
         }
         me.sleeping.store(false, Ordering::SeqCst);
         rt.remove_idle(self.index);
+        self.answer_dump();
+    }
+
+    /// Describes this worker's goroutines if a dump was asked for (see `Shared::dump`).
+    fn answer_dump(&self) {
+        let me = &self.rt.workers[self.index];
+        let gen = self.rt.dump_gen.load(Ordering::SeqCst);
+        if me.dumped.load(Ordering::SeqCst) >= gen {
+            return;
+        }
+        let mut lines = Vec::new();
+        for cell in self.slab.borrow().iter() {
+            // SAFETY: no goroutine of this worker runs now (we are in its idle path), so no
+            // resume holds a pointer into the slab; only this thread touches it.
+            let Some(slot) = (unsafe { &*cell.get() }).as_ref() else {
+                continue;
+            };
+            let g = &slot.g;
+            let reason = super::wait::WaitReason::from_u8(g.wait.load(Ordering::Relaxed));
+            let name = g
+                .name
+                .as_deref()
+                .map_or(String::new(), |n| format!(" \"{n}\""));
+            lines.push((
+                g.id,
+                format!(
+                    "goroutine {}{name} [{reason}]:\n\tcreated at {} (worker {})\n",
+                    g.id, g.site, self.index
+                ),
+            ));
+        }
+        self.rt
+            .dump_lines
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(lines);
+        me.dumped.store(gen, Ordering::SeqCst);
     }
 
     /// Creates the fiber of a goroutine starting on this worker.

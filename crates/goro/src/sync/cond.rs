@@ -98,9 +98,13 @@ impl Cond {
         let m: &'a Mutex<T> = guard.mutex();
         let ticket = self.tickets.fetch_add(1, Ordering::Relaxed);
         drop(guard);
-        let r = self.waiters.wait(0, false, deadline, |_| {
-            self.notified.load(Ordering::Relaxed) > ticket
-        });
+        let r = self.waiters.wait(
+            crate::sched::wait::WaitReason::CondWait,
+            0,
+            false,
+            deadline,
+            |_| self.notified.load(Ordering::Relaxed) > ticket,
+        );
         (m.lock(), r == Wait::TimedOut)
     }
 

@@ -197,31 +197,37 @@ impl<T: ?Sized> Mutex<T> {
             // Step 2: queue.
             let starving = first_wait.is_some_and(|t| t.elapsed() >= STARVATION);
             let requeue = first_wait.is_some();
-            let r = self.waiters.wait(0, requeue, None, |others| {
-                // Take it if it is free (and not reserved for waiters ahead of us), else say
-                // we queue: one CAS on the value looked at, so an unlock in between makes us
-                // look again, and an unlock after it sees WAITERS and takes the slow path.
-                let mut s = self.state.load(Ordering::Relaxed);
-                loop {
-                    let free = s & LOCKED == 0 && (s & STARVING == 0 || !others || requeue);
-                    let next = if free && !others {
-                        LOCKED
-                    } else if free {
-                        s | LOCKED
-                    } else {
-                        s | WAITERS | if starving { STARVING } else { 0 }
-                    };
-                    match self.state.compare_exchange_weak(
-                        s,
-                        next,
-                        Ordering::Acquire,
-                        Ordering::Relaxed,
-                    ) {
-                        Ok(_) => return free,
-                        Err(now) => s = now,
+            let r = self.waiters.wait(
+                crate::sched::wait::WaitReason::MutexLock,
+                0,
+                requeue,
+                None,
+                |others| {
+                    // Take it if it is free (and not reserved for waiters ahead of us), else say
+                    // we queue: one CAS on the value looked at, so an unlock in between makes us
+                    // look again, and an unlock after it sees WAITERS and takes the slow path.
+                    let mut s = self.state.load(Ordering::Relaxed);
+                    loop {
+                        let free = s & LOCKED == 0 && (s & STARVING == 0 || !others || requeue);
+                        let next = if free && !others {
+                            LOCKED
+                        } else if free {
+                            s | LOCKED
+                        } else {
+                            s | WAITERS | if starving { STARVING } else { 0 }
+                        };
+                        match self.state.compare_exchange_weak(
+                            s,
+                            next,
+                            Ordering::Acquire,
+                            Ordering::Relaxed,
+                        ) {
+                            Ok(_) => return free,
+                            Err(now) => s = now,
+                        }
                     }
-                }
-            });
+                },
+            );
             match r {
                 Wait::Ready | Wait::Woken(HANDOFF) => return,
                 _ => {

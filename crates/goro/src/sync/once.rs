@@ -101,9 +101,13 @@ impl<T> OnceLock<T> {
                     self.finish(DONE);
                 }
                 Err(RUNNING) => {
-                    self.waiters.wait(0, false, None, |_| {
-                        self.state.load(Ordering::Acquire) != RUNNING
-                    });
+                    self.waiters.wait(
+                        crate::sched::wait::WaitReason::OnceInit,
+                        0,
+                        false,
+                        None,
+                        |_| self.state.load(Ordering::Acquire) != RUNNING,
+                    );
                 }
                 Err(_) => {}
             }

@@ -103,9 +103,13 @@ impl<T: ?Sized> RwLock<T> {
     #[doc(alias = "RLock")]
     pub fn read(&self) -> RwLockReadGuard<'_, T> {
         if !self.try_share() {
-            let r = self.waiters.wait(READ, false, None, |others| {
-                self.park_unless(others, |s| s & WRITER == 0, READER)
-            });
+            let r = self.waiters.wait(
+                crate::sched::wait::WaitReason::RwLockRead,
+                READ,
+                false,
+                None,
+                |others| self.park_unless(others, |s| s & WRITER == 0, READER),
+            );
             debug_assert!(matches!(r, Wait::Ready | Wait::Woken(_)));
         }
         RwLockReadGuard {
@@ -126,9 +130,13 @@ impl<T: ?Sized> RwLock<T> {
     #[doc(alias = "Lock")]
     pub fn write(&self) -> RwLockWriteGuard<'_, T> {
         if !self.try_exclusive() {
-            self.waiters.wait(WRITE, false, None, |others| {
-                self.park_unless(others, |s| s == 0, WRITER)
-            });
+            self.waiters.wait(
+                crate::sched::wait::WaitReason::RwLockWrite,
+                WRITE,
+                false,
+                None,
+                |others| self.park_unless(others, |s| s == 0, WRITER),
+            );
         }
         RwLockWriteGuard {
             l: self,

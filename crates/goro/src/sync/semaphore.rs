@@ -147,27 +147,33 @@ impl Semaphore {
             return Ok(true);
         }
         let tag = usize::try_from(n).unwrap_or(usize::MAX);
-        let r = self.waiters.wait(tag, false, deadline, |others| {
-            // Take it if it fits and nobody is ahead, else say we queue: one CAS on the value
-            // we looked at, so a release in between makes us look again.
-            let mut a = self.avail.load(Ordering::Relaxed);
-            loop {
-                let (next, took) = if !others && a & !QUEUED >= n {
-                    ((a & !QUEUED) - n, true)
-                } else {
-                    (a | QUEUED, false)
-                };
-                match self.avail.compare_exchange_weak(
-                    a,
-                    next,
-                    Ordering::Acquire,
-                    Ordering::Relaxed,
-                ) {
-                    Ok(_) => return took,
-                    Err(now) => a = now,
+        let r = self.waiters.wait(
+            crate::sched::wait::WaitReason::Semacquire,
+            tag,
+            false,
+            deadline,
+            |others| {
+                // Take it if it fits and nobody is ahead, else say we queue: one CAS on the value
+                // we looked at, so a release in between makes us look again.
+                let mut a = self.avail.load(Ordering::Relaxed);
+                loop {
+                    let (next, took) = if !others && a & !QUEUED >= n {
+                        ((a & !QUEUED) - n, true)
+                    } else {
+                        (a | QUEUED, false)
+                    };
+                    match self.avail.compare_exchange_weak(
+                        a,
+                        next,
+                        Ordering::Acquire,
+                        Ordering::Relaxed,
+                    ) {
+                        Ok(_) => return took,
+                        Err(now) => a = now,
+                    }
                 }
-            }
-        });
+            },
+        );
         if r == Wait::TimedOut {
             // Our record may have blocked smaller requests behind it.
             self.grant();

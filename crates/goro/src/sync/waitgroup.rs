@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex};
 
 use crossbeam_utils::CachePadded;
 
-use crate::sched::park::{park, Unparker};
+use crate::sched::park::{park_quiet, Unparker};
 
 struct Inner {
     /// On its own cache line: `done` runs on many threads, while clones of the `Arc` bump the
@@ -135,8 +135,9 @@ impl WaitGroup {
             w.push(Unparker::current());
             self.inner.generation.load(Ordering::Relaxed)
         };
+        crate::sched::wait::set(crate::sched::wait::WaitReason::WaitGroupWait);
         while self.inner.generation.load(Ordering::Acquire) == gen {
-            park();
+            park_quiet();
         }
     }
 

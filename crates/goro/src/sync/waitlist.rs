@@ -127,6 +127,7 @@ impl WaitList {
     /// already) says there is no need.
     pub(crate) fn wait(
         &self,
+        reason: crate::sched::wait::WaitReason,
         tag: usize,
         front: bool,
         deadline: Option<Instant>,
@@ -138,6 +139,7 @@ impl WaitList {
             self.lock.unlock();
             return Wait::Ready;
         }
+        crate::sched::wait::set(reason);
         let signal = Signal::new();
         let waiter = Waiter::new(&signal, tag, std::ptr::null_mut());
         // SAFETY: locked (and the queue reference ends in this block); `waiter` stays in this

@@ -17,8 +17,14 @@ struct TimerThread {
     wake: Condvar,
 }
 
+static GLOBAL: OnceLock<TimerThread> = OnceLock::new();
+
+/// True if the timer thread holds any timer (live work for the deadlock detector).
+pub(crate) fn pending() -> bool {
+    GLOBAL.get().is_some_and(|t| !lock(t).is_empty())
+}
+
 fn global() -> &'static TimerThread {
-    static GLOBAL: OnceLock<TimerThread> = OnceLock::new();
     GLOBAL.get_or_init(|| {
         std::thread::Builder::new()
             .name("goro-timers".into())

@@ -1,0 +1,103 @@
+//! Why a goroutine is parked: Go's `waitReason`, shown in goroutine dumps and deadlock reports.
+//!
+//! Each primitive records its reason in the goroutine's header just before it parks (one byte,
+//! in what was padding); the dump reads it from the worker that owns the goroutine.
+
+use std::fmt;
+
+use super::worker;
+
+/// What a parked goroutine waits for. `Display` gives Go's wording.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+#[non_exhaustive]
+pub enum WaitReason {
+    /// Parked through [`park`](crate::park) directly.
+    Park = 0,
+    /// A channel receive.
+    ChanReceive,
+    /// A channel send.
+    ChanSend,
+    /// A `select!` or `Select`.
+    Select,
+    /// A `select!` with no enabled case and no deadline: for ever.
+    SelectNoCases,
+    /// `time::sleep`.
+    Sleep,
+    /// A socket read or write.
+    IoWait,
+    /// `sync::Mutex::lock`.
+    MutexLock,
+    /// `sync::RwLock::read`.
+    RwLockRead,
+    /// `sync::RwLock::write`.
+    RwLockWrite,
+    /// `sync::Cond::wait`.
+    CondWait,
+    /// `sync::Semaphore::acquire`.
+    Semacquire,
+    /// Another goroutine runs a `sync::OnceLock` initialiser.
+    OnceInit,
+    /// `sync::WaitGroup::wait`.
+    WaitGroupWait,
+    /// `JoinHandle::join`.
+    Join,
+    /// `goro::blocking`.
+    BlockingCall,
+}
+
+impl WaitReason {
+    const ALL: [WaitReason; 16] = [
+        WaitReason::Park,
+        WaitReason::ChanReceive,
+        WaitReason::ChanSend,
+        WaitReason::Select,
+        WaitReason::SelectNoCases,
+        WaitReason::Sleep,
+        WaitReason::IoWait,
+        WaitReason::MutexLock,
+        WaitReason::RwLockRead,
+        WaitReason::RwLockWrite,
+        WaitReason::CondWait,
+        WaitReason::Semacquire,
+        WaitReason::OnceInit,
+        WaitReason::WaitGroupWait,
+        WaitReason::Join,
+        WaitReason::BlockingCall,
+    ];
+
+    pub(crate) fn from_u8(v: u8) -> WaitReason {
+        Self::ALL
+            .get(usize::from(v))
+            .copied()
+            .unwrap_or(WaitReason::Park)
+    }
+}
+
+impl fmt::Display for WaitReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            WaitReason::Park => "park",
+            WaitReason::ChanReceive => "chan receive",
+            WaitReason::ChanSend => "chan send",
+            WaitReason::Select => "select",
+            WaitReason::SelectNoCases => "select (no cases)",
+            WaitReason::Sleep => "sleep",
+            WaitReason::IoWait => "IO wait",
+            WaitReason::MutexLock => "sync.Mutex.Lock",
+            WaitReason::RwLockRead => "sync.RWMutex.RLock",
+            WaitReason::RwLockWrite => "sync.RWMutex.Lock",
+            WaitReason::CondWait => "sync.Cond.Wait",
+            WaitReason::Semacquire => "semacquire",
+            WaitReason::OnceInit => "sync.Once.Do",
+            WaitReason::WaitGroupWait => "sync.WaitGroup.Wait",
+            WaitReason::Join => "goroutine join",
+            WaitReason::BlockingCall => "blocking call",
+        })
+    }
+}
+
+/// Records why the calling goroutine is about to park (nothing on a plain thread).
+pub(crate) fn set(reason: WaitReason) {
+    worker::set_wait_reason(reason as u8);
+}

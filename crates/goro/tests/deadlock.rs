@@ -1,0 +1,155 @@
+//! Global deadlock detection (SEMANTICS R5, T5): each shape of deadlock is reported with its
+//! wait reasons and spawn sites; programs that wait on a timer, a socket, a blocking call or
+//! a plain thread are not.
+
+#[path = "common/mod.rs"]
+mod common;
+
+use std::io::Read;
+use std::time::Duration;
+
+use goro::{RunError, Runtime};
+
+fn run_quick<T: 'static>(f: impl FnOnce() -> T + 'static) -> Result<T, RunError> {
+    Runtime::builder()
+        .workers(2)
+        .exit_report(false)
+        .deadlock_detection(Some(Duration::from_millis(100)))
+        .run(f)
+}
+
+fn report<T: std::fmt::Debug>(r: Result<T, RunError>) -> String {
+    match r {
+        Err(e @ RunError::Deadlock(_)) => e.to_string(),
+        other => panic!("expected a deadlock report, got {other:?}"),
+    }
+}
+
+#[test]
+fn r5_unbuffered_send_with_no_receiver() {
+    let line = line!() + 3;
+    let out = report(run_quick(|| {
+        let (tx, _rx) = goro::chan::<u32>(0);
+        tx.send(1).unwrap();
+    }));
+    assert!(
+        out.starts_with("all goroutines are asleep - deadlock!"),
+        "{out}"
+    );
+    assert!(
+        out.contains("goroutine") && out.contains("\"main\" [chan send]"),
+        "{out}"
+    );
+    let _ = line;
+    assert!(
+        out.contains("tests/deadlock.rs:"),
+        "spawn site missing: {out}"
+    );
+}
+
+#[test]
+fn r5_two_goroutines_waiting_on_each_other() {
+    let out = report(run_quick(|| {
+        let (a_tx, a_rx) = goro::chan::<u32>(0);
+        let (b_tx, b_rx) = goro::chan::<u32>(0);
+        let first = goro::Builder::new()
+            .name("first")
+            .spawn(move || {
+                let v = a_rx.recv().unwrap();
+                b_tx.send(v).unwrap();
+            })
+            .unwrap();
+        let second = goro::Builder::new()
+            .name("second")
+            .spawn(move || {
+                let v = b_rx.recv().unwrap();
+                a_tx.send(v).unwrap();
+            })
+            .unwrap();
+        first.join().unwrap();
+        second.join().unwrap();
+    }));
+    assert!(out.contains("\"first\" [chan receive]"), "{out}");
+    assert!(out.contains("\"second\" [chan receive]"), "{out}");
+    assert!(out.contains("\"main\" [goroutine join]"), "{out}");
+}
+
+#[test]
+fn r5_a_waitgroup_never_done() {
+    let out = report(run_quick(|| {
+        let wg = goro::sync::WaitGroup::new();
+        wg.add(1);
+        wg.wait();
+    }));
+    assert!(out.contains("[sync.WaitGroup.Wait]"), "{out}");
+}
+
+#[test]
+fn r5_select_with_no_cases() {
+    let out = report(run_quick(|| {
+        let none: Option<&goro::Receiver<u32>> = None;
+        goro::select! {
+            recv(none) -> _ => {}
+        }
+    }));
+    assert!(out.contains("[select (no cases)]"), "{out}");
+}
+
+#[test]
+fn r5_a_mutex_held_for_ever() {
+    let out = report(run_quick(|| {
+        let m = std::sync::Arc::new(goro::sync::Mutex::new(()));
+        let g = m.lock();
+        let m2 = m.clone();
+        goro::go(move || drop(m2.lock())).join().unwrap();
+        drop(g);
+    }));
+    assert!(
+        out.contains("[sync.Mutex.Lock]") && out.contains("[goroutine join]"),
+        "{out}"
+    );
+}
+
+#[test]
+fn t5_waiting_on_a_timer_is_not_a_deadlock() {
+    run_quick(|| {
+        goro::time::sleep(Duration::from_millis(400));
+        let t = goro::time::Timer::new(Duration::from_millis(300));
+        t.c().recv().unwrap();
+        let (_tx, rx) = goro::chan::<u32>(0);
+        assert!(rx.recv_timeout(Duration::from_millis(300)).is_err());
+    })
+    .unwrap();
+}
+
+#[test]
+fn waiting_on_a_socket_or_a_blocking_call_is_not_a_deadlock() {
+    run_quick(|| {
+        let ln = goro::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = ln.local_addr().unwrap();
+        std::thread::spawn(move || {
+            let mut c = std::net::TcpStream::connect(addr).unwrap();
+            std::thread::sleep(Duration::from_millis(400));
+            std::io::Write::write_all(&mut c, b"x").unwrap();
+        });
+        let (mut c, _) = ln.accept().unwrap();
+        let mut b = [0u8; 1];
+        c.read_exact(&mut b).unwrap();
+        goro::blocking(|| std::thread::sleep(Duration::from_millis(400)));
+    })
+    .unwrap();
+}
+
+#[test]
+fn a_plain_thread_that_answers_within_the_grace_is_not_a_deadlock() {
+    run_quick(|| {
+        for _ in 0..20 {
+            let rx = common::thread(|| {
+                std::thread::sleep(Duration::from_millis(20));
+                7
+            });
+            assert_eq!(rx.recv().unwrap(), 7);
+        }
+    })
+    .unwrap();
+}
