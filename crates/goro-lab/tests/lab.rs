@@ -103,11 +103,11 @@ fn tour_runs_every_stop() {
     let (ok, out, err) = goro(&["tour", "--scale", "0.001"]);
     assert!(ok, "{err}");
     assert!(
-        out.contains("[1/10] spawn and join")
-            && out.contains("[3/10] skynet")
-            && out.contains("[6/10] readword with a timeout")
-            && out.contains("[9/10] cancelling a tree of goroutines")
-            && out.contains("[10/10] one goroutine per connection"),
+        out.contains("[1/11] spawn and join")
+            && out.contains("[3/11] skynet")
+            && out.contains("[6/11] readword with a timeout")
+            && out.contains("[9/11] cancelling a tree of goroutines")
+            && out.contains("[11/11] one goroutine per connection"),
         "{out}"
     );
     assert!(
@@ -115,6 +115,11 @@ fn tour_runs_every_stop() {
         "{out}"
     );
     assert!(out.contains("armed timers: 0 before, 0 after"), "{out}");
+    assert!(
+        out.contains("all goroutines are asleep - deadlock!")
+            && out.contains("\"alice\" [chan receive]"),
+        "{out}"
+    );
     assert!(out.contains("goroutine panicked: on purpose"), "{out}");
     assert!(
         !err.contains("panicked at"),

@@ -96,6 +96,13 @@ const STOPS: &[Stop] = &[
         run: sync::cancel_tree,
     },
     Stop {
+        title: "a deadlock, reported",
+        what: "When every goroutine waits and nothing pending (a timer, a socket, a blocking \
+               call) could wake one, goro says so as Go does, naming each goroutine's wait \
+               reason and where it was spawned, instead of hanging.",
+        run: sync::deadlock_report,
+    },
+    Stop {
         title: "one goroutine per connection",
         what: "An HTTP server written the simple way: a goroutine per connection doing plain \
                blocking reads and writes, which park the goroutine while the netpoller waits \

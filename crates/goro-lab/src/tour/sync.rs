@@ -141,3 +141,49 @@ pub fn cancel_tree(scale: f64) -> String {
         goro::time::armed()
     )
 }
+
+/// A deliberate deadlock, in a runtime of its own on a separate thread: two goroutines each
+/// wait for the other to send first, and main waits for both.
+pub fn deadlock_report(_scale: f64) -> String {
+    let (tx, rx) = goro::chan(1);
+    std::thread::spawn(move || {
+        let r = goro::Runtime::builder()
+            .workers(1)
+            .exit_report(false)
+            .deadlock_detection(Some(Duration::from_millis(100)))
+            .run(|| {
+                let (a_tx, a_rx) = goro::chan::<u32>(0);
+                let (b_tx, b_rx) = goro::chan::<u32>(0);
+                let alice = goro::Builder::new().name("alice").spawn(move || {
+                    let v = a_rx.recv().unwrap_or(0); // waits for bob
+                    let _ = b_tx.send(v);
+                });
+                let bob = goro::Builder::new().name("bob").spawn(move || {
+                    let v = b_rx.recv().unwrap_or(0); // waits for alice
+                    let _ = a_tx.send(v);
+                });
+                if let Ok(h) = alice {
+                    let _ = h.join();
+                }
+                if let Ok(h) = bob {
+                    let _ = h.join();
+                }
+            });
+        let _ = tx.send(match r {
+            Err(e) => e.to_string(),
+            Ok(()) => "no deadlock?".to_string(),
+        });
+    });
+    let report = rx
+        .recv()
+        .unwrap_or_else(|_| "the runtime's thread failed".to_string());
+    let indented: Vec<String> = report
+        .trim_end()
+        .lines()
+        .map(|l| format!("       {l}"))
+        .collect();
+    format!(
+        "run returned this error (the lab exits with status 2 on it):\n{}",
+        indented.join("\n")
+    )
+}
