@@ -80,6 +80,7 @@ struct ReadmeDoctests;
 pub mod blocking;
 pub mod chan;
 pub mod context;
+pub mod debug;
 pub mod io;
 pub mod net;
 mod sched;

@@ -153,3 +153,42 @@ fn a_plain_thread_that_answers_within_the_grace_is_not_a_deadlock() {
     })
     .unwrap();
 }
+
+#[test]
+#[ignore = "run by leaked_goroutines_are_listed_grouped_at_exit in a child process"]
+fn child_leaks() {
+    goro::run(|| {
+        let (_tx, rx) = goro::chan::<u32>(0);
+        for _ in 0..3 {
+            let rx = rx.clone();
+            goro::go(move || rx.recv());
+        }
+        let wg = goro::sync::WaitGroup::new();
+        wg.add(1);
+        let w = wg.clone();
+        goro::go(move || w.wait());
+        goro::time::sleep(Duration::from_millis(20));
+        // Keep the sender and the group alive past main, as a real leak does.
+        std::mem::forget((_tx, wg));
+    })
+    .unwrap();
+}
+
+#[test]
+fn leaked_goroutines_are_listed_grouped_at_exit() {
+    let out = common::rerun_in_child("child_leaks", &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("4 goroutine(s) still alive when main returned"),
+        "{err}"
+    );
+    assert!(
+        err.contains("3 goroutine(s) [chan receive] created at crates/goro/tests/deadlock.rs:"),
+        "{err}"
+    );
+    assert!(
+        err.contains("1 goroutine(s) [sync.WaitGroup.Wait]"),
+        "{err}"
+    );
+}

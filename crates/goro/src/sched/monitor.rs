@@ -101,9 +101,8 @@ pub(crate) fn run(rt: Arc<Shared>, deadlock_grace: Option<Duration>, warn: bool)
         let now = Instant::now();
         if let Some(grace) = deadlock_grace {
             if quiet.deadlocked(&rt, now, grace) {
-                let lines = rt.dump(Duration::from_millis(500));
-                let report: String = lines.into_iter().map(|(_, l)| l + "\n").collect();
-                rt.report_deadlock(report);
+                let (gs, _) = rt.dump(Duration::from_millis(500));
+                rt.report_deadlock(crate::debug::format(&gs));
                 return;
             }
         }

@@ -117,6 +117,11 @@ impl ParkState {
     }
 
     /// Step 5, on the home worker before resuming a queued goroutine.
+    /// True while the goroutine is parked (a snapshot, for dumps).
+    pub(crate) fn is_parked(&self) -> bool {
+        self.0.load(Ordering::Relaxed) == PARKED
+    }
+
     pub(crate) fn on_resume(&self) {
         let _ = self
             .0

@@ -134,7 +134,9 @@ pub(crate) struct Shared {
     stopped_cv: Condvar,
     /// Dump requests (`dump`): the generation asked for, and the lines workers add.
     pub(crate) dump_gen: AtomicU64,
-    pub(crate) dump_lines: Mutex<Vec<(u64, String)>>,
+    pub(crate) dump_lines: Mutex<Vec<crate::debug::Goroutine>>,
+    /// One dump at a time.
+    dump_serial: Mutex<()>,
     /// Set by the deadlock detector; `run` returns it.
     pub(crate) deadlock: Mutex<Option<String>>,
 }
@@ -230,30 +232,39 @@ impl Shared {
     }
 
     /// Asks every worker to describe its goroutines (each does so on its own thread, at its
-    /// next look at the request: at once if it sleeps) and returns their lines, or what
-    /// arrived within `patience`.
-    pub(crate) fn dump(&self, patience: std::time::Duration) -> Vec<(u64, String)> {
-        let gen = self.dump_gen.fetch_add(1, Ordering::SeqCst) + 1;
+    /// next scheduling point: at once if it sleeps) and returns their records sorted by id,
+    /// with the workers that did not answer within `patience` (busy in one goroutine). Called
+    /// on a goroutine, it parks between looks so that its own worker can answer.
+    pub(crate) fn dump(
+        &self,
+        patience: std::time::Duration,
+    ) -> (Vec<crate::debug::Goroutine>, Vec<usize>) {
+        let _serial = self.dump_serial.lock().unwrap_or_else(|e| e.into_inner());
         self.dump_lines
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clear();
+        let gen = self.dump_gen.fetch_add(1, Ordering::SeqCst) + 1;
         for w in self.workers.iter() {
             w.unparker.unpark();
         }
         let until = std::time::Instant::now() + patience;
-        while std::time::Instant::now() < until
-            && self
-                .workers
-                .iter()
-                .any(|w| w.dumped.load(Ordering::SeqCst) < gen)
-        {
-            std::thread::sleep(std::time::Duration::from_millis(1));
+        let missing = |rt: &Self| -> Vec<usize> {
+            (0..rt.workers.len())
+                .filter(|&i| rt.workers[i].dumped.load(Ordering::SeqCst) < gen)
+                .collect()
+        };
+        while !missing(self).is_empty() && std::time::Instant::now() < until {
+            if super::worker::in_goroutine() {
+                crate::time::sleep(std::time::Duration::from_millis(1));
+            } else {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
         }
-        let mut lines =
+        let mut gs =
             std::mem::take(&mut *self.dump_lines.lock().unwrap_or_else(|e| e.into_inner()));
-        lines.sort();
-        lines
+        gs.sort_by_key(|g| g.id);
+        (gs, missing(self))
     }
 
     /// Ends the runtime with a deadlock report: `run` returns it as its error.
@@ -587,6 +598,7 @@ impl RuntimeBuilder {
             stopped_cv: Condvar::new(),
             dump_gen: AtomicU64::new(0),
             dump_lines: Mutex::new(Vec::new()),
+            dump_serial: Mutex::new(()),
             deadlock: Mutex::new(None),
         });
 
@@ -619,13 +631,23 @@ impl RuntimeBuilder {
 
         let out: Rc<RefCell<Option<std::thread::Result<T>>>> = Rc::new(RefCell::new(None));
         let alive_at_exit = Arc::new(AtomicUsize::new(0));
+        let leaks: Rc<RefCell<String>> = Rc::new(RefCell::new(String::new()));
         let main = {
             let (out, rt2, alive) = (out.clone(), rt.clone(), alive_at_exit.clone());
+            let (leaks, report) = (leaks.clone(), self.report);
             let body: Box<dyn FnOnce()> = Box::new(move || {
                 let r = panic::catch_unwind(AssertUnwindSafe(f));
                 *out.borrow_mut() = Some(r);
                 // The main goroutine itself is still counted in `live`.
-                alive.store(rt2.live().saturating_sub(1), Ordering::SeqCst);
+                let n = rt2.live().saturating_sub(1);
+                alive.store(n, Ordering::SeqCst);
+                if report && n > 0 {
+                    // The leak report: who is still there, grouped, before they are unwound.
+                    let me = super::worker::current_goroutine_id();
+                    let (gs, _) = rt2.dump(Duration::from_millis(200));
+                    let gs: Vec<_> = gs.into_iter().filter(|g| Some(g.id) != me).collect();
+                    *leaks.borrow_mut() = crate::debug::format_grouped(&gs);
+                }
                 rt2.begin_shutdown();
             });
             let g: Arc<Goroutine> = Arc::new(Goroutine::new(Builder::new().name("main"), site, ()));
@@ -668,7 +690,10 @@ impl RuntimeBuilder {
         }
         let unwound = alive_at_exit.load(Ordering::SeqCst);
         if unwound > 0 && self.report {
-            eprintln!("goro: {unwound} goroutine(s) still alive when main returned were unwound");
+            eprintln!("goro: {unwound} goroutine(s) still alive when main returned were unwound:");
+            for line in leaks.borrow().lines() {
+                eprintln!("goro:   {line}");
+            }
         }
         if let Some(report) = rt.deadlock.lock().unwrap_or_else(|e| e.into_inner()).take() {
             return Err(RunError::Deadlock(report));

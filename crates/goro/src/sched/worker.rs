@@ -624,6 +624,11 @@ impl Local {
             }
         }
         self.streak.set(0);
+        if self.rt.dump_gen.load(Ordering::Relaxed)
+            > self.rt.workers[self.index].dumped.load(Ordering::Relaxed)
+        {
+            self.answer_dump();
+        }
         self.drain_inbox();
         self.pop_local()
             .or_else(|| self.runnext.take().map(Next::Resume))
@@ -816,38 +821,38 @@ impl Local {
     }
 
     /// Describes this worker's goroutines if a dump was asked for (see `Shared::dump`).
+    /// Called only between goroutines (the idle path, `find_runnable`).
     fn answer_dump(&self) {
         let me = &self.rt.workers[self.index];
         let gen = self.rt.dump_gen.load(Ordering::SeqCst);
-        if me.dumped.load(Ordering::SeqCst) >= gen {
+        if me.dumped.load(Ordering::Relaxed) >= gen {
             return;
         }
-        let mut lines = Vec::new();
+        let mut gs = Vec::new();
         for cell in self.slab.borrow().iter() {
-            // SAFETY: no goroutine of this worker runs now (we are in its idle path), so no
-            // resume holds a pointer into the slab; only this thread touches it.
+            // SAFETY: no goroutine of this worker runs now (we are between goroutines), so no
+            // resume holds a reference into the slab; only this thread touches it.
             let Some(slot) = (unsafe { &*cell.get() }).as_ref() else {
                 continue;
             };
             let g = &slot.g;
-            let reason = super::wait::WaitReason::from_u8(g.wait.load(Ordering::Relaxed));
-            let name = g
-                .name
-                .as_deref()
-                .map_or(String::new(), |n| format!(" \"{n}\""));
-            lines.push((
-                g.id,
-                format!(
-                    "goroutine {}{name} [{reason}]:\n\tcreated at {} (worker {})\n",
-                    g.id, g.site, self.index
-                ),
-            ));
+            let reason = g
+                .park
+                .is_parked()
+                .then(|| super::wait::WaitReason::from_u8(g.wait.load(Ordering::Relaxed)));
+            gs.push(crate::debug::Goroutine {
+                id: g.id,
+                name: g.name.as_deref().cloned(),
+                reason,
+                site: g.site.to_string(),
+                worker: self.index,
+            });
         }
         self.rt
             .dump_lines
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .extend(lines);
+            .extend(gs);
         me.dumped.store(gen, Ordering::SeqCst);
     }
 

@@ -1,0 +1,141 @@
+//! Seeing inside: goroutine dumps (Go's `SIGQUIT` dump and `runtime.Stack(all)`), grouped for
+//! leak hunting.
+//!
+//! This folder owns the user-facing side of dumps. A dump is gathered by the workers
+//! themselves: the caller posts a request (`Shared::dump_gen`); each worker answers at its
+//! next scheduling point, or at once if it sleeps, by walking its own slab of started
+//! goroutines on its own thread (nothing reads another thread's goroutines), and adds one
+//! [`Goroutine`] record per goroutine. Unstarted goroutines still queued are not listed. A
+//! worker that runs one goroutine without yielding cannot answer; after a short wait the dump
+//! says which workers are missing.
+//!
+//! The same records make the deadlock report (`RunError::Deadlock`) and the list of
+//! goroutines still parked when `run` returns.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use crate::sched::wait::WaitReason;
+use crate::sched::worker;
+
+/// One goroutine in a dump.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Goroutine {
+    /// Its id (Go's goid).
+    pub id: u64,
+    /// Its name, if it was given one.
+    pub name: Option<String>,
+    /// What it waits for; `None` if it is runnable (queued to run again).
+    pub reason: Option<WaitReason>,
+    /// Where it was spawned (`file:line:column`).
+    pub site: String,
+    /// The worker it lives on.
+    pub worker: usize,
+}
+
+impl Goroutine {
+    fn state(&self) -> String {
+        self.reason
+            .map_or_else(|| "runnable".to_string(), |r| r.to_string())
+    }
+}
+
+/// Formats records as Go does: `goroutine 7 "name" [chan receive]:` then where it was created.
+pub(crate) fn format(gs: &[Goroutine]) -> String {
+    let mut out = String::new();
+    for g in gs {
+        let name = g
+            .name
+            .as_ref()
+            .map_or(String::new(), |n| format!(" \"{n}\""));
+        let _ = writeln!(
+            out,
+            "goroutine {}{name} [{}]:\n\tcreated at {} (worker {})\n",
+            g.id,
+            g.state(),
+            g.site,
+            g.worker
+        );
+    }
+    out
+}
+
+/// Groups records with the same spawn site and state, largest group first: what a leak looks
+/// like is many goroutines from one line waiting for the same thing.
+pub(crate) fn format_grouped(gs: &[Goroutine]) -> String {
+    let mut groups: BTreeMap<(String, String), Vec<u64>> = BTreeMap::new();
+    for g in gs {
+        groups
+            .entry((g.site.clone(), g.state()))
+            .or_default()
+            .push(g.id);
+    }
+    let mut groups: Vec<_> = groups.into_iter().collect();
+    groups.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.0.cmp(&b.0)));
+    let mut out = String::new();
+    for ((site, state), ids) in groups {
+        let shown: Vec<String> = ids.iter().take(5).map(u64::to_string).collect();
+        let more = if ids.len() > 5 { ", ..." } else { "" };
+        let _ = writeln!(
+            out,
+            "{} goroutine(s) [{state}] created at {site} (ids {}{more})",
+            ids.len(),
+            shown.join(", ")
+        );
+    }
+    out
+}
+
+/// Every started goroutine of the calling goroutine's runtime, sorted by id; empty outside a
+/// runtime. A goroutine calling this parks briefly so that its own worker can answer.
+pub fn goroutines() -> Vec<Goroutine> {
+    match worker::current_runtime() {
+        Some(rt) => rt.dump(Duration::from_millis(200)).0,
+        None => Vec::new(),
+    }
+}
+
+/// A dump of every goroutine of the calling goroutine's runtime, in Go's shape:
+///
+/// ```text
+/// goroutine 7 "fetcher" [chan receive]:
+///     created at src/main.rs:42:5 (worker 1)
+/// ```
+///
+/// # Examples
+///
+/// ```
+/// goro::run(|| {
+///     let (_tx, rx) = goro::chan::<u32>(0);
+///     let _h = goro::Builder::new().name("waiter").spawn(move || rx.recv()).unwrap();
+///     goro::time::sleep(std::time::Duration::from_millis(5));
+///     let d = goro::debug::dump();
+///     assert!(d.contains("\"waiter\" [chan receive]"), "{d}");
+///     assert!(d.contains("\"main\" [runnable]") || d.contains("\"main\" [sleep]"), "{d}");
+/// })
+/// .unwrap();
+/// ```
+pub fn dump() -> String {
+    format(&goroutines())
+}
+
+/// The goroutines grouped by spawn site and state, with counts: for leak hunting.
+///
+/// # Examples
+///
+/// ```
+/// goro::run(|| {
+///     let (_tx, rx) = goro::chan::<u32>(0);
+///     for _ in 0..10 {
+///         let rx = rx.clone();
+///         goro::go(move || rx.recv());
+///     }
+///     goro::time::sleep(std::time::Duration::from_millis(5));
+///     assert!(goro::debug::dump_grouped().starts_with("10 goroutine(s) [chan receive]"));
+/// })
+/// .unwrap();
+/// ```
+pub fn dump_grouped() -> String {
+    format_grouped(&goroutines())
+}
