@@ -117,7 +117,7 @@ fn tour_runs_every_stop() {
     assert!(out.contains("armed timers: 0 before, 0 after"), "{out}");
     assert!(
         out.contains("all goroutines are asleep - deadlock!")
-            && out.contains("\"alice\" [chan receive]"),
+            && out.contains("\"alice\" [chan receive"),
         "{out}"
     );
     assert!(out.contains("goroutine panicked: on purpose"), "{out}");

@@ -9,8 +9,14 @@
 //! worker that runs one goroutine without yielding cannot answer; after a short wait the dump
 //! says which workers are missing.
 //!
+//! `SIGQUIT` prints the dump of every runtime (`sigquit.rs`; `GORO_SIGQUIT=0` opts out).
+//!
 //! The same records make the deadlock report (`RunError::Deadlock`) and the list of
 //! goroutines still parked when `run` returns.
+
+mod sigquit;
+
+pub(crate) use sigquit::register;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -28,6 +34,8 @@ pub struct Goroutine {
     pub name: Option<String>,
     /// What it waits for; `None` if it is runnable (queued to run again).
     pub reason: Option<WaitReason>,
+    /// How long it has waited (to within the monitor's 10-50 ms tick); `None` if runnable.
+    pub waited: Option<Duration>,
     /// Where it was spawned (`file:line:column`).
     pub site: String,
     /// The worker it lives on.
@@ -35,9 +43,20 @@ pub struct Goroutine {
 }
 
 impl Goroutine {
+    /// The state without the time: what groups share.
     fn state(&self) -> String {
         self.reason
             .map_or_else(|| "runnable".to_string(), |r| r.to_string())
+    }
+
+    /// The state with the time waited, as Go prints it once it matters: `chan receive, 2.1s`.
+    fn state_and_time(&self) -> String {
+        match self.waited {
+            Some(w) if w >= Duration::from_millis(100) => {
+                format!("{}, {:.1}s", self.state(), w.as_secs_f64())
+            }
+            _ => self.state(),
+        }
     }
 }
 
@@ -53,7 +72,7 @@ pub(crate) fn format(gs: &[Goroutine]) -> String {
             out,
             "goroutine {}{name} [{}]:\n\tcreated at {} (worker {})\n",
             g.id,
-            g.state(),
+            g.state_and_time(),
             g.site,
             g.worker
         );

@@ -97,8 +97,11 @@ pub(crate) fn run(rt: Arc<Shared>, deadlock_grace: Option<Duration>, warn: bool)
     let mut seen: Vec<Option<Seen>> = vec![None; rt.workers.len()];
     let mut warned: HashSet<u64> = HashSet::new();
     let mut quiet = Quiet::default();
+    let start = Instant::now();
     while !rt.is_shut_down() {
         let now = Instant::now();
+        let ms = u64::try_from(now.duration_since(start).as_millis()).unwrap_or(u64::MAX);
+        rt.clock_ms.store(ms, Ordering::Relaxed);
         if let Some(grace) = deadlock_grace {
             if quiet.deadlocked(&rt, now, grace) {
                 let (gs, _) = rt.dump(Duration::from_millis(500));

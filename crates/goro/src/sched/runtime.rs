@@ -137,6 +137,9 @@ pub(crate) struct Shared {
     pub(crate) dump_lines: Mutex<Vec<crate::debug::Goroutine>>,
     /// One dump at a time.
     dump_serial: Mutex<()>,
+    /// Milliseconds since the runtime started, advanced by the monitor every 10-50 ms: a
+    /// clock cheap enough to read on every park (for how long a goroutine has waited).
+    pub(crate) clock_ms: AtomicU64,
     /// Set by the deadlock detector; `run` returns it.
     pub(crate) deadlock: Mutex<Option<String>>,
 }
@@ -468,7 +471,7 @@ impl RuntimeBuilder {
     ///     });
     /// let e = r.unwrap_err().to_string();
     /// assert!(e.starts_with("all goroutines are asleep - deadlock!"));
-    /// assert!(e.contains("[chan send]"));
+    /// assert!(e.contains("[chan send"));
     /// ```
     pub fn deadlock_detection(mut self, grace: Option<Duration>) -> Self {
         self.deadlock = grace;
@@ -600,6 +603,7 @@ impl RuntimeBuilder {
             dump_lines: Mutex::new(Vec::new()),
             dump_serial: Mutex::new(()),
             deadlock: Mutex::new(None),
+            clock_ms: AtomicU64::new(0),
         });
 
         let mut threads = Vec::with_capacity(n - 1);
@@ -621,6 +625,7 @@ impl RuntimeBuilder {
             }
         }
 
+        crate::debug::register(&rt);
         let monitor = {
             let (rt2, deadlock, warn) = (rt.clone(), self.deadlock, self.hog_warnings);
             std::thread::Builder::new()

@@ -149,6 +149,8 @@ enum Next {
 struct Slot {
     fiber: Fiber,
     g: Arc<Goroutine>,
+    /// When it last parked, on the runtime's coarse clock (`Shared::clock_ms`), for dumps.
+    parked_at: u64,
 }
 
 /// The worker-local half of a worker; see the module doc.
@@ -840,7 +842,9 @@ impl Local {
                 .park
                 .is_parked()
                 .then(|| super::wait::WaitReason::from_u8(g.wait.load(Ordering::Relaxed)));
+            let now = self.rt.clock_ms.load(Ordering::Relaxed);
             gs.push(crate::debug::Goroutine {
+                waited: reason.map(|_| Duration::from_millis(now.saturating_sub(slot.parked_at))),
                 id: g.id,
                 name: g.name.as_deref().cloned(),
                 reason,
@@ -861,7 +865,11 @@ impl Local {
         let mut stack = self.take_stack(g.stack_size as usize);
         stack.set_owner(g.id, g.site);
         let fiber = Fiber::new(stack, &self.fiber, body);
-        Slot { fiber, g }
+        Slot {
+            fiber,
+            g,
+            parked_at: 0,
+        }
     }
 
     /// Gives a starting goroutine its slab index and records it in its header, before it
@@ -935,6 +943,9 @@ impl Local {
                 let mut slot = self.start_fiber(g, body);
                 match self.resume(&mut slot) {
                     Some(why) => {
+                        if why == Suspend::Park {
+                            slot.parked_at = self.rt.clock_ms.load(Ordering::Relaxed);
+                        }
                         self.store_slot(idx, slot);
                         if why == Suspend::Yield {
                             self.push_ready(idx);
@@ -960,7 +971,9 @@ impl Local {
                 slot.g.park.on_resume();
                 match self.resume(slot) {
                     Some(Suspend::Yield) => self.push_ready(idx),
-                    Some(Suspend::Park) => {}
+                    Some(Suspend::Park) => {
+                        slot.parked_at = self.rt.clock_ms.load(Ordering::Relaxed);
+                    }
                     None => {
                         // SAFETY: as above; the fiber has returned and nothing points into it.
                         if let Some(slot) = unsafe { (*p).take() } {
@@ -1008,7 +1021,7 @@ impl Local {
             .filter_map(UnsafeCell::into_inner)
             .collect();
         for slot in slots {
-            let Slot { fiber, g } = slot;
+            let Slot { fiber, g, .. } = slot;
             self.current.set(&g);
             let stack = fiber.unwind(&self.fiber);
             self.current.set(ptr::null());
