@@ -194,6 +194,8 @@ pub(crate) struct Local {
     tick: Cell<u32>,
     /// Resumptions of started goroutines: the progress thieves watch (see [`STEAL_TICKS`]).
     resumes: Cell<u32>,
+    /// Every resume, fresh starts included: published in `Running::seq` for the monitor.
+    switches: Cell<u64>,
     tearing_down: Cell<bool>,
     rng: Cell<u64>,
     /// What this worker, as a thief, has seen of each victim (see [`STEAL_TICKS`]).
@@ -475,6 +477,7 @@ pub(crate) fn run_worker(rt: Arc<Shared>, parts: WorkerParts, main: Option<MainG
         parker: parts.parker,
         tick: Cell::new(0),
         resumes: Cell::new(0),
+        switches: Cell::new(0),
         tearing_down: Cell::new(false),
         rng: Cell::new(0x9E37_79B9_7F4A_7C15 ^ (parts.index as u64 + 1)),
         watch: RefCell::new(vec![
@@ -986,12 +989,12 @@ impl Local {
     }
 
     /// Switches to the goroutine until it suspends (`Some`) or returns (`None`).
+    #[inline(always)]
     fn resume(&self, slot: &mut Slot) -> Option<Suspend> {
         let r = &self.rt.workers[self.index].running;
-        r.seq.store(
-            r.seq.load(Ordering::Relaxed).wrapping_add(1),
-            Ordering::Relaxed,
-        );
+        let seq = self.switches.get().wrapping_add(1);
+        self.switches.set(seq);
+        r.seq.store(seq, Ordering::Relaxed);
         r.site
             .store(ptr::from_ref(slot.g.site).cast_mut(), Ordering::Relaxed);
         r.id.store(slot.g.id, Ordering::Relaxed);
