@@ -19,6 +19,7 @@ pub(crate) mod monitor;
 pub(crate) mod park;
 pub(crate) mod runtime;
 pub(crate) mod timers;
+pub(crate) mod trace;
 pub(crate) mod wait;
 pub(crate) mod worker;
 

@@ -140,6 +140,14 @@ pub(crate) struct Shared {
     /// Milliseconds since the runtime started, advanced by the monitor every 10-50 ms: a
     /// clock cheap enough to read on every park (for how long a goroutine has waited).
     pub(crate) clock_ms: AtomicU64,
+    /// Where to write the execution trace (tracing is on for this runtime when set), and the
+    /// workers' buffers, handed in as they stop.
+    pub(crate) trace_path: Option<std::path::PathBuf>,
+    #[allow(clippy::type_complexity)]
+    pub(crate) trace_out: Mutex<(
+        Vec<(usize, Vec<super::trace::Event>)>,
+        std::collections::HashMap<u64, String>,
+    )>,
     /// Set by the deadlock detector; `run` returns it.
     pub(crate) deadlock: Mutex<Option<String>>,
 }
@@ -427,6 +435,7 @@ pub struct RuntimeBuilder {
     report: bool,
     deadlock: Option<Duration>,
     hog_warnings: bool,
+    trace: Option<std::path::PathBuf>,
 }
 
 /// How long the runtime must stay deadlocked before it is reported (see
@@ -445,6 +454,9 @@ impl Default for RuntimeBuilder {
                 .map_or(true, |v| v != "0")
                 .then_some(DEADLOCK_GRACE),
             hog_warnings: super::monitor::enabled(),
+            trace: std::env::var_os("GORO_TRACE")
+                .filter(|p| !p.is_empty())
+                .map(Into::into),
         }
     }
 }
@@ -475,6 +487,28 @@ impl RuntimeBuilder {
     /// ```
     pub fn deadlock_detection(mut self, grace: Option<Duration>) -> Self {
         self.deadlock = grace;
+        self
+    }
+
+    /// Records an execution trace and writes it to `path` when `run` returns, as Chrome Trace
+    /// Event JSON (open it in ui.perfetto.dev or chrome://tracing): one track per worker, a
+    /// slice per goroutine run, idle spells, and an arrow from each wake-up to the run it
+    /// caused. `GORO_TRACE=path` does the same for every runtime.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let path = std::env::temp_dir().join(format!("goro-trace-{}.json", std::process::id()));
+    /// goro::Runtime::builder()
+    ///     .trace(&path)
+    ///     .run(|| goro::go(|| 1).join().unwrap())
+    ///     .unwrap();
+    /// let json = std::fs::read_to_string(&path).unwrap();
+    /// assert!(json.contains("\"traceEvents\""));
+    /// std::fs::remove_file(&path).unwrap();
+    /// ```
+    pub fn trace(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.trace = Some(path.into());
         self
     }
 
@@ -604,7 +638,12 @@ impl RuntimeBuilder {
             dump_serial: Mutex::new(()),
             deadlock: Mutex::new(None),
             clock_ms: AtomicU64::new(0),
+            trace_path: self.trace.clone(),
+            trace_out: Mutex::new((Vec::new(), std::collections::HashMap::new())),
         });
+        if rt.trace_path.is_some() {
+            super::trace::ON.store(true, Ordering::Relaxed);
+        }
 
         let mut threads = Vec::with_capacity(n - 1);
         let mut parts = parts.into_iter();
@@ -698,6 +737,14 @@ impl RuntimeBuilder {
             eprintln!("goro: {unwound} goroutine(s) still alive when main returned were unwound:");
             for line in leaks.borrow().lines() {
                 eprintln!("goro:   {line}");
+            }
+        }
+        if let Some(path) = &rt.trace_path {
+            let (mut bufs, names) =
+                std::mem::take(&mut *rt.trace_out.lock().unwrap_or_else(|e| e.into_inner()));
+            bufs.sort_by_key(|b| b.0);
+            if let Err(e) = std::fs::write(path, super::trace::to_json(&bufs, &names)) {
+                eprintln!("goro: cannot write the trace to {}: {e}", path.display());
             }
         }
         if let Some(report) = rt.deadlock.lock().unwrap_or_else(|e| e.into_inner()).take() {

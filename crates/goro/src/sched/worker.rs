@@ -32,6 +32,7 @@
 //! futex until the earliest timer. An idle runtime uses no CPU.
 
 use std::cell::{Cell, RefCell, UnsafeCell};
+use std::collections::HashMap;
 use std::collections::VecDeque;
 use std::ptr;
 use std::sync::atomic::{fence, Ordering};
@@ -196,6 +197,11 @@ pub(crate) struct Local {
     resumes: Cell<u32>,
     /// Every resume, fresh starts included: published in `Running::seq` for the monitor.
     switches: Cell<u64>,
+    /// Whether this runtime traces, and this worker's trace buffer (see `sched::trace`).
+    tracing: bool,
+    trace: RefCell<Vec<super::trace::Event>>,
+    /// Names of the goroutines traced here, recorded once each.
+    trace_names: RefCell<HashMap<u64, String>>,
     tearing_down: Cell<bool>,
     rng: Cell<u64>,
     /// What this worker, as a thief, has seen of each victim (see [`STEAL_TICKS`]).
@@ -399,6 +405,23 @@ pub(crate) fn arm_timer(when: Instant, fire: Fire) -> Result<(), Fire> {
     })
 }
 
+/// Records a traced wake-up of `g` in the waker's buffer: a worker's of the same runtime, or
+/// the one for plain threads.
+#[cold]
+fn trace_wake(g: &Goroutine, rt: &Arc<Shared>) {
+    let recorded = with_local(|l| match l {
+        Some(l) if Arc::ptr_eq(&l.rt, rt) => {
+            let ev = super::trace::wake(g.id);
+            l.trace.borrow_mut().push(ev);
+            true
+        }
+        _ => false,
+    });
+    if !recorded {
+        super::trace::wake_from_thread(g.id);
+    }
+}
+
 /// Park protocol step 4: `g` has just been moved to QUEUED; hand it to its home worker.
 pub(crate) fn schedule_woken(g: &Goroutine) {
     // Only a started goroutine can be parked, so it has a home and a slot; the slot was
@@ -406,6 +429,9 @@ pub(crate) fn schedule_woken(g: &Goroutine) {
     let Some(home) = g.home.get() else { return };
     if home.rt.is_shut_down() {
         return;
+    }
+    if super::trace::on() && home.rt.trace_path.is_some() {
+        trace_wake(g, &home.rt);
     }
     let idx = g.slot.load(Ordering::Relaxed);
     let local = with_local(|l| match l {
@@ -479,6 +505,9 @@ pub(crate) fn run_worker(rt: Arc<Shared>, parts: WorkerParts, main: Option<MainG
         resumes: Cell::new(0),
         switches: Cell::new(0),
         tearing_down: Cell::new(false),
+        tracing: rt.trace_path.is_some(),
+        trace: RefCell::new(Vec::new()),
+        trace_names: RefCell::new(HashMap::new()),
         rng: Cell::new(0x9E37_79B9_7F4A_7C15 ^ (parts.index as u64 + 1)),
         watch: RefCell::new(vec![
             Watch {
@@ -510,6 +539,13 @@ pub(crate) fn run_worker(rt: Arc<Shared>, parts: WorkerParts, main: Option<MainG
     local.run();
     local.rt.worker_left_loop(local.index);
     local.teardown();
+    if local.tracing {
+        let events = local.trace.take();
+        let names = local.trace_names.take();
+        let mut out = local.rt.trace_out.lock().unwrap_or_else(|e| e.into_inner());
+        out.0.push((local.index, events));
+        out.1.extend(names);
+    }
     LOCAL.with(|p| p.set(ptr::null()));
 }
 
@@ -774,6 +810,49 @@ impl Local {
     }
 
     fn idle(&self) {
+        let t0 = self.tracing.then(super::trace::now_us);
+        self.idle_inner();
+        if let Some(t0) = t0 {
+            let dur = super::trace::now_us() - t0;
+            self.trace
+                .borrow_mut()
+                .push(super::trace::Event::Idle { start: t0, dur });
+        }
+    }
+
+    /// The start of a traced resume: ends the wake-up arrow pointing at `g`, if any.
+    #[cold]
+    fn trace_resume(&self, g: &Goroutine) -> f64 {
+        let t0 = super::trace::now_us();
+        if let Some(ev) = super::trace::woken(g.id, t0) {
+            self.trace.borrow_mut().push(ev);
+        }
+        t0
+    }
+
+    /// The end of a traced resume: one slice for the time `g` ran.
+    #[cold]
+    fn trace_slice(&self, g: &Goroutine, t0: f64, why: Option<Suspend>) {
+        let how = match why {
+            Some(Suspend::Park) => "park",
+            Some(Suspend::Yield) => "yield",
+            None => "exit",
+        };
+        if let Some(n) = g.name.as_deref() {
+            self.trace_names
+                .borrow_mut()
+                .entry(g.id)
+                .or_insert_with(|| n.clone());
+        }
+        self.trace.borrow_mut().push(super::trace::Event::Slice {
+            g: g.id,
+            start: t0,
+            dur: super::trace::now_us() - t0,
+            how,
+        });
+    }
+
+    fn idle_inner(&self) {
         let rt = &self.rt;
         rt.nspinning.fetch_add(1, Ordering::SeqCst);
         let start = Instant::now();
@@ -998,10 +1077,18 @@ impl Local {
         r.site
             .store(ptr::from_ref(slot.g.site).cast_mut(), Ordering::Relaxed);
         r.id.store(slot.g.id, Ordering::Relaxed);
+        let t0 = if self.tracing {
+            self.trace_resume(&slot.g)
+        } else {
+            0.0
+        };
         self.current.set(&slot.g);
         let why = slot.fiber.resume(&self.fiber);
         self.current.set(ptr::null());
         r.id.store(0, Ordering::Relaxed);
+        if self.tracing {
+            self.trace_slice(&slot.g, t0, why);
+        }
         why
     }
 
