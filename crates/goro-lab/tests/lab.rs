@@ -103,11 +103,11 @@ fn tour_runs_every_stop() {
     let (ok, out, err) = goro(&["tour", "--scale", "0.001"]);
     assert!(ok, "{err}");
     assert!(
-        out.contains("[1/11] spawn and join")
-            && out.contains("[3/11] skynet")
-            && out.contains("[6/11] readword with a timeout")
-            && out.contains("[9/11] cancelling a tree of goroutines")
-            && out.contains("[11/11] one goroutine per connection"),
+        out.contains("[1/12] spawn and join")
+            && out.contains("[3/12] skynet")
+            && out.contains("[6/12] readword with a timeout")
+            && out.contains("[9/12] cancelling a tree of goroutines")
+            && out.contains("[12/12] one goroutine per connection"),
         "{out}"
     );
     assert!(
@@ -115,6 +115,10 @@ fn tour_runs_every_stop() {
         "{out}"
     );
     assert!(out.contains("armed timers: 0 before, 0 after"), "{out}");
+    assert!(
+        out.contains("goro-tour-pipeline.json (open it in ui.perfetto.dev"),
+        "{out}"
+    );
     assert!(
         out.contains("all goroutines are asleep - deadlock!")
             && out.contains("\"alice\" [chan receive"),

@@ -103,6 +103,13 @@ const STOPS: &[Stop] = &[
         run: sync::deadlock_report,
     },
     Stop {
+        title: "a pipeline, traced",
+        what: "GORO_TRACE=file (or RuntimeBuilder::trace) records what each worker ran and who \
+               woke whom; the file opens in a browser as a timeline with a track per worker \
+               and an arrow for every hand-off between the stages.",
+        run: sync::traced_pipeline,
+    },
+    Stop {
         title: "one goroutine per connection",
         what: "An HTTP server written the simple way: a goroutine per connection doing plain \
                blocking reads and writes, which park the goroutine while the netpoller waits \

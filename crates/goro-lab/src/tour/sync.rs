@@ -187,3 +187,48 @@ pub fn deadlock_report(_scale: f64) -> String {
         indented.join("\n")
     )
 }
+
+/// A three-stage pipeline run in a traced runtime of its own; says where the trace is.
+pub fn traced_pipeline(scale: f64) -> String {
+    let n = ((2000.0 * scale) as u64).max(20);
+    let path = std::env::temp_dir().join("goro-tour-pipeline.json");
+    let (tx, rx) = goro::chan(1);
+    let p = path.clone();
+    std::thread::spawn(move || {
+        let r = goro::Runtime::builder()
+            .workers(2)
+            .exit_report(false)
+            .trace(&p)
+            .run(move || {
+                let (nums_tx, nums) = goro::chan::<u64>(16);
+                let (squares_tx, squares) = goro::chan::<u64>(16);
+                goro::Builder::new()
+                    .name("generate")
+                    .spawn(move || {
+                        for i in 0..n {
+                            let _ = nums_tx.send(i);
+                        }
+                    })
+                    .ok();
+                goro::Builder::new()
+                    .name("square")
+                    .spawn(move || {
+                        for v in &nums {
+                            let _ = squares_tx.send(v * v);
+                        }
+                    })
+                    .ok();
+                squares.iter().sum::<u64>()
+            });
+        let _ = tx.send(r.map_err(|e| e.to_string()));
+    });
+    match rx.recv() {
+        Ok(Ok(sum)) => format!(
+            "summed {n} squares ({sum}); the trace of its three goroutines is in {} \
+             (open it in ui.perfetto.dev or chrome://tracing)",
+            path.display()
+        ),
+        Ok(Err(e)) => format!("the pipeline failed: {e}"),
+        Err(_) => "the pipeline's thread failed".to_string(),
+    }
+}
