@@ -4,3 +4,4 @@
 pub mod bench;
 pub mod run;
 pub mod tour;
+pub mod trace_view;

@@ -14,7 +14,7 @@ use clap::{Parser, Subcommand};
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use goro_lab::{bench, run, tour};
+use goro_lab::{bench, run, tour, trace_view};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -42,6 +42,33 @@ enum Cmd {
     Bench(bench::BenchArgs),
     /// Run one of the example programs: the HTTP or echo server, or the HTTP load generator.
     Run(run::RunArgs),
+    /// Work with execution traces (`GORO_TRACE=out.json`).
+    Trace {
+        #[command(subcommand)]
+        cmd: TraceCmd,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum TraceCmd {
+    /// Draw a trace as a self-contained HTML page (lanes per goroutine, arrows per wake-up).
+    View {
+        /// The trace (Chrome Trace Event JSON written by goro).
+        trace: std::path::PathBuf,
+        /// Where to write the page (default: the trace's name with .html).
+        #[arg(short = 'o', long)]
+        out: Option<std::path::PathBuf>,
+    },
+}
+
+fn trace_view(trace: &std::path::Path, out: Option<std::path::PathBuf>) -> Result<(), String> {
+    let json = std::fs::read_to_string(trace)
+        .map_err(|e| format!("cannot read {}: {e}", trace.display()))?;
+    let page = trace_view::render(&json).map_err(|e| format!("{}: {e}", trace.display()))?;
+    let out = out.unwrap_or_else(|| trace.with_extension("html"));
+    std::fs::write(&out, page).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+    println!("wrote {}: open it in a browser", out.display());
+    Ok(())
 }
 
 fn main() -> ExitCode {
@@ -50,6 +77,9 @@ fn main() -> ExitCode {
         Cmd::Tour { workers, scale } => tour::run(workers, scale),
         Cmd::Bench(args) => bench::run(&args),
         Cmd::Run(args) => run::run(&args),
+        Cmd::Trace {
+            cmd: TraceCmd::View { trace, out },
+        } => trace_view(&trace, out),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,

@@ -36,6 +36,11 @@ pub struct RunArgs {
     /// Workers (OS threads); default GORO_WORKERS or one per core.
     #[arg(long)]
     pub workers: Option<usize>,
+    /// Record an execution trace into this file (Chrome Trace JSON) and draw it beside it as
+    /// HTML when the program ends (http-load ends; the servers end on their own only if they
+    /// fail, so use it with http-load).
+    #[arg(long)]
+    pub trace: Option<std::path::PathBuf>,
 }
 
 /// Runs the program; servers run until the process is stopped.
@@ -43,6 +48,9 @@ pub fn run(a: &RunArgs) -> Result<(), String> {
     let mut b = goro::Runtime::builder().exit_report(false);
     if let Some(n) = a.workers {
         b = b.workers(n);
+    }
+    if let Some(t) = &a.trace {
+        b = b.trace(t);
     }
     let (program, addr, conns, path) = (a.program, a.addr.clone(), a.conns, a.path.clone());
     let secs = Duration::from_secs_f64(a.secs.max(0.01));
@@ -81,5 +89,17 @@ pub fn run(a: &RunArgs) -> Result<(), String> {
         }
         Ok(())
     })
-    .map_err(|e| e.to_string())?
+    .map_err(|e| e.to_string())??;
+    if let Some(t) = &a.trace {
+        let json = std::fs::read_to_string(t).map_err(|e| format!("{}: {e}", t.display()))?;
+        let page = crate::trace_view::render(&json)?;
+        let html = t.with_extension("html");
+        std::fs::write(&html, page).map_err(|e| format!("{}: {e}", html.display()))?;
+        println!(
+            "trace: {} (ui.perfetto.dev) and {} (any browser)",
+            t.display(),
+            html.display()
+        );
+    }
+    Ok(())
 }

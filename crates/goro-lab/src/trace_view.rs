@@ -1,0 +1,197 @@
+//! `goro trace view TRACE.json -o TRACE.html`: draws an execution trace (`GORO_TRACE`) as a
+//! self-contained HTML page: one lane per goroutine, a bar for each time it ran (coloured by
+//! the worker it ran on, and by how the run ended), an arrow for each wake-up from the
+//! goroutine that woke it. Wheel to zoom, drag to pan, hover for details. No network.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde_json::Value;
+
+/// One run of a goroutine.
+struct Slice {
+    g: u64,
+    tid: i64,
+    ts: f64,
+    dur: f64,
+    then: String,
+}
+
+/// Reads a trace and returns the page.
+pub fn render(json: &str) -> Result<String, String> {
+    let v: Value = serde_json::from_str(json).map_err(|e| format!("not a trace: {e}"))?;
+    let evs = v["traceEvents"]
+        .as_array()
+        .ok_or("not a trace: no traceEvents array")?;
+    let mut names: BTreeMap<u64, String> = BTreeMap::new();
+    let mut slices = Vec::new();
+    let mut flow_start: BTreeMap<u64, (i64, f64)> = BTreeMap::new();
+    let mut flow_end: BTreeMap<u64, (i64, f64)> = BTreeMap::new();
+    for e in evs {
+        let tid = e["tid"].as_i64().unwrap_or(-1);
+        let ts = e["ts"].as_f64().unwrap_or(0.0);
+        match (e["ph"].as_str(), e["cat"].as_str()) {
+            (Some("X"), Some("goroutine")) => {
+                let g = e["args"]["goroutine"].as_u64().unwrap_or(0);
+                let name = e["name"].as_str().unwrap_or("");
+                names.entry(g).or_insert_with(|| name.to_string());
+                slices.push(Slice {
+                    g,
+                    tid,
+                    ts,
+                    dur: e["dur"].as_f64().unwrap_or(0.0),
+                    then: e["args"]["then"].as_str().unwrap_or("").to_string(),
+                });
+            }
+            (Some("s"), _) => {
+                flow_start.insert(e["id"].as_u64().unwrap_or(0), (tid, ts));
+            }
+            (Some("f"), _) => {
+                flow_end.insert(e["id"].as_u64().unwrap_or(0), (tid, ts));
+            }
+            _ => {}
+        }
+    }
+    let lane: BTreeMap<u64, usize> = names.keys().enumerate().map(|(i, g)| (*g, i)).collect();
+    // The goroutine running on `tid` at `ts`, if any.
+    let running_at = |tid: i64, ts: f64, starting: bool| {
+        slices
+            .iter()
+            .find(|s| {
+                s.tid == tid
+                    && if starting {
+                        (s.ts - ts).abs() < 0.001
+                    } else {
+                        s.ts <= ts && ts <= s.ts + s.dur
+                    }
+            })
+            .map(|s| s.g)
+    };
+    let mut arrows = String::new();
+    for (id, &(stid, sts)) in &flow_start {
+        let Some(&(etid, ets)) = flow_end.get(id) else {
+            continue;
+        };
+        let Some(to) = running_at(etid, ets, true) else {
+            continue;
+        };
+        let from = running_at(stid, sts, false);
+        let from_lane = from.and_then(|g| lane.get(&g)).map_or(-1i64, |l| *l as i64);
+        let _ = write!(
+            arrows,
+            "[{from_lane},{},{sts:.3},{ets:.3}],",
+            lane.get(&to).copied().unwrap_or(0)
+        );
+    }
+    let mut data_slices = String::new();
+    for s in &slices {
+        let _ = write!(
+            data_slices,
+            "[{},{},{:.3},{:.3},\"{}\"],",
+            lane.get(&s.g).copied().unwrap_or(0),
+            s.tid,
+            s.ts,
+            s.dur,
+            s.then
+        );
+    }
+    let mut lanes = String::new();
+    for (g, name) in &names {
+        let name = name
+            .replace('\\', "\\\\")
+            .replace('"', "\\\"")
+            .replace('<', "&lt;");
+        let _ = write!(lanes, "[{g},\"{name}\"],");
+    }
+    Ok(PAGE
+        .replace("/*LANES*/", &lanes)
+        .replace("/*SLICES*/", &data_slices)
+        .replace("/*ARROWS*/", &arrows))
+}
+
+const PAGE: &str = r##"<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>goro trace</title>
+<style>
+body { font: 13px sans-serif; margin: 0; background: #fafafa; }
+header { padding: 6px 10px; background: #223; color: #eee; }
+svg { display: block; cursor: grab; }
+.lane-label { font: 11px monospace; fill: #333; }
+.slice { stroke: #0003; }
+.arrow { stroke: #c33; stroke-width: 1; marker-end: url(#head); opacity: .7; }
+</style></head>
+<body>
+<header>goro trace: <span id="summary"></span> &mdash; wheel: zoom, drag: pan, hover: details</header>
+<svg id="view" xmlns="http://www.w3.org/2000/svg"></svg>
+<script>
+"use strict";
+window.onerror = (m) => { document.body.setAttribute("data-error", String(m)); };
+const lanes = [/*LANES*/];
+const slices = [/*SLICES*/];
+const arrows = [/*ARROWS*/];
+const LANE = 22, LEFT = 190, W = Math.max(800, window.innerWidth || 1200);
+const colors = ["#4a8", "#48c", "#c84", "#a4c", "#8a4", "#4aa", "#c48", "#888"];
+let t0 = Infinity, t1 = -Infinity;
+for (const s of slices) { t0 = Math.min(t0, s[2]); t1 = Math.max(t1, s[2] + s[3]); }
+if (!isFinite(t0)) { t0 = 0; t1 = 1; }
+let lo = t0, hi = t1;
+const svg = document.getElementById("view");
+svg.setAttribute("width", W);
+svg.setAttribute("height", LANE * (lanes.length + 1));
+svg.setAttribute("data-lanes", lanes.length);
+svg.setAttribute("data-arrows", arrows.length);
+document.getElementById("summary").textContent =
+  lanes.length + " goroutines, " + slices.length + " runs, " + arrows.length + " wake-ups, " +
+  ((t1 - t0) / 1000).toFixed(2) + " ms";
+const NS = "http://www.w3.org/2000/svg";
+function el(name, attrs, parent) {
+  const e = document.createElementNS(NS, name);
+  for (const k in attrs) e.setAttribute(k, attrs[k]);
+  parent.appendChild(e);
+  return e;
+}
+function x(t) { return LEFT + (t - lo) / (hi - lo) * (W - LEFT - 10); }
+function draw() {
+  while (svg.firstChild) svg.removeChild(svg.firstChild);
+  const defs = el("defs", {}, svg);
+  const m = el("marker", {id: "head", markerWidth: 6, markerHeight: 6, refX: 5, refY: 3, orient: "auto"}, defs);
+  el("path", {d: "M0,0 L6,3 L0,6 z", fill: "#c33"}, m);
+  lanes.forEach((l, i) => {
+    const y = LANE * (i + 0.5);
+    el("line", {x1: LEFT, x2: W, y1: y + LANE / 2, y2: y + LANE / 2, stroke: "#ddd"}, svg);
+    const t = el("text", {x: 4, y: y + 15, class: "lane-label"}, svg);
+    t.textContent = l[1].length > 26 ? l[1].slice(0, 25) + "…" : l[1];
+  });
+  for (const s of slices) {
+    const xa = x(s[2]), xb = x(s[2] + s[3]);
+    if (xb < LEFT || xa > W) continue;
+    const r = el("rect", {class: "slice", x: Math.max(LEFT, xa), y: LANE * (s[0] + 0.5) + 3,
+      width: Math.max(1, xb - Math.max(LEFT, xa)), height: LANE - 6,
+      fill: colors[(s[1] + 8) % colors.length], "fill-opacity": s[4] === "park" ? 1 : 0.55}, svg);
+    const tt = el("title", {}, r);
+    tt.textContent = lanes[s[0]][1] + " on worker " + s[1] + ": " + s[3].toFixed(1) +
+      " us from " + ((s[2] - t0) / 1000).toFixed(3) + " ms, then " + s[4];
+  }
+  for (const a of arrows) {
+    if (a[0] < 0) continue;
+    el("line", {class: "arrow", x1: x(a[2]), x2: x(a[3]), y1: LANE * (a[0] + 1), y2: LANE * (a[1] + 1)}, svg);
+  }
+}
+svg.addEventListener("wheel", (e) => {
+  e.preventDefault();
+  const t = lo + (e.offsetX - LEFT) / (W - LEFT - 10) * (hi - lo);
+  const f = e.deltaY < 0 ? 0.8 : 1.25;
+  lo = t - (t - lo) * f; hi = t + (hi - t) * f; draw();
+});
+let drag = null;
+svg.addEventListener("mousedown", (e) => { drag = {x: e.clientX, lo, hi}; });
+window.addEventListener("mouseup", () => { drag = null; });
+window.addEventListener("mousemove", (e) => {
+  if (!drag) return;
+  const dt = (e.clientX - drag.x) / (W - LEFT - 10) * (drag.hi - drag.lo);
+  lo = drag.lo - dt; hi = drag.hi - dt; draw();
+});
+draw();
+document.body.setAttribute("data-drawn", "yes");
+</script>
+</body></html>
+"##;

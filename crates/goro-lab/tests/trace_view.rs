@@ -1,0 +1,105 @@
+//! `goro trace view`: the page drawn from the trace of a known program has the lanes and
+//! arrows it should, and loads in a headless browser without errors (when Chromium is
+//! installed: Debian's `chromium`; otherwise that part is skipped with a note).
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn artifacts() -> PathBuf {
+    let d = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/test-artifacts");
+    std::fs::create_dir_all(&d).expect("artifacts directory");
+    d
+}
+
+/// A ping-pong of five values between main and "pong", on one worker, traced.
+fn known_trace() -> String {
+    let path = artifacts().join("pingpong-trace.json");
+    goro::Runtime::builder()
+        .workers(1)
+        .exit_report(false)
+        .trace(&path)
+        .run(|| {
+            let (ping_tx, ping_rx) = goro::chan::<u32>(0);
+            let (pong_tx, pong_rx) = goro::chan::<u32>(0);
+            let pong = goro::Builder::new()
+                .name("pong")
+                .spawn(move || {
+                    for v in &ping_rx {
+                        pong_tx.send(v).unwrap();
+                    }
+                })
+                .unwrap();
+            for i in 0..5 {
+                ping_tx.send(i).unwrap();
+                pong_rx.recv().unwrap();
+            }
+            drop(ping_tx);
+            pong.join().unwrap();
+        })
+        .unwrap();
+    std::fs::read_to_string(path).unwrap()
+}
+
+fn chromium() -> Option<&'static str> {
+    ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|b| {
+            Command::new(b)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+}
+
+#[test]
+fn the_page_draws_one_lane_per_goroutine_and_an_arrow_per_wake_up() {
+    let page = goro_lab::trace_view::render(&known_trace()).unwrap();
+    let html = artifacts().join("pingpong-trace.html");
+    std::fs::write(&html, &page).unwrap();
+    assert!(page.contains("goroutine") && page.contains("pong"));
+    assert!(
+        !page.contains("<script src"),
+        "the page must not load anything"
+    );
+
+    let Some(browser) = chromium() else {
+        eprintln!(
+            "note: no chromium on PATH; the page was written to {} but not loaded",
+            html.display()
+        );
+        return;
+    };
+    let url = format!("file://{}", html.canonicalize().unwrap().display());
+    let out = Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--dump-dom",
+            &url,
+        ])
+        .output()
+        .expect("run chromium");
+    let dom = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        dom.contains("data-drawn=\"yes\""),
+        "the script did not finish: {dom}"
+    );
+    assert!(!dom.contains("data-error=\""), "a script error: {dom}");
+    assert!(dom.contains("data-lanes=\"2\""), "main and pong: {dom}");
+    let arrows = dom.matches("class=\"arrow\"").count();
+    // Ten hand-offs (each send wakes the other side), and the join.
+    assert!(arrows >= 10, "{arrows} arrows drawn");
+    let shot = artifacts().join("pingpong-trace.png");
+    let _ = Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--window-size=1200,200",
+        ])
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg(&url)
+        .output();
+    assert!(shot.exists(), "no screenshot at {}", shot.display());
+}
