@@ -70,6 +70,12 @@ fn r5_two_goroutines_waiting_on_each_other() {
         second.join().unwrap();
     }));
     assert!(out.contains("\"first\" [chan receive"), "{out}");
+    // Each waits on its own channel, and says which.
+    let chans: std::collections::HashSet<&str> = out
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("waiting on chan "))
+        .collect();
+    assert_eq!(chans.len(), 2, "{out}");
     assert!(out.contains("\"second\" [chan receive"), "{out}");
     assert!(out.contains("\"main\" [goroutine join"), "{out}");
 }

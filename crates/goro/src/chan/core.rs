@@ -348,10 +348,13 @@ impl<T> Chan<T> {
     /// The lock is held on entry (it is released here), and `slot` points at an `Option<T>`
     /// that outlives the call.
     unsafe fn block(&self, q: Queue, slot: *mut (), deadline: Option<Instant>) -> Outcome {
-        crate::sched::wait::set(match q {
-            Queue::Recv => crate::sched::wait::WaitReason::ChanReceive,
-            Queue::Send => crate::sched::wait::WaitReason::ChanSend,
-        });
+        crate::sched::wait::set_on(
+            match q {
+                Queue::Recv => crate::sched::wait::WaitReason::ChanReceive,
+                Queue::Send => crate::sched::wait::WaitReason::ChanSend,
+            },
+            self.addr(),
+        );
         let signal = Signal::new();
         let waiter = Waiter::new(&signal, 0, slot);
         // SAFETY: locked; `waiter` stays in this frame, and is unlinked before the frame ends:

@@ -36,6 +36,9 @@ pub struct Goroutine {
     pub reason: Option<WaitReason>,
     /// How long it has waited (to within the monitor's 10-50 ms tick); `None` if runnable.
     pub waited: Option<Duration>,
+    /// The address of the channel or primitive it waits on, where recorded: goroutines with
+    /// the same address wait on the same thing.
+    pub object: Option<usize>,
     /// Where it was spawned (`file:line:column`).
     pub site: String,
     /// The worker it lives on.
@@ -68,9 +71,16 @@ pub(crate) fn format(gs: &[Goroutine]) -> String {
             .name
             .as_ref()
             .map_or(String::new(), |n| format!(" \"{n}\""));
+        let on = match (g.object, g.reason) {
+            (Some(o), Some(WaitReason::ChanReceive | WaitReason::ChanSend)) => {
+                format!("\twaiting on chan {o:#x}\n")
+            }
+            (Some(o), _) => format!("\twaiting on {o:#x}\n"),
+            _ => String::new(),
+        };
         let _ = writeln!(
             out,
-            "goroutine {}{name} [{}]:\n\tcreated at {} (worker {})\n",
+            "goroutine {}{name} [{}]:\n{on}\tcreated at {} (worker {})\n",
             g.id,
             g.state_and_time(),
             g.site,

@@ -99,5 +99,11 @@ impl fmt::Display for WaitReason {
 
 /// Records why the calling goroutine is about to park (nothing on a plain thread).
 pub(crate) fn set(reason: WaitReason) {
-    worker::set_wait_reason(reason as u8);
+    worker::set_wait_reason(reason as u8, 0);
+}
+
+/// Records why the calling goroutine is about to park, and on what (a channel's or a
+/// primitive's address, shown in dumps to tell which goroutines wait on the same thing).
+pub(crate) fn set_on(reason: WaitReason, object: usize) {
+    worker::set_wait_reason(reason as u8, object);
 }

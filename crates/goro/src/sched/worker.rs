@@ -152,6 +152,8 @@ struct Slot {
     g: Arc<Goroutine>,
     /// When it last parked, on the runtime's coarse clock (`Shared::clock_ms`), for dumps.
     parked_at: u64,
+    /// What it waits on (an address; 0 if not recorded), for dumps.
+    wait_obj: usize,
 }
 
 /// The worker-local half of a worker; see the module doc.
@@ -197,6 +199,8 @@ pub(crate) struct Local {
     resumes: Cell<u32>,
     /// Every resume, fresh starts included: published in `Running::seq` for the monitor.
     switches: Cell<u64>,
+    /// The object the running goroutine is about to wait on (`set_wait_reason`).
+    wait_obj: Cell<usize>,
     /// Whether this runtime traces, and this worker's trace buffer (see `sched::trace`).
     tracing: bool,
     trace: RefCell<Vec<super::trace::Event>>,
@@ -305,9 +309,18 @@ pub(crate) fn with_runtime<R>(f: impl FnOnce(Option<&Arc<Shared>>) -> R) -> R {
 }
 
 /// True on a worker thread (on a goroutine or in the scheduler).
-/// Records the running goroutine's wait reason (see `sched::wait`).
-pub(crate) fn set_wait_reason(r: u8) {
-    let _ = with_current(|g| g.wait.store(r, Ordering::Relaxed));
+/// Records the running goroutine's wait reason and the object it waits on (see
+/// `sched::wait`); the worker moves the object into the goroutine's slab entry when it parks.
+pub(crate) fn set_wait_reason(r: u8, object: usize) {
+    with_local(|l| {
+        if let Some(l) = l {
+            if l.with_current(|g| g.wait.store(r, Ordering::Relaxed))
+                .is_some()
+            {
+                l.wait_obj.set(object);
+            }
+        }
+    });
 }
 
 /// True on a goroutine (a fiber running on a worker).
@@ -358,14 +371,10 @@ pub(crate) fn yield_current() -> bool {
 
 /// Parks the running goroutine until `deadline`. False if not on a goroutine.
 pub(crate) fn sleep_until(deadline: Instant) -> bool {
-    if with_current(|g| {
-        g.wait
-            .store(super::wait::WaitReason::Sleep as u8, Ordering::Relaxed)
-    })
-    .is_none()
-    {
+    if !in_goroutine() {
         return false;
     }
+    set_wait_reason(super::wait::WaitReason::Sleep as u8, 0);
     while Instant::now() < deadline {
         park_current_until(deadline);
         if tearing_down() {
@@ -504,6 +513,7 @@ pub(crate) fn run_worker(rt: Arc<Shared>, parts: WorkerParts, main: Option<MainG
         tick: Cell::new(0),
         resumes: Cell::new(0),
         switches: Cell::new(0),
+        wait_obj: Cell::new(0),
         tearing_down: Cell::new(false),
         tracing: rt.trace_path.is_some(),
         trace: RefCell::new(Vec::new()),
@@ -926,6 +936,7 @@ impl Local {
                 .then(|| super::wait::WaitReason::from_u8(g.wait.load(Ordering::Relaxed)));
             let now = self.rt.clock_ms.load(Ordering::Relaxed);
             gs.push(crate::debug::Goroutine {
+                object: reason.and((slot.wait_obj != 0).then_some(slot.wait_obj)),
                 waited: reason.map(|_| Duration::from_millis(now.saturating_sub(slot.parked_at))),
                 id: g.id,
                 name: g.name.as_deref().cloned(),
@@ -951,6 +962,7 @@ impl Local {
             fiber,
             g,
             parked_at: 0,
+            wait_obj: 0,
         }
     }
 
@@ -1027,6 +1039,7 @@ impl Local {
                     Some(why) => {
                         if why == Suspend::Park {
                             slot.parked_at = self.rt.clock_ms.load(Ordering::Relaxed);
+                            slot.wait_obj = self.wait_obj.get();
                         }
                         self.store_slot(idx, slot);
                         if why == Suspend::Yield {
@@ -1055,6 +1068,7 @@ impl Local {
                     Some(Suspend::Yield) => self.push_ready(idx),
                     Some(Suspend::Park) => {
                         slot.parked_at = self.rt.clock_ms.load(Ordering::Relaxed);
+                        slot.wait_obj = self.wait_obj.get();
                     }
                     None => {
                         // SAFETY: as above; the fiber has returned and nothing points into it.

@@ -135,7 +135,10 @@ impl WaitGroup {
             w.push(Unparker::current());
             self.inner.generation.load(Ordering::Relaxed)
         };
-        crate::sched::wait::set(crate::sched::wait::WaitReason::WaitGroupWait);
+        crate::sched::wait::set_on(
+            crate::sched::wait::WaitReason::WaitGroupWait,
+            Arc::as_ptr(&self.inner) as usize,
+        );
         while self.inner.generation.load(Ordering::Acquire) == gen {
             park_quiet();
         }

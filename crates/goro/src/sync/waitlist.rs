@@ -139,7 +139,7 @@ impl WaitList {
             self.lock.unlock();
             return Wait::Ready;
         }
-        crate::sched::wait::set(reason);
+        crate::sched::wait::set_on(reason, std::ptr::from_ref(self) as usize);
         let signal = Signal::new();
         let waiter = Waiter::new(&signal, tag, std::ptr::null_mut());
         // SAFETY: locked (and the queue reference ends in this block); `waiter` stays in this
