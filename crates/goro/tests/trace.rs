@@ -67,6 +67,14 @@ fn a_ping_pong_shows_each_run_and_each_wake_up() {
             count(&evs, "X", "idle") >= 1,
             "{workers} workers: no idle spell"
         );
+        assert!(
+            count(&evs, "i", "timer") >= 1,
+            "{workers} workers: the sleep's timer"
+        );
+        assert!(
+            count(&evs, "C", "runnable") >= 20,
+            "{workers} workers: runnable counters"
+        );
         let starts = count(&evs, "s", "wake");
         let ends = count(&evs, "f", "wake");
         assert!(

@@ -52,6 +52,15 @@ pub(crate) enum Event {
     FlowStart { flow: u64, at: f64 },
     /// ... and arrives where the woken goroutine next runs.
     FlowEnd { flow: u64, at: f64 },
+    /// A moment on the worker: "steal" (arg: the victim), "netpoll" (arg: events taken),
+    /// "timer" (arg: the goroutine woken, 0 for a channel timer).
+    Instant {
+        name: &'static str,
+        at: f64,
+        arg: u64,
+    },
+    /// Goroutines queued to run on the worker.
+    Runnable { at: f64, n: u64 },
 }
 
 static FLOWS: AtomicU64 = AtomicU64::new(1);
@@ -150,6 +159,18 @@ pub(crate) fn to_json(workers: &[(usize, Vec<Event>)], names: &HashMap<u64, Stri
                     let _ = write!(
                         s,
                         "{{\"ph\":\"s\",\"cat\":\"wake\",\"name\":\"wake\",\"id\":{flow},\"pid\":1,\"tid\":{tid},\"ts\":{at:.3}}}"
+                    );
+                }
+                Event::Instant { name, at, arg } => {
+                    let _ = write!(
+                        s,
+                        "{{\"ph\":\"i\",\"s\":\"t\",\"cat\":\"{name}\",\"name\":\"{name}\",\"pid\":1,\"tid\":{tid},\"ts\":{at:.3},\"args\":{{\"arg\":{arg}}}}}"
+                    );
+                }
+                Event::Runnable { at, n } => {
+                    let _ = write!(
+                        s,
+                        "{{\"ph\":\"C\",\"name\":\"runnable (worker {tid})\",\"pid\":1,\"tid\":{tid},\"ts\":{at:.3},\"args\":{{\"goroutines\":{n}}}}}"
                     );
                 }
                 Event::FlowEnd { flow, at } => {

@@ -644,10 +644,18 @@ impl Local {
                 Some((_, Fire::Wake { g, gen })) => {
                     // Wake-ups are armed on the goroutine's home worker: this one.
                     if g.timer_gen.load(Ordering::Relaxed) == gen && g.park.unpark() {
+                        if self.tracing {
+                            self.trace_instant("timer", g.id);
+                            let ev = super::trace::wake(g.id);
+                            self.trace.borrow_mut().push(ev);
+                        }
                         self.push_ready(g.slot.load(Ordering::Relaxed));
                     }
                 }
                 Some((when, fire)) => {
+                    if self.tracing {
+                        self.trace_instant("timer", 0);
+                    }
                     if let Some((next, fire)) = fire.fire(when, now) {
                         self.timers.borrow_mut().push(next, fire);
                     }
@@ -663,7 +671,10 @@ impl Local {
         self.fire_timers();
         if tick % GLOBAL_EVERY == 0 {
             // Go: `netpoll(0)` now and then, so a busy worker still picks up I/O readiness.
-            crate::net::poller::poll_now();
+            let n = crate::net::poller::poll_now();
+            if self.tracing && n > 0 {
+                self.trace_instant("netpoll", n as u64);
+            }
             if let Some(g) = self.take_global() {
                 return Some(Next::Fresh(g));
             }
@@ -738,6 +749,9 @@ impl Local {
             });
             if let Some(g) = stolen.or_else(|| victim.take_deferred()) {
                 self.watch.borrow_mut()[v].last_steal = Some(Instant::now());
+                if self.tracing {
+                    self.trace_instant("steal", v as u64);
+                }
                 return Some(g);
             }
         }
@@ -854,11 +868,28 @@ impl Local {
                 .entry(g.id)
                 .or_insert_with(|| n.clone());
         }
-        self.trace.borrow_mut().push(super::trace::Event::Slice {
+        let end = super::trace::now_us();
+        let queued = self.ready.borrow().len() + usize::from(self.runnext.get().is_some());
+        let mut buf = self.trace.borrow_mut();
+        buf.push(super::trace::Event::Slice {
             g: g.id,
             start: t0,
-            dur: super::trace::now_us() - t0,
+            dur: end - t0,
             how,
+        });
+        buf.push(super::trace::Event::Runnable {
+            at: end,
+            n: queued as u64,
+        });
+    }
+
+    /// A moment worth marking on this worker's track.
+    #[cold]
+    fn trace_instant(&self, name: &'static str, arg: u64) {
+        self.trace.borrow_mut().push(super::trace::Event::Instant {
+            name,
+            at: super::trace::now_us(),
+            arg,
         });
     }
 
@@ -887,8 +918,14 @@ impl Local {
         }
         rt.nspinning.fetch_sub(1, Ordering::SeqCst);
         // A last look at the network before sleeping: what it wakes lands in our queue.
-        if crate::net::poller::poll_now() > 0 && self.has_work() {
-            return;
+        let n = crate::net::poller::poll_now();
+        if n > 0 {
+            if self.tracing {
+                self.trace_instant("netpoll", n as u64);
+            }
+            if self.has_work() {
+                return;
+            }
         }
         self.sleep();
     }
