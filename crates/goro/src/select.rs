@@ -471,8 +471,7 @@ fn select_with(
         unlock_all(cases, order);
         return None;
     };
-    crate::sched::wait::set(crate::sched::wait::WaitReason::Select);
-    let signal = Signal::new();
+    let signal = Signal::new_waiting(crate::sched::wait::WaitReason::Select, 0);
     for &i in order.iter() {
         let i = i as usize;
         // SAFETY: locked; `cases` stays borrowed (so in place) until every waiter is unlinked

@@ -348,14 +348,12 @@ impl<T> Chan<T> {
     /// The lock is held on entry (it is released here), and `slot` points at an `Option<T>`
     /// that outlives the call.
     unsafe fn block(&self, q: Queue, slot: *mut (), deadline: Option<Instant>) -> Outcome {
-        crate::sched::wait::set_on(
-            match q {
-                Queue::Recv => crate::sched::wait::WaitReason::ChanReceive,
-                Queue::Send => crate::sched::wait::WaitReason::ChanSend,
-            },
-            self.addr(),
-        );
-        let signal = Signal::new();
+        let reason = match q {
+            Queue::Recv => crate::sched::wait::WaitReason::ChanReceive,
+            Queue::Send => crate::sched::wait::WaitReason::ChanSend,
+        };
+        // Records the wait reason and this channel for dumps while it looks up the waker.
+        let signal = Signal::new_waiting(reason, self.addr());
         let waiter = Waiter::new(&signal, 0, slot);
         // SAFETY: locked; `waiter` stays in this frame, and is unlinked before the frame ends:
         // by the counterpart that completes it, by the timeout path, or by `Withdraw` if the

@@ -101,12 +101,20 @@ impl Wake {
 }
 
 impl Signal {
+    /// A signal not tied to a recorded wait (the model-checking tests).
+    #[cfg(loom)]
     pub(crate) fn new() -> Self {
+        Self::new_waiting(crate::sched::wait::WaitReason::Park, 0)
+    }
+
+    /// A signal for a blocking operation of the calling goroutine that waits for `reason` on
+    /// `object` (recorded for dumps in the same step).
+    pub(crate) fn new_waiting(reason: crate::sched::wait::WaitReason, object: usize) -> Self {
         Signal {
             state: AtomicU8::new(WAITING),
             case: Cell::new(usize::MAX),
             closed: Cell::new(false),
-            waker: WakeRef::current(),
+            waker: WakeRef::current_waiting(reason, object),
         }
     }
 

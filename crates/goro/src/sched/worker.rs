@@ -260,15 +260,24 @@ pub(crate) fn current_goroutine_for_waking() -> Option<Arc<Goroutine>> {
 }
 
 /// Like [`current_goroutine_for_waking`], without taking a reference.
-pub(crate) fn current_goroutine_ptr_for_waking() -> Option<ptr::NonNull<Goroutine>> {
+/// The running goroutine, for a waker to find it (recording its home worker on first use),
+/// about to wait: its wait reason and object are recorded in the same look at the worker
+/// (see `sched::wait`).
+pub(crate) fn current_goroutine_ptr_for_wait(
+    reason: u8,
+    object: usize,
+) -> Option<ptr::NonNull<Goroutine>> {
     with_local(|l| {
         let l = l?;
-        l.with_current(|g| {
+        let p = l.with_current(|g| {
             if g.home.get().is_none() {
                 g.home.set(l.home.clone());
             }
+            g.wait.store(reason, Ordering::Relaxed);
             ptr::NonNull::from(&**g)
-        })
+        })?;
+        l.wait_obj.set(object);
+        Some(p)
     })
 }
 

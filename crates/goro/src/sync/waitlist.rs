@@ -139,8 +139,7 @@ impl WaitList {
             self.lock.unlock();
             return Wait::Ready;
         }
-        crate::sched::wait::set_on(reason, std::ptr::from_ref(self) as usize);
-        let signal = Signal::new();
+        let signal = Signal::new_waiting(reason, std::ptr::from_ref(self) as usize);
         let waiter = Waiter::new(&signal, tag, std::ptr::null_mut());
         // SAFETY: locked (and the queue reference ends in this block); `waiter` stays in this
         // frame and is unlinked before it ends, by the releaser that claims it, by the timeout
