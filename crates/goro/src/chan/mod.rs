@@ -58,6 +58,8 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::time::timer::deadline_after;
+
 pub(crate) use self::core::{wake_one, Chan, Queue};
 pub use error::{
     CapacityError, CloseError, RecvError, RecvTimeoutError, SendError, SendTimeoutError,
@@ -322,13 +324,6 @@ impl<T> Receiver<T> {
     pub fn __waiting(&self) -> (usize, usize) {
         self.ch.waiting()
     }
-}
-
-fn deadline_after(d: Duration) -> Instant {
-    let now = Instant::now();
-    // A timeout too large to represent waits "forever" (about a century).
-    now.checked_add(d)
-        .unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 24 * 3600))
 }
 
 /// A receiver that nothing is ever sent to and that never closes (Go's nil channel): it keeps

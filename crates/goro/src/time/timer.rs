@@ -90,7 +90,8 @@ pub(crate) fn next_tick(when: Instant, period: Duration, now: Instant) -> Instan
     when.checked_add(skip).unwrap_or(now + period)
 }
 
-/// A deadline `d` from now, saturating far in the future.
+/// A deadline `d` from now. A timeout too large to represent waits "forever" (about a
+/// century). Every timeout in goro goes through here.
 pub(crate) fn deadline_after(d: Duration) -> Instant {
     let now = Instant::now();
     now.checked_add(d)
