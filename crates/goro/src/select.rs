@@ -487,24 +487,10 @@ fn select_with(
         signal: &signal,
         armed: true,
     };
-    if let Some(d) = deadline {
-        loop {
-            // Claimed (not only done): the claimer may have woken us before publishing DONE,
-            // and parking again would wait out the deadline. `wait` below spins for DONE.
-            if !signal.is_waiting() {
-                break;
-            }
-            if Instant::now() >= d {
-                if signal.abort() {
-                    guard.finish();
-                    return None;
-                }
-                break;
-            }
-            park_until(d);
-        }
+    if !signal.wait_until(deadline, || signal.abort()) {
+        guard.finish();
+        return None;
     }
-    signal.wait();
     guard.finish();
     let won = signal.case();
     cases[won].finish(signal.closed());

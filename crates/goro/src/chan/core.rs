@@ -15,7 +15,6 @@ use super::error::{
 };
 use super::lock::RawLock;
 use super::waiter::{Signal, WaitQueue, Waiter, Wake};
-use crate::sched::park::park_until;
 
 /// Which wait queue of a channel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -366,34 +365,12 @@ impl<T> Chan<T> {
             signal: &signal,
             waiter: &waiter,
         };
-        let outcome = match deadline {
-            None => {
-                signal.wait();
-                Outcome::Done {
-                    closed: signal.closed(),
-                }
+        let outcome = if signal.wait_until(deadline, || guard.withdraw()) {
+            Outcome::Done {
+                closed: signal.closed(),
             }
-            Some(d) => loop {
-                // Claimed, not only done: the claimer wakes us before it publishes DONE, so
-                // parking again here could wait out the whole deadline. Spin for DONE instead.
-                if !signal.is_waiting() {
-                    signal.wait();
-                    break Outcome::Done {
-                        closed: signal.closed(),
-                    };
-                }
-                if Instant::now() >= d {
-                    if guard.withdraw() {
-                        break Outcome::TimedOut;
-                    }
-                    // Claimed while we gave up: the counterpart finishes it.
-                    signal.wait();
-                    break Outcome::Done {
-                        closed: signal.closed(),
-                    };
-                }
-                park_until(d);
-            },
+        } else {
+            Outcome::TimedOut
         };
         std::mem::forget(guard);
         outcome

@@ -57,7 +57,7 @@ use loom::sync::atomic::{AtomicU8, Ordering};
 #[cfg(not(loom))]
 use std::sync::atomic::{AtomicU8, Ordering};
 
-use crate::sched::park::{park_quiet, WakeRef};
+use crate::sched::park::{park_quiet, park_until, WakeRef};
 
 const WAITING: u8 = 0;
 const CLAIMED: u8 = 1;
@@ -158,6 +158,40 @@ impl Signal {
                 CLAIMED => self.wait_spinning(),
                 _ => park_quiet(),
             }
+        }
+    }
+
+    /// Waits for DONE, or until `deadline` (none: for ever). At the deadline it calls
+    /// `withdraw`, which must try step 4 (claim the signal for the owner, then unlink the
+    /// records) and say whether it won. True if a counterpart completed the signal, false if
+    /// the owner withdrew.
+    ///
+    /// A claimed signal, not only a done one, ends the parking: the claimer wakes the owner
+    /// before it publishes DONE (step 3), so an owner that woke in between and parked again
+    /// would sleep until its deadline. It spins for DONE instead.
+    pub(crate) fn wait_until(
+        &self,
+        deadline: Option<std::time::Instant>,
+        withdraw: impl FnOnce() -> bool,
+    ) -> bool {
+        let Some(d) = deadline else {
+            self.wait();
+            return true;
+        };
+        loop {
+            if !self.is_waiting() {
+                self.wait();
+                return true;
+            }
+            if std::time::Instant::now() >= d {
+                if withdraw() {
+                    return false;
+                }
+                // Claimed while we gave up: the counterpart finishes it.
+                self.wait();
+                return true;
+            }
+            park_until(d);
         }
     }
 

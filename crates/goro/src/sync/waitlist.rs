@@ -29,7 +29,6 @@ use std::time::Instant;
 
 use crate::chan::lock::RawLock;
 use crate::chan::waiter::{Signal, WaitQueue, Waiter, Wake};
-use crate::sched::park::park_until;
 
 /// How a [`WaitList::wait`] ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -157,27 +156,10 @@ impl WaitList {
             signal: &signal,
             waiter: &waiter,
         };
-        let outcome = match deadline {
-            None => {
-                signal.wait();
-                Wait::Woken(signal.case())
-            }
-            Some(d) => loop {
-                // Claimed, not only done: the releaser wakes us before it publishes DONE, so
-                // parking again could wait out the whole deadline. Spin for DONE instead.
-                if !signal.is_waiting() {
-                    signal.wait();
-                    break Wait::Woken(signal.case());
-                }
-                if Instant::now() >= d {
-                    if guard.withdraw() {
-                        break Wait::TimedOut;
-                    }
-                    signal.wait();
-                    break Wait::Woken(signal.case());
-                }
-                park_until(d);
-            },
+        let outcome = if signal.wait_until(deadline, || guard.withdraw()) {
+            Wait::Woken(signal.case())
+        } else {
+            Wait::TimedOut
         };
         std::mem::forget(guard);
         outcome
