@@ -148,6 +148,60 @@ impl<S: mio::event::Source> Socket<S> {
     }
 }
 
+/// A stream connect's end, seen once the socket is writable (the handshake ended one way or
+/// the other): the pending error, or `WouldBlock` while the peer is not there yet.
+fn connected(error: io::Result<Option<io::Error>>, peer: io::Result<()>) -> io::Result<()> {
+    match error? {
+        Some(e) => Err(e),
+        None => match peer {
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => {
+                Err(io::ErrorKind::WouldBlock.into())
+            }
+            r => r,
+        },
+    }
+}
+
+/// `Read` and `Write` for a stream socket type and for shared references to it (so one
+/// goroutine can read while another writes), over its `Socket`'s readiness.
+macro_rules! stream_io {
+    ($t:ty) => {
+        impl std::io::Read for &$t {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                self.s.read_with(|mut io| std::io::Read::read(&mut io, buf))
+            }
+        }
+
+        impl std::io::Write for &$t {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.s
+                    .write_with(|mut io| std::io::Write::write(&mut io, buf))
+            }
+
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+
+        impl std::io::Read for $t {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                std::io::Read::read(&mut &*self, buf)
+            }
+        }
+
+        impl std::io::Write for $t {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                std::io::Write::write(&mut &*self, buf)
+            }
+
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+    };
+}
+use stream_io;
+
 /// The deadline and timeout setters every socket type shares.
 macro_rules! limit_methods {
     () => {

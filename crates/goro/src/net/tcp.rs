@@ -1,11 +1,11 @@
 //! TCP: a listener and a stream whose blocking operations park the goroutine.
 
 use std::fmt;
-use std::io::{self, Read, Write};
+use std::io;
 use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
-use super::{limit_methods, Socket};
+use super::{limit_methods, stream_io, Socket};
 
 /// Tries `f` on each address `addr` resolves to; the last error if none works.
 fn each_addr<T>(
@@ -150,16 +150,8 @@ impl TcpStream {
         let s = Self::from_mio(mio::net::TcpStream::connect(addr)?)?;
         s.s.write.deadline.set(deadline);
         // Writable means the handshake ended, one way or the other.
-        let r = s.s.write_with(|io| match io.take_error()? {
-            Some(e) => Err(e),
-            None => match io.peer_addr() {
-                Ok(_) => Ok(()),
-                Err(e) if e.kind() == io::ErrorKind::NotConnected => {
-                    Err(io::ErrorKind::WouldBlock.into())
-                }
-                Err(e) => Err(e),
-            },
-        });
+        let r =
+            s.s.write_with(|io| super::connected(io.take_error(), io.peer_addr().map(drop)));
         s.s.write.deadline.set(None);
         r.map(|()| s)
     }
@@ -207,37 +199,7 @@ impl TcpStream {
     limit_methods!();
 }
 
-impl Read for &TcpStream {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.s.read_with(|mut io| io.read(buf))
-    }
-}
-
-impl Write for &TcpStream {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.s.write_with(|mut io| io.write(buf))
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Read for TcpStream {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        (&*self).read(buf)
-    }
-}
-
-impl Write for TcpStream {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        (&*self).write(buf)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
+stream_io!(TcpStream);
 
 impl fmt::Debug for TcpStream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -1,11 +1,11 @@
 //! Unix domain stream sockets, parking the goroutine like TCP's.
 
 use std::fmt;
-use std::io::{self, Read, Write};
+use std::io;
 use std::net::Shutdown;
 use std::path::Path;
 
-use super::{limit_methods, Socket};
+use super::{limit_methods, stream_io, Socket};
 
 /// A Unix domain socket listening for connections.
 ///
@@ -72,16 +72,7 @@ impl UnixStream {
         let s = UnixStream {
             s: Socket::new(mio::net::UnixStream::connect(path)?)?,
         };
-        s.s.write_with(|io| match io.take_error()? {
-            Some(e) => Err(e),
-            None => match io.peer_addr() {
-                Ok(_) => Ok(()),
-                Err(e) if e.kind() == io::ErrorKind::NotConnected => {
-                    Err(io::ErrorKind::WouldBlock.into())
-                }
-                Err(e) => Err(e),
-            },
-        })?;
+        s.s.write_with(|io| super::connected(io.take_error(), io.peer_addr().map(drop)))?;
         Ok(s)
     }
 
@@ -102,35 +93,7 @@ impl UnixStream {
     limit_methods!();
 }
 
-impl Read for &UnixStream {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.s.read_with(|mut io| io.read(buf))
-    }
-}
-
-impl Write for &UnixStream {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.s.write_with(|mut io| io.write(buf))
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Read for UnixStream {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        (&*self).read(buf)
-    }
-}
-
-impl Write for UnixStream {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        (&*self).write(buf)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
+stream_io!(UnixStream);
 
 impl fmt::Debug for UnixStream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
