@@ -11,14 +11,14 @@
 
 use std::io::{self, BufRead};
 use std::path::Path;
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 
 use crate::chan::{chan, Receiver, Sender};
 
 type Reply = Sender<io::Result<Option<String>>>;
 
-fn reader() -> &'static Mutex<Sender<Reply>> {
-    static READER: OnceLock<Mutex<Sender<Reply>>> = OnceLock::new();
+fn reader() -> &'static Sender<Reply> {
+    static READER: OnceLock<Sender<Reply>> = OnceLock::new();
     READER.get_or_init(|| {
         let (tx, rx): (Sender<Reply>, Receiver<Reply>) = chan(0);
         let started = std::thread::Builder::new()
@@ -46,9 +46,9 @@ fn reader() -> &'static Mutex<Sender<Reply>> {
         if started.is_err() {
             // Without the thread every request fails at once (its channel is closed).
             let (dead_tx, _) = chan(0);
-            return Mutex::new(dead_tx);
+            return dead_tx;
         }
-        Mutex::new(tx)
+        tx
     })
 }
 
@@ -77,9 +77,8 @@ impl Stdin {
     /// while it waits.
     pub fn read_line(&self) -> io::Result<Option<String>> {
         let (reply_tx, reply_rx) = chan(1);
-        let tx = reader().lock().unwrap_or_else(|e| e.into_inner()).clone();
         let _waiting = crate::net::poller::IoWaiting::new();
-        if tx.send(reply_tx).is_err() {
+        if reader().send(reply_tx).is_err() {
             return Err(io::Error::other("goro: cannot start the stdin thread"));
         }
         reply_rx
