@@ -258,7 +258,9 @@ fn run<F: FnOnce() -> R + Send, R: Send>(f: F, strict: bool) -> Result<R, PoolFu
         };
     }
     crate::sched::wait::set(crate::sched::wait::WaitReason::BlockingCall);
-    IN_FLIGHT.fetch_add(1, Ordering::SeqCst);
+    // Declared before the guard, so dropped after it: a stack unwinding here still counts as a
+    // call in flight until the pool is done with it.
+    let _in_flight = crate::sched::Counted::new(&IN_FLIGHT);
     let guard = WaitDone(&done);
     while !done.load(Ordering::Acquire) {
         if worker::tearing_down() {
@@ -269,7 +271,6 @@ fn run<F: FnOnce() -> R + Send, R: Send>(f: F, strict: bool) -> Result<R, PoolFu
         }
     }
     drop(guard);
-    IN_FLIGHT.fetch_sub(1, Ordering::SeqCst);
     match call.result.take() {
         Some(Ok(r)) => Ok(r),
         Some(Err(p)) => resume_unwind(p),

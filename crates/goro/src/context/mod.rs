@@ -363,7 +363,7 @@ impl Context {
                 if d <= Instant::now() {
                     state.cancel(ContextError::DeadlineExceeded);
                 } else {
-                    state.lock().armed = Some(Armed::new());
+                    state.lock().armed = Some(timer::armed_token());
                     timer::arm(
                         d,
                         Fire::Deadline {

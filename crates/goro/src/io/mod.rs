@@ -77,7 +77,7 @@ impl Stdin {
     /// while it waits.
     pub fn read_line(&self) -> io::Result<Option<String>> {
         let (reply_tx, reply_rx) = chan(1);
-        let _waiting = crate::net::poller::IoWaiting::new();
+        let _waiting = crate::net::poller::io_waiting_token();
         if reader().send(reply_tx).is_err() {
             return Err(io::Error::other("goro: cannot start the stdin thread"));
         }

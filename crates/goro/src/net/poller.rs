@@ -38,27 +38,16 @@ use crate::sync::waitlist::{Wait, WaitList};
 
 /// Goroutines and threads waiting for I/O: live work for the deadlock detector (a socket can
 /// become ready whatever the goroutines do).
-static IO_WAITERS: AtomicU64 = AtomicU64::new(0);
+static IO_WAITERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 /// True while anyone waits for I/O (a socket, or a line of stdin).
 pub(crate) fn io_waiting() -> bool {
     IO_WAITERS.load(Ordering::SeqCst) > 0
 }
 
-/// Counts one waiter in [`io_waiting`] for as long as it lives.
-pub(crate) struct IoWaiting(());
-
-impl IoWaiting {
-    pub(crate) fn new() -> Self {
-        IO_WAITERS.fetch_add(1, Ordering::SeqCst);
-        IoWaiting(())
-    }
-}
-
-impl Drop for IoWaiting {
-    fn drop(&mut self) {
-        IO_WAITERS.fetch_sub(1, Ordering::SeqCst);
-    }
+/// One waiter in [`io_waiting`], for as long as it is held.
+pub(crate) fn io_waiting_token() -> crate::sched::Counted {
+    crate::sched::Counted::new(&IO_WAITERS)
 }
 
 /// One direction of a socket: its readiness generation and who waits for it.
@@ -76,7 +65,7 @@ impl Readiness {
 
     /// Step 2: waits until the generation moves past `seen`; false if `deadline` passed.
     pub(crate) fn wait(&self, seen: u64, deadline: Option<Instant>) -> bool {
-        let _waiting = IoWaiting::new();
+        let _waiting = io_waiting_token();
         let r = self.waiters.wait(
             crate::sched::wait::WaitReason::IoWait,
             0,

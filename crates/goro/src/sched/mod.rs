@@ -23,6 +23,24 @@ pub(crate) mod trace;
 pub(crate) mod wait;
 pub(crate) mod worker;
 
+/// One unit of a process-wide count (armed timers, goroutines waiting for I/O, blocking calls
+/// in flight), held for as long as the thing it counts lasts, so the count cannot drift when
+/// a stack unwinds or a timer entry is dropped instead of fired.
+pub(crate) struct Counted(&'static std::sync::atomic::AtomicUsize);
+
+impl Counted {
+    pub(crate) fn new(count: &'static std::sync::atomic::AtomicUsize) -> Self {
+        count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Counted(count)
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
 /// Gives up the worker so other goroutines can run; the caller goes to the back of its
 /// worker's queue and resumes later (Go's `runtime.Gosched`). On a plain OS thread it is
 /// `std::thread::yield_now`.

@@ -230,7 +230,7 @@ mod tests {
         Fire::Send {
             tx: WeakSender::from_sender(tx),
             period: None,
-            armed: Armed::new(),
+            armed: timer::armed_token(),
         }
     }
 

@@ -114,7 +114,7 @@ fn every(d: Duration, period: Option<Duration>) -> Receiver<Instant> {
     let fire = Fire::Send {
         tx: WeakSender::from_sender(tx),
         period,
-        armed: timer::Armed::new(),
+        armed: timer::armed_token(),
     };
     timer::arm(timer::deadline_after(d), fire);
     rx

@@ -65,20 +65,13 @@ pub fn armed() -> usize {
     ARMED.load(Ordering::Relaxed)
 }
 
-/// One armed `after`/`tick` entry in the [`armed`] count, for as long as it exists.
-pub(crate) struct Armed(());
+/// One armed `after`/`tick` entry or context deadline in the [`armed`] count, for as long as
+/// it exists.
+pub(crate) type Armed = crate::sched::Counted;
 
-impl Armed {
-    pub(crate) fn new() -> Self {
-        ARMED.fetch_add(1, Ordering::Relaxed);
-        Armed(())
-    }
-}
-
-impl Drop for Armed {
-    fn drop(&mut self) {
-        ARMED.fetch_sub(1, Ordering::Relaxed);
-    }
+/// A new unit of the [`armed`] count.
+pub(crate) fn armed_token() -> Armed {
+    crate::sched::Counted::new(&ARMED)
 }
 
 /// The next tick of a ticker that was due at `when`: a whole number of periods later, and
