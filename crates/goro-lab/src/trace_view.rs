@@ -1,7 +1,8 @@
 //! `goro trace view TRACE.json -o TRACE.html`: draws an execution trace (`GORO_TRACE`) as a
 //! self-contained HTML page: one lane per goroutine, a bar for each time it ran (coloured by
-//! the worker it ran on, and by how the run ended), an arrow for each wake-up from the
-//! goroutine that woke it. Wheel to zoom, drag to pan, hover for details. No network.
+//! the worker it ran on, and by how the run ended), a mark for each channel operation
+//! (send, receive, close; hover for the channel), an arrow for each wake-up from the
+//! goroutine that woke it, labelled with the channel operation that caused it. Wheel to zoom, drag to pan, hover for details. No network.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -15,6 +16,16 @@ struct Slice {
     ts: f64,
     dur: f64,
     then: String,
+    reason: String,
+}
+
+/// A channel operation a goroutine completed.
+struct ChanOp {
+    g: u64,
+    tid: i64,
+    ts: f64,
+    op: String,
+    ch: String,
 }
 
 /// Reads a trace and returns the page.
@@ -25,6 +36,7 @@ pub fn render(json: &str) -> Result<String, String> {
         .ok_or("not a trace: no traceEvents array")?;
     let mut names: BTreeMap<u64, String> = BTreeMap::new();
     let mut slices = Vec::new();
+    let mut ops: Vec<ChanOp> = Vec::new();
     let mut flow_start: BTreeMap<u64, (i64, f64)> = BTreeMap::new();
     let mut flow_end: BTreeMap<u64, (i64, f64)> = BTreeMap::new();
     for e in evs {
@@ -41,8 +53,16 @@ pub fn render(json: &str) -> Result<String, String> {
                     ts,
                     dur: e["dur"].as_f64().unwrap_or(0.0),
                     then: e["args"]["then"].as_str().unwrap_or("").to_string(),
+                    reason: e["args"]["reason"].as_str().unwrap_or("").to_string(),
                 });
             }
+            (Some("i"), Some("chan")) => ops.push(ChanOp {
+                g: e["args"]["goroutine"].as_u64().unwrap_or(0),
+                tid,
+                ts,
+                op: e["name"].as_str().unwrap_or("").to_string(),
+                ch: e["args"]["chan"].as_str().unwrap_or("").to_string(),
+            }),
             (Some("s"), _) => {
                 flow_start.insert(e["id"].as_u64().unwrap_or(0), (tid, ts));
             }
@@ -77,14 +97,31 @@ pub fn render(json: &str) -> Result<String, String> {
         };
         let from = running_at(stid, sts, false);
         let from_lane = from.and_then(|g| lane.get(&g)).map_or(-1i64, |l| *l as i64);
+        // The channel operation that made this wake-up: the one its waker recorded just
+        // before (or, for a select, just after) waking.
+        let cause = ops
+            .iter()
+            .filter(|o| {
+                o.tid == stid
+                    && from.is_none_or(|g| o.g == g)
+                    && o.ts <= sts + 2.0
+                    && sts - o.ts < 50.0
+            })
+            .min_by(|a, b| (a.ts - sts).abs().total_cmp(&(b.ts - sts).abs()))
+            .map_or(String::new(), |o| format!("{} on chan {}", o.op, o.ch));
         let _ = write!(
             arrows,
-            "[{from_lane},{},{sts:.3},{ets:.3}],",
+            "[{from_lane},{},{sts:.3},{ets:.3},\"{cause}\"],",
             lane.get(&to).copied().unwrap_or(0)
         );
     }
     let mut data_slices = String::new();
     for s in &slices {
+        let then = if s.reason.is_empty() {
+            s.then.clone()
+        } else {
+            format!("{} ({})", s.then, s.reason)
+        };
         let _ = write!(
             data_slices,
             "[{},{},{:.3},{:.3},\"{}\"],",
@@ -92,8 +129,14 @@ pub fn render(json: &str) -> Result<String, String> {
             s.tid,
             s.ts,
             s.dur,
-            s.then
+            then
         );
+    }
+    let mut data_ops = String::new();
+    for o in &ops {
+        // Operations of plain threads (goroutine 0) have no lane.
+        let Some(l) = lane.get(&o.g) else { continue };
+        let _ = write!(data_ops, "[{l},{:.3},\"{}\",\"{}\"],", o.ts, o.op, o.ch);
     }
     let mut lanes = String::new();
     for (g, name) in &names {
@@ -106,7 +149,8 @@ pub fn render(json: &str) -> Result<String, String> {
     Ok(PAGE
         .replace("/*LANES*/", &lanes)
         .replace("/*SLICES*/", &data_slices)
-        .replace("/*ARROWS*/", &arrows))
+        .replace("/*ARROWS*/", &arrows)
+        .replace("/*OPS*/", &data_ops))
 }
 
 const PAGE: &str = r##"<!DOCTYPE html>
@@ -128,6 +172,10 @@ window.onerror = (m) => { document.body.setAttribute("data-error", String(m)); }
 const lanes = [/*LANES*/];
 const slices = [/*SLICES*/];
 const arrows = [/*ARROWS*/];
+const ops = [/*OPS*/];
+const opColors = {"send": "#d62", "recv": "#26d", "recv (closed)": "#555", "close": "#000",
+  "close (last handle dropped)": "#000",
+  "select send": "#d62", "select recv": "#26d"};
 const LANE = 22, LEFT = 190, W = Math.max(800, window.innerWidth || 1200);
 const colors = ["#4a8", "#48c", "#c84", "#a4c", "#8a4", "#4aa", "#c48", "#888"];
 let t0 = Infinity, t1 = -Infinity;
@@ -139,8 +187,10 @@ svg.setAttribute("width", W);
 svg.setAttribute("height", LANE * (lanes.length + 1));
 svg.setAttribute("data-lanes", lanes.length);
 svg.setAttribute("data-arrows", arrows.length);
+svg.setAttribute("data-chan-ops", ops.length);
 document.getElementById("summary").textContent =
   lanes.length + " goroutines, " + slices.length + " runs, " + arrows.length + " wake-ups, " +
+  ops.length + " channel operations, " +
   ((t1 - t0) / 1000).toFixed(2) + " ms";
 const NS = "http://www.w3.org/2000/svg";
 function el(name, attrs, parent) {
@@ -171,9 +221,19 @@ function draw() {
     tt.textContent = lanes[s[0]][1] + " on worker " + s[1] + ": " + s[3].toFixed(1) +
       " us from " + ((s[2] - t0) / 1000).toFixed(3) + " ms, then " + s[4];
   }
+  for (const o of ops) {
+    const xo = x(o[1]);
+    if (xo < LEFT || xo > W) continue;
+    const y = LANE * (o[0] + 0.5);
+    const p = el("path", {d: "M" + xo + "," + (y + 1) + " l3,4 l-3,4 l-3,-4 z",
+      fill: opColors[o[2]] || "#777"}, svg);
+    el("title", {}, p).textContent = lanes[o[0]][1] + ": " + o[2] + " on chan " + o[3] +
+      " at " + ((o[1] - t0) / 1000).toFixed(3) + " ms";
+  }
   for (const a of arrows) {
     if (a[0] < 0) continue;
-    el("line", {class: "arrow", x1: x(a[2]), x2: x(a[3]), y1: LANE * (a[0] + 1), y2: LANE * (a[1] + 1)}, svg);
+    const l = el("line", {class: "arrow", x1: x(a[2]), x2: x(a[3]), y1: LANE * (a[0] + 1), y2: LANE * (a[1] + 1)}, svg);
+    el("title", {}, l).textContent = "wake-up of " + lanes[a[1]][1] + (a[4] ? " by " + a[4] : "");
   }
 }
 svg.addEventListener("wheel", (e) => {

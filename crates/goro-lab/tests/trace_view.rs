@@ -90,6 +90,25 @@ fn the_page_draws_one_lane_per_goroutine_and_an_arrow_per_wake_up() {
     let arrows = dom.matches("class=\"arrow\"").count();
     // Ten hand-offs (each send wakes the other side), and the join.
     assert!(arrows >= 10, "{arrows} arrows drawn");
+    // Five sends and five receives each way, the receive that finds ping closed,
+    // and the two closes when the last senders are dropped.
+    assert!(
+        dom.contains("data-chan-ops=\"23\""),
+        "channel operations: {dom}"
+    );
+    // On one worker each side parks in its send until the other receives: every hand-off
+    // arrow is a receive waking a parked sender, and says so.
+    let by = |what: &str| dom.matches(what).count();
+    assert_eq!(
+        by("wake-up of goroutine 2 pong by recv on chan 0x"),
+        5,
+        "{dom}"
+    );
+    assert_eq!(
+        by("wake-up of goroutine 1 main by recv on chan 0x"),
+        5,
+        "{dom}"
+    );
     let shot = artifacts().join("pingpong-trace.png");
     let _ = Command::new(browser)
         .args([

@@ -265,6 +265,9 @@ impl<T> Case for RecvCase<'_, T> {
     }
     fn set_won(&mut self, won: bool) {
         self.won = won;
+        if won {
+            crate::sched::trace::chan(crate::sched::trace::ChanOp::SelectRecv, self.addr());
+        }
     }
 }
 
@@ -373,6 +376,9 @@ impl<T> Case for SendCase<'_, T> {
     }
     fn set_won(&mut self, won: bool) {
         self.won = won;
+        if won {
+            crate::sched::trace::chan(crate::sched::trace::ChanOp::SelectSend, self.addr());
+        }
     }
 }
 

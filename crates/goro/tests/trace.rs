@@ -89,3 +89,58 @@ fn a_ping_pong_shows_each_run_and_each_wake_up() {
         }
     }
 }
+
+#[test]
+fn channel_operations_are_recorded_with_the_channel_and_the_goroutine() {
+    let evs = traced(1, || {
+        let (tx, rx) = goro::chan::<u32>(1);
+        let (stop_tx, stop_rx) = goro::chan::<()>(0);
+        let h = goro::go(move || {
+            let mut got = 0;
+            loop {
+                goro::select! {
+                    recv(rx) -> v => match v {
+                        Ok(_) => got += 1,
+                        Err(_) => return got,
+                    },
+                    recv(stop_rx) -> _ => return got,
+                }
+            }
+        });
+        for i in 0..3 {
+            tx.send(i).unwrap();
+        }
+        tx.close().unwrap();
+        assert_eq!(h.join().unwrap(), 3);
+        drop(stop_tx);
+    });
+    let chan_ops: Vec<&Value> = evs
+        .iter()
+        .filter(|e| e["ph"] == "i" && e["cat"] == "chan")
+        .collect();
+    let named = |name: &str| chan_ops.iter().filter(|e| e["name"] == name).count();
+    assert_eq!(named("send"), 3, "{chan_ops:?}");
+    assert_eq!(named("close"), 1, "{chan_ops:?}");
+    // Three values and the close, each taken by a select.
+    assert_eq!(named("select recv"), 4, "{chan_ops:?}");
+    // The sends and the close are on one channel; main (goroutine 1) made them.
+    let sends: Vec<&&Value> = chan_ops
+        .iter()
+        .filter(|e| e["name"] == "send" || e["name"] == "close")
+        .collect();
+    let ch = sends[0]["args"]["chan"].as_str().unwrap();
+    assert!(ch.starts_with("0x"));
+    assert!(sends.iter().all(|e| e["args"]["chan"] == ch));
+    let main = &sends[0]["args"]["goroutine"];
+    assert!(sends.iter().all(|e| &e["args"]["goroutine"] == main));
+    assert!(chan_ops
+        .iter()
+        .filter(|e| e["name"] == "select recv")
+        .all(|e| &e["args"]["goroutine"] != main));
+    // The select's goroutine dropped the last receiver of the stop channel.
+    assert_eq!(named("close (last handle dropped)"), 1, "{chan_ops:?}");
+    // Parks say why.
+    assert!(evs
+        .iter()
+        .any(|e| e["ph"] == "X" && e["args"]["reason"] == "select"));
+}

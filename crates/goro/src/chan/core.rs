@@ -15,6 +15,7 @@ use super::error::{
 };
 use super::lock::RawLock;
 use super::waiter::{Signal, WaitQueue, Waiter, Wake};
+use crate::sched::trace::{self, ChanOp};
 
 /// Which wait queue of a channel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -243,7 +244,10 @@ impl<T> Chan<T> {
         // SAFETY: locked until the `unlock` below.
         let r = self.try_send_locked(unsafe { self.state() }, v);
         self.unlock();
-        r.map(wake_one)
+        r.map(|wake| {
+            trace::chan(ChanOp::Send, self.addr());
+            wake_one(wake);
+        })
     }
 
     pub(crate) fn try_recv(&self) -> Result<T, TryRecvError> {
@@ -264,6 +268,7 @@ impl<T> Chan<T> {
         let r = self.try_recv_locked(unsafe { self.state() });
         self.unlock();
         r.map(|(v, wake)| {
+            trace::chan(ChanOp::Recv, self.addr());
             wake_one(wake);
             v
         })
@@ -276,6 +281,7 @@ impl<T> Chan<T> {
         let v = match self.try_send_locked(st, v) {
             Ok(wake) => {
                 self.unlock();
+                trace::chan(ChanOp::Send, self.addr());
                 wake_one(wake);
                 return Ok(());
             }
@@ -298,7 +304,10 @@ impl<T> Chan<T> {
                 deadline,
             )
         } {
-            Outcome::Done { closed: false } => Ok(()),
+            Outcome::Done { closed: false } => {
+                trace::chan(ChanOp::Send, self.addr());
+                Ok(())
+            }
             Outcome::Done { closed: true } => Err(SendTimeoutError::Closed(taken(slot))),
             Outcome::TimedOut => Err(SendTimeoutError::Timeout(taken(slot))),
         }
@@ -311,11 +320,13 @@ impl<T> Chan<T> {
         match self.try_recv_locked(st) {
             Ok((v, wake)) => {
                 self.unlock();
+                trace::chan(ChanOp::Recv, self.addr());
                 wake_one(wake);
                 return Ok(v);
             }
             Err(TryRecvError::Closed) => {
                 self.unlock();
+                trace::chan(ChanOp::RecvClosed, self.addr());
                 return Err(RecvTimeoutError::Closed);
             }
             Err(TryRecvError::Empty) => {}
@@ -333,8 +344,14 @@ impl<T> Chan<T> {
                 deadline,
             )
         } {
-            Outcome::Done { closed: false } => Ok(taken(slot)),
-            Outcome::Done { closed: true } => Err(RecvTimeoutError::Closed),
+            Outcome::Done { closed: false } => {
+                trace::chan(ChanOp::Recv, self.addr());
+                Ok(taken(slot))
+            }
+            Outcome::Done { closed: true } => {
+                trace::chan(ChanOp::RecvClosed, self.addr());
+                Err(RecvTimeoutError::Closed)
+            }
             Outcome::TimedOut => Err(RecvTimeoutError::Timeout),
         }
     }
@@ -397,6 +414,12 @@ impl<T> Chan<T> {
         st.recvq.drain_claimed(&mut each);
         st.sendq.drain_claimed(&mut each);
         self.unlock();
+        let op = if explicit {
+            ChanOp::Close
+        } else {
+            ChanOp::CloseDropped
+        };
+        trace::chan(op, self.addr());
         for w in wake {
             w.wake();
         }

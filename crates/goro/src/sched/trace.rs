@@ -9,7 +9,9 @@
 //! (begin, end, and whether it parked, yielded or returned) and its idle spells. A wake-up
 //! records the start of a flow arrow on the waker's thread (a worker's buffer, or a shared
 //! one for plain threads) and leaves the arrow's id in a side table; the woken goroutine's
-//! next resume records its end. The buffers are collected when the workers stop, and `run`
+//! next resume records its end. Channel operations (send, receive, close, the case a select
+//! completed) are instants with the channel's address, recorded by the goroutine that made
+//! them just before it wakes its counterpart. The buffers are collected when the workers stop, and `run`
 //! writes the file.
 
 use std::collections::HashMap;
@@ -39,12 +41,13 @@ pub(crate) fn now_us() -> f64 {
 #[derive(Debug, Clone)]
 pub(crate) enum Event {
     /// A goroutine ran from `start` for `dur` microseconds and then `how` ("park", "yield",
-    /// "exit").
+    /// "exit"); a park says what for (`reason`, Go's wait reason, empty otherwise).
     Slice {
         g: u64,
         start: f64,
         dur: f64,
         how: &'static str,
+        reason: &'static str,
     },
     /// The worker had nothing to run from `start` for `dur`.
     Idle { start: f64, dur: f64 },
@@ -61,6 +64,71 @@ pub(crate) enum Event {
     },
     /// Goroutines queued to run on the worker.
     Runnable { at: f64, n: u64 },
+    /// Goroutine `g` (0: a plain thread) completed `op` on the channel at address `ch`.
+    Chan {
+        op: ChanOp,
+        ch: usize,
+        g: u64,
+        at: f64,
+    },
+}
+
+/// A channel operation, as the trace names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ChanOp {
+    /// A value was sent (handed to a receiver or buffered).
+    Send,
+    /// A value was received.
+    Recv,
+    /// A receive found the channel closed and drained.
+    RecvClosed,
+    /// The channel was closed by `close`.
+    Close,
+    /// The channel was closed by dropping its last `Sender` or its last `Receiver`.
+    CloseDropped,
+    /// A `select` completed a send on this channel.
+    SelectSend,
+    /// A `select` completed a receive on this channel.
+    SelectRecv,
+}
+
+impl ChanOp {
+    fn name(self) -> &'static str {
+        match self {
+            ChanOp::Send => "send",
+            ChanOp::Recv => "recv",
+            ChanOp::RecvClosed => "recv (closed)",
+            ChanOp::Close => "close",
+            ChanOp::CloseDropped => "close (last handle dropped)",
+            ChanOp::SelectSend => "select send",
+            ChanOp::SelectRecv => "select recv",
+        }
+    }
+}
+
+/// Records a completed channel operation if a runtime traces: one relaxed load and a
+/// predictable branch when none does.
+#[inline]
+pub(crate) fn chan(op: ChanOp, ch: usize) {
+    if on() {
+        chan_traced(op, ch);
+    }
+}
+
+#[cold]
+fn chan_traced(op: ChanOp, ch: usize) {
+    super::worker::trace_chan(op, ch);
+}
+
+/// Records a channel operation made on a plain thread.
+pub(crate) fn chan_from_thread(op: ChanOp, ch: usize) {
+    let ev = Event::Chan {
+        op,
+        ch,
+        g: 0,
+        at: now_us(),
+    };
+    foreign().lock().unwrap_or_else(|e| e.into_inner()).push(ev);
 }
 
 static FLOWS: AtomicU64 = AtomicU64::new(1);
@@ -139,14 +207,20 @@ pub(crate) fn to_json(workers: &[(usize, Vec<Event>)], names: &HashMap<u64, Stri
         for ev in evs {
             let mut s = String::new();
             match ev {
-                Event::Slice { g, start, dur, how } => {
+                Event::Slice {
+                    g,
+                    start,
+                    dur,
+                    how,
+                    reason,
+                } => {
                     let label = match names.get(g) {
                         Some(n) => format!("goroutine {g} {}", escape(n)),
                         None => format!("goroutine {g}"),
                     };
                     let _ = write!(
                         s,
-                        "{{\"ph\":\"X\",\"cat\":\"goroutine\",\"name\":\"{label}\",\"pid\":1,\"tid\":{tid},\"ts\":{start:.3},\"dur\":{dur:.3},\"args\":{{\"goroutine\":{g},\"then\":\"{how}\"}}}}"
+                        "{{\"ph\":\"X\",\"cat\":\"goroutine\",\"name\":\"{label}\",\"pid\":1,\"tid\":{tid},\"ts\":{start:.3},\"dur\":{dur:.3},\"args\":{{\"goroutine\":{g},\"then\":\"{how}\",\"reason\":\"{reason}\"}}}}"
                     );
                 }
                 Event::Idle { start, dur } => {
@@ -171,6 +245,13 @@ pub(crate) fn to_json(workers: &[(usize, Vec<Event>)], names: &HashMap<u64, Stri
                     let _ = write!(
                         s,
                         "{{\"ph\":\"C\",\"name\":\"runnable (worker {tid})\",\"pid\":1,\"tid\":{tid},\"ts\":{at:.3},\"args\":{{\"goroutines\":{n}}}}}"
+                    );
+                }
+                Event::Chan { op, ch, g, at } => {
+                    let name = op.name();
+                    let _ = write!(
+                        s,
+                        "{{\"ph\":\"i\",\"s\":\"t\",\"cat\":\"chan\",\"name\":\"{name}\",\"pid\":1,\"tid\":{tid},\"ts\":{at:.3},\"args\":{{\"chan\":\"{ch:#x}\",\"goroutine\":{g}}}}}"
                     );
                 }
                 Event::FlowEnd { flow, at } => {

@@ -74,9 +74,10 @@ impl WaitReason {
     }
 }
 
-impl fmt::Display for WaitReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl WaitReason {
+    /// Go's wording, as `Display` writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
             WaitReason::Park => "park",
             WaitReason::ChanReceive => "chan receive",
             WaitReason::ChanSend => "chan send",
@@ -93,7 +94,13 @@ impl fmt::Display for WaitReason {
             WaitReason::WaitGroupWait => "sync.WaitGroup.Wait",
             WaitReason::Join => "goroutine join",
             WaitReason::BlockingCall => "blocking call",
-        })
+        }
+    }
+}
+
+impl fmt::Display for WaitReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

@@ -423,6 +423,29 @@ pub(crate) fn arm_timer(when: Instant, fire: Fire) -> Result<(), Fire> {
     })
 }
 
+/// Records a completed channel operation in this worker's buffer if its runtime traces, or in
+/// the plain threads' buffer when called off the workers.
+pub(crate) fn trace_chan(op: super::trace::ChanOp, ch: usize) {
+    let on_worker = with_local(|l| match l {
+        Some(l) => {
+            if l.tracing {
+                let g = l.with_current(|g| g.id).unwrap_or(0);
+                l.trace.borrow_mut().push(super::trace::Event::Chan {
+                    op,
+                    ch,
+                    g,
+                    at: super::trace::now_us(),
+                });
+            }
+            true
+        }
+        None => false,
+    });
+    if !on_worker {
+        super::trace::chan_from_thread(op, ch);
+    }
+}
+
 /// Records a traced wake-up of `g` in the waker's buffer: a worker's of the same runtime, or
 /// the one for plain threads.
 #[cold]
@@ -866,10 +889,13 @@ impl Local {
     /// The end of a traced resume: one slice for the time `g` ran.
     #[cold]
     fn trace_slice(&self, g: &Goroutine, t0: f64, why: Option<Suspend>) {
-        let how = match why {
-            Some(Suspend::Park) => "park",
-            Some(Suspend::Yield) => "yield",
-            None => "exit",
+        let (how, reason) = match why {
+            Some(Suspend::Park) => (
+                "park",
+                super::wait::WaitReason::from_u8(g.wait.load(Ordering::Relaxed)).as_str(),
+            ),
+            Some(Suspend::Yield) => ("yield", ""),
+            None => ("exit", ""),
         };
         if let Some(n) = g.name.as_deref() {
             self.trace_names
@@ -885,6 +911,7 @@ impl Local {
             start: t0,
             dur: end - t0,
             how,
+            reason,
         });
         buf.push(super::trace::Event::Runnable {
             at: end,
