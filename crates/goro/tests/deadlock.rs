@@ -214,7 +214,9 @@ fn a_dump_lists_each_goroutine_with_its_wait_and_how_long() {
         assert!(w.waited.unwrap() >= Duration::from_millis(200), "{w:?}");
         assert!(w.site.contains("tests/deadlock.rs"), "{w:?}");
         let text = goro::debug::dump();
-        assert!(text.contains("\"waiter\" [chan receive, 0."), "{text}");
+        // `chan receive, 0.3s` or more: the first dump with stacks reads the debug info.
+        assert!(text.contains("\"waiter\" [chan receive, "), "{text}");
+        assert!(text.contains("goro::chan::Receiver<T>::recv\n\t"), "{text}");
         tx.send(1).unwrap();
         assert_eq!(waiter.join().unwrap(), Ok(1));
     })
@@ -233,7 +235,9 @@ fn child_sigquit() {
         goro::time::sleep(Duration::from_millis(20));
         // SAFETY: raise only sends this process a signal; goro handles SIGQUIT.
         unsafe { libc::raise(libc::SIGQUIT) };
-        goro::time::sleep(Duration::from_millis(300));
+        // Long enough for the dump to be printed: symbolizing the stacks reads this test
+        // binary's debug info the first time (hundreds of milliseconds).
+        goro::time::sleep(Duration::from_millis(2500));
         tx.send(5).unwrap();
         println!("still running: {:?}", h.join().unwrap());
     })
@@ -248,5 +252,93 @@ fn sigquit_prints_a_dump_and_the_program_goes_on() {
     assert!(out.status.success(), "{err}");
     assert!(err.contains("SIGQUIT: goro runtime"), "{err}");
     assert!(err.contains("\"listener\" [chan receive"), "{err}");
+    assert!(err.contains("goro::chan::Receiver<T>::recv\n"), "{err}");
     assert!(stdout.contains("still running: Ok(5)"), "{stdout}");
+}
+
+/// A named function to find on a parked goroutine's stack.
+#[inline(never)]
+fn wait_for_an_order(rx: &goro::Receiver<u32>) -> Result<u32, goro::RecvError> {
+    rx.recv()
+}
+
+#[test]
+fn a_dump_shows_where_each_parked_goroutine_waits() {
+    run_quick(|| {
+        let (tx, rx) = goro::chan::<u32>(0);
+        let line = line!() + 3;
+        let waiter = goro::Builder::new()
+            .name("waiter")
+            .spawn(move || wait_for_an_order(&rx))
+            .unwrap();
+        // A goroutine that yields rather than parks is shown too.
+        let (stop_tx, stop_rx) = goro::chan::<()>(1);
+        let spinner = goro::go(move || {
+            while stop_rx.try_recv().is_err() {
+                goro::yield_now();
+            }
+        });
+        let (small_tx, small_rx) = goro::chan::<()>(0);
+        let small_h = goro::Builder::new()
+            .name("small")
+            .stack_size(32 * 1024)
+            .spawn(move || small_rx.recv().unwrap())
+            .unwrap();
+        goro::time::sleep(Duration::from_millis(20));
+        let gs = goro::debug::goroutines();
+        let w = gs
+            .iter()
+            .find(|g| g.name.as_deref() == Some("waiter"))
+            .expect("the waiter is listed");
+        let names: Vec<&str> = w.stack.iter().map(|f| f.function.as_str()).collect();
+        // Innermost first: goro's receive, then the function that called it, then the
+        // goroutine's closure; nothing of the park machinery or of the fiber's entry.
+        let recv = names
+            .iter()
+            .position(|n| n.contains("Receiver") && n.contains("recv"))
+            .unwrap_or_else(|| panic!("no receive on the stack: {names:#?}"));
+        let ours = names
+            .iter()
+            .position(|n| n.ends_with("deadlock::wait_for_an_order"))
+            .unwrap_or_else(|| panic!("no caller on the stack: {names:#?}"));
+        assert!(recv < ours, "{names:#?}");
+        assert!(
+            !names
+                .iter()
+                .any(|n| n.starts_with("goro::sched::worker") || n.starts_with("corosensei")),
+            "{names:#?}"
+        );
+        // Debug info gives the line of the spawned closure's call.
+        assert!(
+            w.stack.iter().any(|f| f
+                .location
+                .as_ref()
+                .is_some_and(|(file, l)| file.ends_with("tests/deadlock.rs") && *l == line)),
+            "{:#?}",
+            w.stack
+        );
+        let text = goro::debug::dump();
+        assert!(text.contains("deadlock::wait_for_an_order\n\t"), "{text}");
+        let s = gs
+            .iter()
+            .find(|g| g.reason.is_none() && !g.stack.is_empty());
+        assert!(
+            s.is_some_and(|s| s.stack.iter().any(|f| f.function.contains("yield_now"))),
+            "{gs:#?}"
+        );
+        // A goroutine with too little stack left to walk it safely is listed without one.
+        let small = gs
+            .iter()
+            .find(|g| g.name.as_deref() == Some("small"))
+            .expect("the small one is listed");
+        assert!(small.stack.is_empty(), "{small:?}");
+        small_tx.send(()).unwrap();
+        small_h.join().unwrap();
+        // The looks changed nothing: both go on as if never disturbed.
+        stop_tx.send(()).unwrap();
+        spinner.join().unwrap();
+        tx.send(7).unwrap();
+        assert_eq!(waiter.join().unwrap(), Ok(7));
+    })
+    .unwrap();
 }

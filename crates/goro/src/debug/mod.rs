@@ -9,6 +9,15 @@
 //! worker that runs one goroutine without yielding cannot answer; after a short wait the dump
 //! says which workers are missing.
 //!
+//! Stacks: a stack can only be walked by code running on it, so the worker answering a dump
+//! resumes each of its suspended goroutines once with a capture flag set; the goroutine,
+//! still inside the park (or yield) it suspended in, records its return addresses and
+//! suspends again without touching its park state (`sched::worker::capture_stack`). The
+//! addresses are symbolized afterwards by the caller of the dump, off the workers, and the
+//! frames of the park machinery and of the fiber's entry are cut away (`frames`). At most
+//! a thousand goroutines per worker get a stack in one dump; one with less than 64 KiB of
+//! stack left gets none, so that a dump can never overflow the stack it looks at.
+//!
 //! `SIGQUIT` prints the dump of every runtime (`sigquit.rs`; `GORO_SIGQUIT=0` opts out).
 //!
 //! The same records make the deadlock report (`RunError::Deadlock`) and the list of
@@ -43,6 +52,128 @@ pub struct Goroutine {
     pub site: String,
     /// The worker it lives on.
     pub worker: usize,
+    /// Where it is parked or yielded: the calls on its stack, innermost first, from goro's
+    /// blocking operation down to the goroutine's own function. Empty where it was not
+    /// recorded (a grouped dump, a goroutine beyond the first thousand of its worker, or one
+    /// with too little stack left to walk it safely).
+    pub stack: Vec<Frame>,
+}
+
+/// One call on a goroutine's stack.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Frame {
+    /// The function, demangled (`my_crate::worker`); `"?"` without symbols.
+    pub function: String,
+    /// The source file and line, where debug info has them.
+    pub location: Option<(String, u32)>,
+}
+
+impl Frame {
+    fn file_ends(&self, suffixes: &[&str]) -> bool {
+        self.location
+            .as_ref()
+            .is_some_and(|(f, _)| suffixes.iter().any(|s| f.ends_with(s)))
+    }
+
+    fn named(&self, prefixes: &[&str]) -> bool {
+        prefixes.iter().any(|p| self.function.starts_with(p))
+    }
+
+    /// The park itself: the frames from the stack walk up to `park_current` or
+    /// `yield_current`. (Inlined frames carry short names, so look for the word.)
+    fn is_park(&self) -> bool {
+        self.function.contains("park_current") || self.function.contains("yield_current")
+    }
+
+    /// The fiber's entry: the first frame below the goroutine that is not the goroutine's
+    /// (the unwinder goes on into the worker that resumed it).
+    fn is_fiber(&self) -> bool {
+        self.named(&["goro::stack::", "corosensei::"])
+            || self.file_ends(&["src/stack/switch.rs"])
+            || self
+                .location
+                .as_ref()
+                .is_some_and(|(f, _)| f.contains("/corosensei-"))
+    }
+
+    /// What runs a goroutine's function, just above the fiber: the task wrapper, and for the
+    /// main goroutine the runtime's start.
+    fn is_task(&self) -> bool {
+        self.named(&[
+            "<goro::sched::goroutine::",
+            "goro::sched::runtime::",
+            "goro::sched::worker::",
+        ]) || self.file_ends(&[
+            "src/sched/goroutine.rs",
+            "src/sched/runtime.rs",
+            "src/sched/worker.rs",
+        ])
+    }
+
+    /// Frames every parked goroutine has and which say nothing about where it waits: the
+    /// park protocol and the panic catcher around the goroutine's function.
+    fn is_machinery(&self) -> bool {
+        self.named(&[
+            "goro::sched::park::",
+            "std::panicking::",
+            "std::panic::",
+            "<core::panic::unwind_safe::",
+            "core::ops::function::",
+            "<alloc::boxed::Box<",
+            "__rust_try",
+        ]) || self.file_ends(&[
+            "src/sched/park.rs",
+            "std/src/panicking.rs",
+            "std/src/panic.rs",
+            "core/src/panic/unwind_safe.rs",
+            "core/src/ops/function.rs",
+            "alloc/src/boxed.rs",
+        ])
+    }
+}
+
+/// The frames of a goroutine's recorded stack, symbolized, without the park machinery above
+/// the blocking operation and without the fiber's entry below the goroutine's function.
+pub(crate) fn frames(ips: &[usize]) -> Vec<Frame> {
+    let mut all = Vec::new();
+    for &ip in ips {
+        // A frame's address is where its call returns to; the call is the byte before.
+        let mut found = false;
+        backtrace::resolve(ip.saturating_sub(1) as *mut std::ffi::c_void, |sym| {
+            found = true;
+            let function = sym
+                .name()
+                .map_or_else(|| "?".to_string(), |n| format!("{n:#}"));
+            let location = sym
+                .filename()
+                .zip(sym.lineno())
+                .map(|(f, l)| (f.display().to_string(), l));
+            all.push(Frame { function, location });
+        });
+        if !found {
+            all.push(Frame {
+                function: "?".to_string(),
+                location: None,
+            });
+        }
+    }
+    // Innermost first: the walk, the park (`park_current` or `yield_current`), goro's
+    // blocking operation, the goroutine's own calls, its entry, then (the unwinder follows
+    // the switch) the worker that resumed it. Keep from the park to the entry.
+    let Some(park) = all.iter().rposition(Frame::is_park) else {
+        return Vec::new();
+    };
+    let start = park + 1;
+    let mut out: Vec<Frame> = all
+        .into_iter()
+        .skip(start)
+        .take_while(|f| !f.is_fiber())
+        .filter(|f| !f.is_machinery())
+        .collect();
+    while out.last().is_some_and(Frame::is_task) {
+        out.pop();
+    }
+    out
 }
 
 impl Goroutine {
@@ -78,14 +209,19 @@ pub(crate) fn format(gs: &[Goroutine]) -> String {
             (Some(o), _) => format!("\twaiting on {o:#x}\n"),
             _ => String::new(),
         };
-        let _ = writeln!(
+        let _ = write!(
             out,
-            "goroutine {}{name} [{}]:\n{on}\tcreated at {} (worker {})\n",
+            "goroutine {}{name} [{}]:\n{on}",
             g.id,
-            g.state_and_time(),
-            g.site,
-            g.worker
+            g.state_and_time()
         );
+        for f in &g.stack {
+            let _ = writeln!(out, "{}", f.function);
+            if let Some((file, line)) = &f.location {
+                let _ = writeln!(out, "\t{file}:{line}");
+            }
+        }
+        let _ = writeln!(out, "\tcreated at {} (worker {})\n", g.site, g.worker);
     }
     out
 }
@@ -120,7 +256,7 @@ pub(crate) fn format_grouped(gs: &[Goroutine]) -> String {
 /// runtime. A goroutine calling this parks briefly so that its own worker can answer.
 pub fn goroutines() -> Vec<Goroutine> {
     match worker::current_runtime() {
-        Some(rt) => rt.dump(Duration::from_millis(200)).0,
+        Some(rt) => rt.dump(Duration::from_millis(200), true).0,
         None => Vec::new(),
     }
 }
@@ -166,5 +302,8 @@ pub fn dump() -> String {
 /// .unwrap();
 /// ```
 pub fn dump_grouped() -> String {
-    format_grouped(&goroutines())
+    match worker::current_runtime() {
+        Some(rt) => format_grouped(&rt.dump(Duration::from_millis(200), false).0),
+        None => String::new(),
+    }
 }

@@ -80,7 +80,7 @@ fn print_dumps() {
         .filter_map(Weak::upgrade)
         .collect();
     for (i, rt) in rts.iter().enumerate() {
-        let (gs, missing) = rt.dump(Duration::from_millis(200));
+        let (gs, missing) = rt.dump(Duration::from_millis(200), true);
         let mut out = format!("SIGQUIT: goro runtime {} of {}\n\n", i + 1, rts.len());
         out.push_str(&super::format(&gs));
         if !missing.is_empty() {

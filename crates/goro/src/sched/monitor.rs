@@ -104,7 +104,7 @@ pub(crate) fn run(rt: Arc<Shared>, deadlock_grace: Option<Duration>, warn: bool)
         rt.clock_ms.store(ms, Ordering::Relaxed);
         if let Some(grace) = deadlock_grace {
             if quiet.deadlocked(&rt, now, grace) {
-                let (gs, _) = rt.dump(Duration::from_millis(500));
+                let (gs, _) = rt.dump(Duration::from_millis(500), true);
                 rt.report_deadlock(crate::debug::format(&gs));
                 return;
             }

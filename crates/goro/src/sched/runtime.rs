@@ -134,7 +134,9 @@ pub(crate) struct Shared {
     stopped_cv: Condvar,
     /// Dump requests (`dump`): the generation asked for, and the lines workers add.
     pub(crate) dump_gen: AtomicU64,
-    pub(crate) dump_lines: Mutex<Vec<crate::debug::Goroutine>>,
+    pub(crate) dump_lines: Mutex<Vec<(crate::debug::Goroutine, Option<Vec<usize>>)>>,
+    /// Whether the dump asked for now wants the goroutines' stacks.
+    pub(crate) dump_stacks: AtomicBool,
     /// One dump at a time.
     dump_serial: Mutex<()>,
     /// Milliseconds since the runtime started, advanced by the monitor every 10-50 ms: a
@@ -249,12 +251,14 @@ impl Shared {
     pub(crate) fn dump(
         &self,
         patience: std::time::Duration,
+        stacks: bool,
     ) -> (Vec<crate::debug::Goroutine>, Vec<usize>) {
         let _serial = self.dump_serial.lock().unwrap_or_else(|e| e.into_inner());
         self.dump_lines
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clear();
+        self.dump_stacks.store(stacks, Ordering::Relaxed);
         let gen = self.dump_gen.fetch_add(1, Ordering::SeqCst) + 1;
         for w in self.workers.iter() {
             w.unparker.unpark();
@@ -272,8 +276,25 @@ impl Shared {
                 std::thread::sleep(std::time::Duration::from_millis(1));
             }
         }
-        let mut gs =
-            std::mem::take(&mut *self.dump_lines.lock().unwrap_or_else(|e| e.into_inner()));
+        let lines = std::mem::take(&mut *self.dump_lines.lock().unwrap_or_else(|e| e.into_inner()));
+        // Symbols are looked up by the caller, and off the workers when it is a goroutine:
+        // the first lookup reads the debug info, which can take a while.
+        let resolve = move || -> Vec<crate::debug::Goroutine> {
+            lines
+                .into_iter()
+                .map(|(mut g, ips)| {
+                    if let Some(ips) = ips {
+                        g.stack = crate::debug::frames(&ips);
+                    }
+                    g
+                })
+                .collect()
+        };
+        let mut gs = if super::worker::in_goroutine() {
+            crate::blocking::blocking(resolve)
+        } else {
+            resolve()
+        };
         gs.sort_by_key(|g| g.id);
         (gs, missing(self))
     }
@@ -635,6 +656,7 @@ impl RuntimeBuilder {
             stopped_cv: Condvar::new(),
             dump_gen: AtomicU64::new(0),
             dump_lines: Mutex::new(Vec::new()),
+            dump_stacks: AtomicBool::new(false),
             dump_serial: Mutex::new(()),
             deadlock: Mutex::new(None),
             clock_ms: AtomicU64::new(0),
@@ -688,7 +710,7 @@ impl RuntimeBuilder {
                 if report && n > 0 {
                     // The leak report: who is still there, grouped, before they are unwound.
                     let me = super::worker::current_goroutine_id();
-                    let (gs, _) = rt2.dump(Duration::from_millis(200));
+                    let (gs, _) = rt2.dump(Duration::from_millis(200), false);
                     let gs: Vec<_> = gs.into_iter().filter(|g| Some(g.id) != me).collect();
                     *leaks.borrow_mut() = crate::debug::format_grouped(&gs);
                 }

@@ -201,6 +201,11 @@ pub(crate) struct Local {
     switches: Cell<u64>,
     /// The object the running goroutine is about to wait on (`set_wait_reason`).
     wait_obj: Cell<usize>,
+    /// Non-zero while the worker resumes a suspended goroutine only to record its stack for a
+    /// dump: the lowest address of that goroutine's stack (see [`capture_stack`]).
+    capture: Cell<usize>,
+    /// The stack recorded by that resume.
+    captured: RefCell<Option<Vec<usize>>>,
     /// Whether this runtime traces, and this worker's trace buffer (see `sched::trace`).
     tracing: bool,
     trace: RefCell<Vec<super::trace::Event>>,
@@ -358,11 +363,54 @@ pub(crate) fn park_current() -> bool {
             let parks = l.with_current(|g| g.park.prepare_park()).unwrap_or(false);
             if parks {
                 suspend(&l.fiber, Suspend::Park);
+                while l.capture.get() != 0 {
+                    capture_stack(l);
+                    suspend(&l.fiber, Suspend::Park);
+                }
             }
             true
         }
         _ => false,
     })
+}
+
+/// At most this many goroutines of one worker have their stacks recorded in one dump (each
+/// takes tens of microseconds); the rest are listed without.
+const STACKS_PER_DUMP: usize = 1000;
+
+/// Stack a goroutine must have left for its stack to be recorded: the unwinder's frames are
+/// large, and a dump must never overflow the stack it looks at.
+const CAPTURE_HEADROOM: usize = 64 * 1024;
+
+/// Records the running goroutine's stack for a dump, on the goroutine's own stack.
+///
+/// A goroutine's stack can only be walked from inside it (the unwinder walks the stack it
+/// runs on), so a worker answering a dump resumes each suspended goroutine with
+/// `Local::capture` set; the goroutine, still inside `park_current` or `yield_current`, walks
+/// its stack here and suspends again the same way. Nothing else happens on that resume: the
+/// park state is untouched, no wake-up is consumed, and a wake-up that arrives meanwhile is
+/// still queued for the real resume.
+#[inline(never)]
+fn capture_stack(l: &Local) {
+    let limit = l.capture.get();
+    let here = ptr::from_ref(&limit) as usize;
+    if here.saturating_sub(limit) <= CAPTURE_HEADROOM {
+        *l.captured.borrow_mut() = None;
+        return;
+    }
+    let mut ips = Vec::with_capacity(64);
+    // SAFETY: the unsynchronized walk is unsafe only where the platform's unwinder is not
+    // thread-safe (Windows' dbghelp); goro runs on Linux, whose `_Unwind_Backtrace` is (it
+    // is what every panicking thread uses). Not taking the crate's global lock matters: a
+    // dump being symbolized on another thread holds it for as long as reading the debug
+    // info takes, and a worker must not wait for that.
+    unsafe {
+        backtrace::trace_unsynchronized(|f| {
+            ips.push(f.ip() as usize);
+            ips.len() < 256
+        });
+    }
+    *l.captured.borrow_mut() = Some(ips);
 }
 
 /// Puts the running goroutine at the back of its worker's queue. False if not on a goroutine.
@@ -371,6 +419,10 @@ pub(crate) fn yield_current() -> bool {
         Some(l) if l.fiber.is_running() => {
             if !l.tearing_down.get() {
                 suspend(&l.fiber, Suspend::Yield);
+                while l.capture.get() != 0 {
+                    capture_stack(l);
+                    suspend(&l.fiber, Suspend::Yield);
+                }
             }
             true
         }
@@ -546,6 +598,8 @@ pub(crate) fn run_worker(rt: Arc<Shared>, parts: WorkerParts, main: Option<MainG
         resumes: Cell::new(0),
         switches: Cell::new(0),
         wait_obj: Cell::new(0),
+        capture: Cell::new(0),
+        captured: RefCell::new(None),
         tearing_down: Cell::new(false),
         tracing: rt.trace_path.is_some(),
         trace: RefCell::new(Vec::new()),
@@ -996,11 +1050,26 @@ impl Local {
             return;
         }
         let mut gs = Vec::new();
+        let mut stacks = if self.rt.dump_stacks.load(Ordering::Relaxed) {
+            STACKS_PER_DUMP
+        } else {
+            0
+        };
         for cell in self.slab.borrow().iter() {
             // SAFETY: no goroutine of this worker runs now (we are between goroutines), so no
-            // resume holds a reference into the slab; only this thread touches it.
-            let Some(slot) = (unsafe { &*cell.get() }).as_ref() else {
+            // resume holds a reference into the slab; only this thread touches it. The
+            // capture resume below touches neither the slab nor the slot.
+            let Some(slot) = (unsafe { &mut *cell.get() }).as_mut() else {
                 continue;
+            };
+            let stack = if stacks > 0 {
+                stacks -= 1;
+                self.capture.set(slot.fiber.stack_limit());
+                let _ = slot.fiber.resume(&self.fiber);
+                self.capture.set(0);
+                self.captured.borrow_mut().take()
+            } else {
+                None
             };
             let g = &slot.g;
             let reason = g
@@ -1008,7 +1077,7 @@ impl Local {
                 .is_parked()
                 .then(|| super::wait::WaitReason::from_u8(g.wait.load(Ordering::Relaxed)));
             let now = self.rt.clock_ms.load(Ordering::Relaxed);
-            gs.push(crate::debug::Goroutine {
+            let record = crate::debug::Goroutine {
                 object: reason.and((slot.wait_obj != 0).then_some(slot.wait_obj)),
                 waited: reason.map(|_| Duration::from_millis(now.saturating_sub(slot.parked_at))),
                 id: g.id,
@@ -1016,7 +1085,9 @@ impl Local {
                 reason,
                 site: g.site.to_string(),
                 worker: self.index,
-            });
+                stack: Vec::new(),
+            };
+            gs.push((record, stack));
         }
         self.rt
             .dump_lines

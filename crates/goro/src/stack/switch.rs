@@ -76,6 +76,8 @@ impl CurrentFiber {
 pub(crate) struct Fiber {
     co: Coroutine<(), Suspend, (), Stack>,
     yielder: *const Y,
+    /// The lowest usable address of the stack (just above its guard page).
+    limit: usize,
 }
 
 impl std::fmt::Debug for Fiber {
@@ -91,6 +93,7 @@ impl Fiber {
     /// (both belong to the same worker, which drops its fibers before itself).
     pub(crate) fn new(stack: Stack, cur: &CurrentFiber, body: impl FnOnce() + 'static) -> Fiber {
         let cell: *const CurrentFiber = cur;
+        let limit = stack.limit();
         let co = Coroutine::with_stack(stack, move |y: &Y, ()| {
             // SAFETY: `cell` points into the worker's local state, which outlives its fibers;
             // we are on the worker's thread (the fiber never leaves it).
@@ -100,7 +103,13 @@ impl Fiber {
         Fiber {
             co,
             yielder: ptr::null(),
+            limit,
         }
+    }
+
+    /// The lowest usable address of the goroutine's stack.
+    pub(crate) fn stack_limit(&self) -> usize {
+        self.limit
     }
 
     /// Switches into the goroutine until it suspends (`Some`) or returns (`None`).
