@@ -1,10 +1,125 @@
-//! Runnable examples of goro, one file per pattern (`cargo run -p goro-examples --example NAME`,
-//! or `goro run NAME` from the lab). The servers live here as a library so the lab and the
-//! tests can start them too.
+//! Runnable examples of goro, one file per pattern: `goro run NAME` from the lab (`goro list`
+//! names them), each opening with what the pattern is for, the Go original and what to
+//! watch. They live here as a library so the lab, its tour and the tests run the same code;
+//! the servers too.
 
+pub mod alloc;
+pub mod divide;
 pub mod echo;
+pub mod fan_out;
+pub mod free_list;
+pub mod generator;
 pub mod http;
 pub mod load;
+pub mod ownership;
+pub mod pattern;
+pub mod pipeline;
+pub mod readword;
+pub mod share;
+pub mod timeout;
+pub mod webio;
+pub mod worker_pool;
+
+pub use pattern::{Pattern, Report};
+
+/// Every pattern, in the order the tour visits them.
+pub static PATTERNS: &[Pattern] = &[
+    Pattern {
+        name: "readword",
+        title: "readword: a word from stdin, or a timeout",
+        what: "One goroutine reads a word through goro::blocking; main selects on the word and \
+               on a timer. The reader checks a context between short polls, so it ends when \
+               main has moved on: nothing is left blocked in a read.",
+        code: "goro::select! {\n    recv(word_rx) -> w => Outcome::Word(..),\n    recv(goro::time::after(wait)) -> _ => Outcome::Timeout,\n}\ncancel.cancel(); // the reader stops too",
+        run: readword::run,
+    },
+    Pattern {
+        name: "worker-pool",
+        title: "worker pool: jobs in, results out",
+        what: "N worker goroutines range over a jobs channel and send on a results channel. \
+               CPU-bound jobs stop speeding up at the number of workers (OS threads); jobs \
+               that wait speed up with every worker added.",
+        code: "for j in &jobs_rx {\n    results_tx.send(work(job, j))?;\n}",
+        run: worker_pool::run,
+    },
+    Pattern {
+        name: "pipeline",
+        title: "pipeline: decompress and parse as it downloads",
+        what: "download -> inflate -> split -> parse -> aggregate, one goroutine each, joined by \
+               channels of four items: the first record is ready long before the file has \
+               arrived, and a cancelled context stops every stage.",
+        code: "fn forward<T>(out: &Sender<T>, v: T, ctx: &Context) -> bool {\n    goro::select! {\n        send(out, v) -> r => r.is_ok(),\n        recv(ctx.done()) -> _ => false,\n    }\n}",
+        run: pipeline::run,
+    },
+    Pattern {
+        name: "timeout",
+        title: "a background call with a timeout, three ways",
+        what: "select! with time::after, a context deadline, and recv_timeout. The late answer \
+               lands in a one-slot buffer, or the call gives up with its context, or its send \
+               fails because the receiver was dropped: no goroutine is left waiting.",
+        code: "let (ctx, _cancel) = Context::background().with_timeout(limit);\nlet h = goro::go(move || slow_call(Some(&ctx), work));",
+        run: timeout::run,
+    },
+    Pattern {
+        name: "fan-out",
+        title: "fan-out to replicated services",
+        what: "Three local HTTP services with a long-tailed delay. Gather-all waits for the \
+               slowest; first-wins takes the fastest and cancels the rest; hedged asks a \
+               second replica only when the first is slow.",
+        code: "launch(replicas[0]);\nlet first = goro::select! {\n    recv(rx) -> r => r.ok().and_then(Result::ok),\n    recv(goro::time::after(hedge)) -> _ => None,\n};",
+        run: fan_out::run,
+    },
+    Pattern {
+        name: "free-list",
+        title: "a free list of buffers (the leaky buffer)",
+        what: "A buffered channel of Vec<u8> recycles buffers between producers and consumers \
+               with non-blocking sends and receives; a counting allocator shows the \
+               allocations it saves.",
+        code: "let mut b = free_rx.try_recv().unwrap_or_else(|_| vec![0; BUF]);\nwork_tx.send(b)?;\n// consumer:\nlet _ = free_tx.try_send(b); // full: dropped",
+        run: free_list::run,
+    },
+    Pattern {
+        name: "generator",
+        title: "generators, iterators and the same fringe",
+        what: "A goroutine that sends on an unbuffered channel is a coroutine; its receiver is \
+               an Iterator. Comparing two trees' leaves that way is easy to write and costs \
+               two switches per leaf; a hand-written iterator costs none.",
+        code: "fn fringe(t: Arc<Tree>) -> impl Iterator<Item = u32> {\n    let (tx, rx) = goro::chan(0);\n    goro::go(move || { walk(&t, &tx); });\n    rx.into_iter()\n}",
+        run: generator::run,
+    },
+    Pattern {
+        name: "share-by-communicating",
+        title: "share memory by communicating: a bank three ways",
+        what: "The accounts owned by one goroutine serving requests, behind a Mutex, or as \
+               atomics: all keep the total, at different costs. The owner version cannot \
+               race because the balances were moved into its goroutine.",
+        code: "let mut balance = vec![START; ACCOUNTS]; // moved in\nfor r in &req_rx {\n    ...\n    r.done.send(ok)?;\n}",
+        run: share::run,
+    },
+    Pattern {
+        name: "ownership",
+        title: "ownership: aliases xor mutable",
+        what: "Sending a value moves it: a 64 MiB Vec crosses a channel as three words and the \
+               sender cannot touch it again. The racy Go programs (a shared counter, a map \
+               written twice, a slice reused after send) do not compile.",
+        code: "tx.send(buf)?;\nbuf[0] = 9; // error[E0382]: borrow of moved value: `buf`",
+        run: ownership::run,
+    },
+    Pattern {
+        name: "divide-and-conquer",
+        title: "divide and conquer versus one worker per core",
+        what: "A merge sort with a goroutine per recursion, down to single elements or to a \
+               coarse cutoff, against one goroutine per worker and a final merge: granularity \
+               decides.",
+        code: "let h = goro::go(move || sort_divide(left, cutoff));\nlet (right, _) = sort_divide(right, cutoff);\nlet (left, _) = h.join()?;",
+        run: divide::run,
+    },
+];
+
+/// The pattern called `name`.
+pub fn pattern(name: &str) -> Option<&'static Pattern> {
+    PATTERNS.iter().find(|p| p.name == name)
+}
 
 /// Raises the soft limit on open files to the hard one: a thousand connections with both ends
 /// in one process need two thousand descriptors, more than the 1,024 some systems default to.

@@ -4,6 +4,8 @@
 //! ```text
 //! goro tour                         walk through the patterns, with measured figures
 //! goro bench [NAME...] [--workers N] [--runs K] [--json]
+//! goro list                         name the patterns and servers `goro run` knows
+//! goro run NAME [--trace F] [--svg F]   run a pattern, measured (and traced, drawn)
 //! goro run http-server|echo-server|http-load [--addr A] [--conns N] [--secs S]
 //! ```
 
@@ -11,8 +13,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// mimalloc, counting allocations when the free-list pattern asks.
 #[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOC: goro_examples::alloc::Counting<mimalloc::MiMalloc> =
+    goro_examples::alloc::Counting(mimalloc::MiMalloc);
 
 use goro_lab::{bench, run, tour, trace_view};
 
@@ -40,8 +44,11 @@ enum Cmd {
     },
     /// Run the headline workloads of shared/BENCH.md (all of them when none is named).
     Bench(bench::BenchArgs),
-    /// Run one of the example programs: the HTTP or echo server, or the HTTP load generator.
+    /// Run one of the example programs: a pattern (`goro list`), the HTTP or echo server, or
+    /// the HTTP load generator.
     Run(run::RunArgs),
+    /// Name every program `goro run` knows.
+    List,
     /// Work with execution traces (`GORO_TRACE=out.json`).
     Trace {
         #[command(subcommand)]
@@ -77,6 +84,10 @@ fn main() -> ExitCode {
         Cmd::Tour { workers, scale } => tour::run(workers, scale),
         Cmd::Bench(args) => bench::run(&args),
         Cmd::Run(args) => run::run(&args),
+        Cmd::List => {
+            print!("{}", run::list());
+            Ok(())
+        }
         Cmd::Trace {
             cmd: TraceCmd::View { trace, out },
         } => trace_view(&trace, out),

@@ -2,11 +2,11 @@
 
 use std::time::Duration;
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 use goro::context::Context;
 
-/// The programs `goro run` starts.
-#[derive(Debug, Clone, Copy, ValueEnum)]
+/// The servers `goro run` starts (the patterns are named by `goro_examples::PATTERNS`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Program {
     /// The HTTP/1.1 server (one goroutine per connection), until stopped.
     HttpServer,
@@ -16,11 +16,51 @@ pub enum Program {
     HttpLoad,
 }
 
+impl Program {
+    const ALL: [(&'static str, Program, &'static str); 3] = [
+        (
+            "http-server",
+            Program::HttpServer,
+            "the HTTP/1.1 server, one goroutine per connection, until stopped",
+        ),
+        (
+            "echo-server",
+            Program::EchoServer,
+            "the TCP echo server, until stopped",
+        ),
+        (
+            "http-load",
+            Program::HttpLoad,
+            "a load generator against an HTTP server (--addr, --conns, --secs)",
+        ),
+    ];
+}
+
+/// What `goro list` prints: every program `goro run` knows, with a line on each.
+pub fn list() -> String {
+    let mut out = String::from("patterns (goro run NAME [--trace FILE] [--svg FILE]):\n");
+    for p in goro_examples::PATTERNS {
+        out.push_str(&format!("  {:<24} {}\n", p.name, p.title));
+    }
+    out.push_str("servers and tools:\n");
+    for (name, _, what) in Program::ALL {
+        out.push_str(&format!("  {name:<24} {what}\n"));
+    }
+    out
+}
+
 /// `goro run` arguments.
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// What to run.
-    pub program: Program,
+    /// What to run: a pattern (worker-pool, pipeline, ...; `goro list` names them all),
+    /// http-server, echo-server or http-load.
+    pub program: String,
+    /// Patterns: multiply the workload by this (1.0 is full size).
+    #[arg(long, default_value_t = 1.0)]
+    pub scale: f64,
+    /// Patterns: draw the measured figure as a bar chart into this SVG file.
+    #[arg(long)]
+    pub svg: Option<std::path::PathBuf>,
     /// Address to listen on (servers) or to load (http-load).
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub addr: String,
@@ -43,8 +83,74 @@ pub struct RunArgs {
     pub trace: Option<std::path::PathBuf>,
 }
 
+/// Runs a pattern on a runtime of its own (traced if asked), prints what it found and
+/// measured, and fails if it left goroutines behind.
+fn run_pattern(p: &'static goro_examples::Pattern, a: &RunArgs) -> Result<(), String> {
+    if !(a.scale > 0.0 && a.scale <= 1.0) {
+        return Err("--scale must be in (0, 1]".into());
+    }
+    // Some patterns run long CPU-bound slices on purpose (one sorting goroutine per worker):
+    // no hog warnings for those.
+    let mut b = goro::Runtime::builder()
+        .exit_report(true)
+        .hog_warnings(false);
+    if let Some(n) = a.workers {
+        b = b.workers(n);
+    }
+    if let Some(t) = &a.trace {
+        b = b.trace(t);
+    }
+    let scale = a.scale;
+    let report = b.run(move || (p.run)(scale)).map_err(|e| e.to_string())??;
+    println!("{}", p.title);
+    for l in &report.lines {
+        println!("  {l}");
+    }
+    println!("  -> {}", report.figure);
+    if let Some(svg) = &a.svg {
+        let page = goro_examples::pattern::svg_bars(p.title, &report.bars, report.unit);
+        std::fs::write(svg, page).map_err(|e| format!("{}: {e}", svg.display()))?;
+        println!("chart: {}", svg.display());
+    }
+    write_trace_page(a)?;
+    if report.leaked > 0 {
+        return Err(format!("{} goroutines were left running", report.leaked));
+    }
+    Ok(())
+}
+
+/// Draws the trace written by the run, if any, beside it as HTML.
+fn write_trace_page(a: &RunArgs) -> Result<(), String> {
+    if let Some(t) = &a.trace {
+        let json = std::fs::read_to_string(t).map_err(|e| format!("{}: {e}", t.display()))?;
+        let page = crate::trace_view::render(&json)?;
+        let html = t.with_extension("html");
+        std::fs::write(&html, page).map_err(|e| format!("{}: {e}", html.display()))?;
+        println!(
+            "trace: {} (ui.perfetto.dev) and {} (any browser)",
+            t.display(),
+            html.display()
+        );
+    }
+    Ok(())
+}
+
 /// Runs the program; servers run until the process is stopped.
 pub fn run(a: &RunArgs) -> Result<(), String> {
+    if let Some(p) = goro_examples::pattern(&a.program) {
+        return run_pattern(p, a);
+    }
+    let Some(program) = Program::ALL
+        .iter()
+        .find(|(name, _, _)| *name == a.program)
+        .map(|(_, p, _)| *p)
+    else {
+        return Err(format!(
+            "no program called {:?}; these are:\n{}",
+            a.program,
+            list()
+        ));
+    };
     let mut b = goro::Runtime::builder().exit_report(false);
     if let Some(n) = a.workers {
         b = b.workers(n);
@@ -52,7 +158,7 @@ pub fn run(a: &RunArgs) -> Result<(), String> {
     if let Some(t) = &a.trace {
         b = b.trace(t);
     }
-    let (program, addr, conns, path) = (a.program, a.addr.clone(), a.conns, a.path.clone());
+    let (addr, conns, path) = (a.addr.clone(), a.conns, a.path.clone());
     let secs = Duration::from_secs_f64(a.secs.max(0.01));
     b.run(move || -> Result<(), String> {
         let (ctx, _cancel) = Context::background().with_cancel();
@@ -90,16 +196,5 @@ pub fn run(a: &RunArgs) -> Result<(), String> {
         Ok(())
     })
     .map_err(|e| e.to_string())??;
-    if let Some(t) = &a.trace {
-        let json = std::fs::read_to_string(t).map_err(|e| format!("{}: {e}", t.display()))?;
-        let page = crate::trace_view::render(&json)?;
-        let html = t.with_extension("html");
-        std::fs::write(&html, page).map_err(|e| format!("{}: {e}", html.display()))?;
-        println!(
-            "trace: {} (ui.perfetto.dev) and {} (any browser)",
-            t.display(),
-            html.display()
-        );
-    }
-    Ok(())
+    write_trace_page(a)
 }

@@ -103,13 +103,17 @@ fn tour_runs_every_stop() {
     let (ok, out, err) = goro(&["tour", "--scale", "0.001"]);
     assert!(ok, "{err}");
     assert!(
-        out.contains("[1/12] spawn and join")
-            && out.contains("[3/12] skynet")
-            && out.contains("[6/12] readword with a timeout")
-            && out.contains("[9/12] cancelling a tree of goroutines")
-            && out.contains("[12/12] one goroutine per connection"),
+        out.contains("[1/21] spawn and join")
+            && out.contains("[3/21] skynet")
+            && out.contains("[8/21] cancelling a tree of goroutines")
+            && out.contains("[11/21] one goroutine per connection")
+            && out.contains("[12/21] readword: a word from stdin, or a timeout")
+            && out.contains("[21/21] divide and conquer versus one worker per core"),
         "{out}"
     );
+    // Every pattern printed its figure and left nothing running.
+    assert_eq!(out.matches("(goro run ").count(), 10, "{out}");
+    assert!(!out.contains("!! ") && !out.contains("-> failed"), "{out}");
     assert!(
         out.contains("got \"context deadline exceeded\"") && out.contains("at most 4 ran at once"),
         "{out}"
@@ -131,7 +135,7 @@ fn tour_runs_every_stop() {
     );
 }
 
-/// The tour's readword stop with stdin given: a word typed in time wins; with stdin open and
+/// The tour's readword pattern with stdin given: a word typed in time wins; with stdin open and
 /// silent, the timeout wins.
 #[test]
 fn tour_readword_takes_the_word_or_times_out() {
@@ -156,7 +160,7 @@ fn tour_readword_takes_the_word_or_times_out() {
     let out = child.wait_with_output().unwrap();
     drop(stdin);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("timeout after 0.1 s"), "{text}");
+    assert!(text.contains("-> timeout after"), "{text}");
 }
 
 /// Without Go on PATH, `--vs-go` says how to get it and prints goro's figures alone.
@@ -276,4 +280,59 @@ fn bench_peers_prints_the_table() {
         lines[4].starts_with("parked1M") && lines[5].contains("resident bytes"),
         "{out}"
     );
+}
+
+/// `goro list` names every pattern; `goro run NAME --trace F --svg G` runs one small, writes
+/// a trace that parses and its page, and a chart; an unknown name is an error that lists
+/// the known ones.
+#[test]
+fn run_a_pattern_traced_and_drawn() {
+    let (ok, out, err) = goro(&["list"]);
+    assert!(ok, "{err}");
+    for name in [
+        "worker-pool",
+        "pipeline",
+        "fan-out",
+        "divide-and-conquer",
+        "http-load",
+    ] {
+        assert!(out.contains(name), "{out}");
+    }
+    let dir = std::env::temp_dir().join(format!("goro-lab-run-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (trace, svg) = (dir.join("pipeline.json"), dir.join("pipeline.svg"));
+    let (ok, out, err) = goro(&[
+        "run",
+        "pipeline",
+        "--scale",
+        "0.01",
+        "--trace",
+        trace.to_str().unwrap(),
+        "--svg",
+        svg.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    assert!(out.contains("pipelined: first record after"), "{out}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&trace).unwrap()).unwrap();
+    let evs = json["traceEvents"].as_array().unwrap();
+    for stage in ["download", "decompress", "split", "parse"] {
+        assert!(
+            evs.iter()
+                .any(|e| e["name"].as_str().is_some_and(|n| n.ends_with(stage))),
+            "no slice of {stage}"
+        );
+    }
+    assert!(
+        evs.iter().any(|e| e["cat"] == "chan"),
+        "no channel operations"
+    );
+    let page = std::fs::read_to_string(trace.with_extension("html")).unwrap();
+    assert!(page.contains("decompress"));
+    let chart = std::fs::read_to_string(&svg).unwrap();
+    assert_eq!(chart.matches("<rect x=").count(), 4, "{chart}");
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    let (ok, _, err) = goro(&["run", "no-such-pattern"]);
+    assert!(!ok && err.contains("worker-pool"), "{err}");
 }

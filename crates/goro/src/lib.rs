@@ -100,5 +100,5 @@ pub use sched::runtime::{
     run, Exit, Handle, RunError, Runtime, RuntimeBuilder, DEADLOCK_GRACE, DEFAULT_STACK_SIZE,
 };
 pub use sched::wait::WaitReason;
-pub use sched::{current_id, current_name, yield_now};
+pub use sched::{current_id, current_name, workers, yield_now};
 pub use select::{RecvOperand, RecvToken, Select, SendOperand, SendToken};

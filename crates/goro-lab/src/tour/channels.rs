@@ -1,7 +1,6 @@
 //! The tour's channel stops: rendezvous against queue, `select` with `default`, and Go's
 //! readword/timeout program.
 
-use std::io::BufRead;
 use std::time::{Duration, Instant};
 
 /// Sends `n` integers from a producer goroutine to the caller over a channel of capacity
@@ -63,39 +62,4 @@ pub fn select_default(scale: f64) -> String {
         "{offered} updates offered in {producer_ms:.1} ms: {delivered} delivered, {dropped} dropped \
          while the consumer was busy; the producer never waited"
     )
-}
-
-/// Go's readword/timeout program: one goroutine reads a word from stdin, another sleeps;
-/// `select!` takes whichever comes first.
-pub fn readword(scale: f64) -> String {
-    let wait = Duration::from_secs_f64(5.0 * scale);
-    // Capacity 1: a word typed after the timeout lands in the buffer and is dropped with the
-    // channel, so the reader never blocks on a send nobody will receive.
-    let (word_tx, word_rx) = goro::chan::<Option<String>>(1);
-    // Reading stdin blocks its thread, so it gets an OS thread of its own: a blocked worker
-    // would stall every goroutine on it.
-    std::thread::spawn(move || {
-        let mut line = String::new();
-        let word = match std::io::stdin().lock().read_line(&mut line) {
-            Ok(0) | Err(_) => None,
-            Ok(_) => line.split_whitespace().next().map(str::to_owned),
-        };
-        let _ = word_tx.send(word);
-    });
-    let (timeout_tx, timeout_rx) = goro::chan::<()>(0);
-    goro::go(move || {
-        goro::time::sleep(wait);
-        let _ = timeout_tx.try_send(()); // nobody listens once the word has won
-    });
-    println!(
-        "    Type a word, then hit Enter ({:.1} s):",
-        wait.as_secs_f64()
-    );
-    goro::select! {
-        recv(word_rx) -> w => match w {
-            Ok(Some(word)) => format!("received {word:?} before the timeout"),
-            _ => "stdin is closed: no word to read".to_string(),
-        },
-        recv(timeout_rx) -> _ => format!("timeout after {:.1} s", wait.as_secs_f64()),
-    }
 }

@@ -1,5 +1,6 @@
 //! `goro tour`: each stop runs a small program on goro, says in a sentence what it shows, and
-//! prints what it measured.
+//! prints what it measured; then every pattern of `goro_examples::PATTERNS`, with the lines of
+//! code that matter.
 
 use std::time::Instant;
 
@@ -66,13 +67,6 @@ const STOPS: &[Stop] = &[
         what: "A select with a default never blocks: a producer offers each update and drops it \
                when the slow consumer's buffer is full, instead of slowing down to its pace.",
         run: channels::select_default,
-    },
-    Stop {
-        title: "readword with a timeout",
-        what: "Go's readword program: one goroutine reads a word from stdin, another sleeps; \
-               select takes whichever finishes first. The loser is not leaked: the late word \
-               lands in a one-slot buffer and is dropped with the channel.",
-        run: channels::readword,
     },
     Stop {
         title: "a call with a timeout",
@@ -165,12 +159,36 @@ pub fn run(workers: Option<usize>, scale: f64) -> Result<(), String> {
     if let Some(n) = workers {
         b = b.workers(n);
     }
-    let total = STOPS.len();
+    let total = STOPS.len() + goro_examples::PATTERNS.len();
     b.run(move || {
         for (i, s) in STOPS.iter().enumerate() {
             println!("[{}/{}] {}", i + 1, total, s.title);
             println!("    {}", s.what);
             println!("    -> {}\n", (s.run)(scale));
+        }
+        // The patterns, at a fifth of their `goro run` size.
+        for (i, p) in goro_examples::PATTERNS.iter().enumerate() {
+            println!("[{}/{}] {}", STOPS.len() + i + 1, total, p.title);
+            println!("    {}", p.what);
+            for line in p.code.lines() {
+                println!("    | {line}");
+            }
+            match (p.run)(scale * 0.2) {
+                Ok(r) => {
+                    for line in &r.lines {
+                        println!("    {line}");
+                    }
+                    println!("    -> {}", r.figure);
+                    if r.leaked > 0 {
+                        println!("    !! {} goroutines were left running", r.leaked);
+                    }
+                    println!(
+                        "    (goro run {} runs it full size; --trace draws it)\n",
+                        p.name
+                    );
+                }
+                Err(e) => println!("    -> failed: {e}\n"),
+            }
         }
     })
     .map_err(|e| e.to_string())

@@ -261,6 +261,32 @@ pub fn goroutines() -> Vec<Goroutine> {
     }
 }
 
+/// How many goroutines of the calling goroutine's runtime are alive (spawned and not yet
+/// returned, the main one and unstarted ones included): Go's `runtime.NumGoroutine`. Cheap:
+/// it sums two counters per worker. 0 outside a runtime. A goroutine is counted until its
+/// worker has seen it return, a moment after a `join` on it has already returned.
+///
+/// # Examples
+///
+/// ```
+/// goro::run(|| {
+///     assert_eq!(goro::debug::goroutines_count(), 1);
+///     let (tx, rx) = goro::chan::<()>(0);
+///     let h = goro::go(move || rx.recv());
+///     assert_eq!(goro::debug::goroutines_count(), 2);
+///     drop(tx);
+///     h.join().unwrap().unwrap_err();
+///     while goro::debug::goroutines_count() > 1 {
+///         goro::yield_now();
+///     }
+/// })
+/// .unwrap();
+/// ```
+#[doc(alias = "NumGoroutine")]
+pub fn goroutines_count() -> usize {
+    worker::with_runtime(|rt| rt.map_or(0, |rt| rt.live()))
+}
+
 /// A dump of every goroutine of the calling goroutine's runtime, in Go's shape:
 ///
 /// ```text

@@ -80,3 +80,18 @@ pub fn current_id() -> Option<u64> {
 pub fn current_name() -> Option<String> {
     worker::current_goroutine_name()
 }
+
+/// How many workers (OS threads running goroutines) the calling goroutine's runtime has: Go's
+/// `GOMAXPROCS`. `None` outside a runtime.
+///
+/// ```
+/// goro::Runtime::builder()
+///     .workers(3)
+///     .run(|| assert_eq!(goro::workers(), Some(3)))
+///     .unwrap();
+/// assert_eq!(goro::workers(), None);
+/// ```
+#[doc(alias = "GOMAXPROCS")]
+pub fn workers() -> Option<usize> {
+    worker::with_runtime(|rt| rt.map(|rt| rt.workers.len()))
+}

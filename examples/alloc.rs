@@ -1,0 +1,80 @@
+//! A global allocator wrapper that counts allocations while asked to, for the figures of the
+//! free-list pattern. A binary opts in by declaring it as its `#[global_allocator]` (the lab
+//! and the examples' tests do); elsewhere [`count`] reports `None`.
+
+use std::alloc::{GlobalAlloc, Layout};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+/// Counts calls to `alloc` and `realloc` made through it while counting is on; otherwise
+/// passes everything straight to `A` after one relaxed load.
+#[derive(Debug)]
+pub struct Counting<A>(pub A);
+
+static INSTALLED: AtomicBool = AtomicBool::new(false);
+static ON: AtomicBool = AtomicBool::new(false);
+static ALLOCS: AtomicU64 = AtomicU64::new(0);
+static BYTES: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: every method forwards to `A` with the same arguments; counting touches only atomics.
+unsafe impl<A: GlobalAlloc> GlobalAlloc for Counting<A> {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if ON.load(Ordering::Relaxed) {
+            ALLOCS.fetch_add(1, Ordering::Relaxed);
+            BYTES.fetch_add(layout.size() as u64, Ordering::Relaxed);
+        }
+        INSTALLED.store(true, Ordering::Relaxed);
+        // SAFETY: the caller's contract for `alloc` is passed on unchanged.
+        unsafe { self.0.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: as for `alloc`.
+        unsafe { self.0.dealloc(ptr, layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        if ON.load(Ordering::Relaxed) {
+            ALLOCS.fetch_add(1, Ordering::Relaxed);
+            BYTES.fetch_add(layout.size() as u64, Ordering::Relaxed);
+        }
+        // SAFETY: as for `alloc`.
+        unsafe { self.0.alloc_zeroed(layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if ON.load(Ordering::Relaxed) {
+            ALLOCS.fetch_add(1, Ordering::Relaxed);
+            BYTES.fetch_add(new_size as u64, Ordering::Relaxed);
+        }
+        // SAFETY: as for `alloc`.
+        unsafe { self.0.realloc(ptr, layout, new_size) }
+    }
+}
+
+/// What [`count`] saw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Allocs {
+    /// Allocations (and reallocations), by every thread of the process.
+    pub count: u64,
+    /// Bytes asked for by them.
+    pub bytes: u64,
+}
+
+/// Runs `f` and counts the allocations the whole process made meanwhile; `None` for the
+/// counts when the binary's allocator is not [`Counting`]. Counts of overlapping calls mix.
+pub fn count<R>(f: impl FnOnce() -> R) -> (R, Option<Allocs>) {
+    // Make one allocation so that INSTALLED is set if we are the global allocator.
+    drop(std::hint::black_box(Box::new(0u8)));
+    let (a0, b0) = (
+        ALLOCS.load(Ordering::Relaxed),
+        BYTES.load(Ordering::Relaxed),
+    );
+    ON.store(true, Ordering::SeqCst);
+    let r = f();
+    ON.store(false, Ordering::SeqCst);
+    let allocs = INSTALLED.load(Ordering::Relaxed).then(|| Allocs {
+        count: ALLOCS.load(Ordering::Relaxed) - a0,
+        bytes: BYTES.load(Ordering::Relaxed) - b0,
+    });
+    (r, allocs)
+}
