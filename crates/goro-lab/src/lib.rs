@@ -3,5 +3,6 @@
 
 pub mod bench;
 pub mod run;
+pub mod study;
 pub mod tour;
 pub mod trace_view;

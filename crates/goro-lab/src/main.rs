@@ -4,6 +4,7 @@
 //! ```text
 //! goro tour                         walk through the patterns, with measured figures
 //! goro bench [NAME...] [--workers N] [--runs K] [--json]
+//! goro study [--size small|paper] [--workers 1,2] [--problems ...] [--json]
 //! goro list                         name the patterns and servers `goro run` knows
 //! goro run NAME [--trace F] [--svg F]   run a pattern, measured (and traced, drawn)
 //! goro run http-server|echo-server|http-load [--addr A] [--conns N] [--secs S]
@@ -18,7 +19,7 @@ use clap::{Parser, Subcommand};
 static ALLOC: goro_examples::alloc::Counting<mimalloc::MiMalloc> =
     goro_examples::alloc::Counting(mimalloc::MiMalloc);
 
-use goro_lab::{bench, run, tour, trace_view};
+use goro_lab::{bench, run, study, tour, trace_view};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -49,6 +50,8 @@ enum Cmd {
     Run(run::RunArgs),
     /// Name every program `goro run` knows.
     List,
+    /// Divide-and-conquer against one worker per core on the Cowichan problems, measured.
+    Study(study::StudyArgs),
     /// Work with execution traces (`GORO_TRACE=out.json`).
     Trace {
         #[command(subcommand)]
@@ -84,6 +87,7 @@ fn main() -> ExitCode {
         Cmd::Tour { workers, scale } => tour::run(workers, scale),
         Cmd::Bench(args) => bench::run(&args),
         Cmd::Run(args) => run::run(&args),
+        Cmd::Study(args) => study::run(&args),
         Cmd::List => {
             print!("{}", run::list());
             Ok(())

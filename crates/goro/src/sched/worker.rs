@@ -90,6 +90,14 @@ const GLOBAL_EVERY: u32 = 61;
 const STEAL_TICKS: u32 = 1024;
 const STEAL_DELAY: Duration = Duration::from_millis(1);
 
+/// A victim that has been running one goroutine, without a single switch, for this long
+/// while unstarted goroutines wait in its queue is busy, not about to get to them: they are
+/// taken at once rather than after [`STEAL_DELAY`]. Without this, CPU-bound work split into
+/// a goroutine per worker (each under a millisecond) ran on one worker: the second goroutine
+/// waited behind the first. Goroutines that hand values back and forth switch every few
+/// microseconds, so a pair is never split by it.
+const BUSY_STEAL: Duration = Duration::from_micros(100);
+
 /// A victim working through its own queue of unstarted goroutines at a rate that empties it
 /// within this long is left to it, even past [`STEAL_DELAY`].
 const DRAIN_HORIZON: Duration = Duration::from_millis(4);
@@ -136,6 +144,10 @@ struct Watch {
     last_shrink: Instant,
     /// When this thief last stole from the victim.
     last_steal: Option<Instant>,
+    /// The victim's published switch count at the last look, and since when it has not
+    /// changed (see [`BUSY_STEAL`]).
+    switches: u64,
+    switches_since: Instant,
 }
 
 /// What the loop runs next: an unstarted goroutine, or a started one named by its slab slot.
@@ -615,6 +627,8 @@ pub(crate) fn run_worker(rt: Arc<Shared>, parts: WorkerParts, main: Option<MainG
                 last_len: 0,
                 last_shrink: Instant::now(),
                 last_steal: None,
+                switches: 0,
+                switches_since: Instant::now(),
             };
             rt.workers.len()
         ]),
@@ -864,15 +878,25 @@ impl Local {
             w.gen = gen;
             return true;
         }
+        let switches = victim.running.seq.load(Ordering::Relaxed);
         if w.gen != gen {
             (w.gen, w.since, w.resumes) = (gen, now, resumes);
             let len = victim.stealer.len();
             (w.len, w.peak, w.last_len, w.last_shrink) = (len, now, len, now);
+            (w.switches, w.switches_since) = (switches, now);
             return w
                 .last_steal
                 .is_some_and(|t| now.duration_since(t) < STILL_SURPLUS);
         }
         if resumes.wrapping_sub(w.resumes) >= STEAL_TICKS {
+            return true;
+        }
+        if switches != w.switches {
+            (w.switches, w.switches_since) = (switches, now);
+        } else if now.duration_since(w.switches_since) >= BUSY_STEAL
+            && victim.running.id.load(Ordering::Relaxed) != 0
+        {
+            // Busy in one goroutine since we started watching: see BUSY_STEAL.
             return true;
         }
         // The deferred goroutine counts: a victim stuck behind a goroutine that spins until
