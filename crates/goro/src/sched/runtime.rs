@@ -19,7 +19,9 @@ use std::cell::RefCell;
 use std::fmt;
 use std::panic::{self, AssertUnwindSafe, Location};
 use std::rc::Rc;
-use std::sync::atomic::{fence, AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{
+    fence, AtomicBool, AtomicI32, AtomicU32, AtomicU64, AtomicUsize, Ordering,
+};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -80,6 +82,42 @@ pub(crate) struct WorkerShared {
     pub(crate) timers_pending: AtomicBool,
     /// The last dump request this worker answered (see `Shared::dump`).
     pub(crate) dumped: AtomicU64,
+    /// The CPU-time clock of the worker's thread (`pthread_getcpuclockid`), -1 until it
+    /// starts: lets a thief tell a worker busy in one goroutine from one the OS has paused
+    /// (see `worker::BUSY_STEAL`).
+    pub(crate) cpu_clock: AtomicI32,
+}
+
+impl WorkerShared {
+    /// CPU time the worker's thread has used, if its clock is known.
+    pub(crate) fn cpu_time(&self) -> Option<std::time::Duration> {
+        let clock = self.cpu_clock.load(Ordering::Relaxed);
+        if clock == -1 {
+            return None;
+        }
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: `ts` is a valid out-parameter; a clock id of an exited thread only makes
+        // the call fail with EINVAL.
+        let r = unsafe { libc::clock_gettime(clock, &mut ts) };
+        (r == 0).then(|| {
+            std::time::Duration::new(
+                ts.tv_sec.max(0) as u64,
+                ts.tv_nsec.clamp(0, 999_999_999) as u32,
+            )
+        })
+    }
+
+    /// Records the calling thread's CPU-time clock as this worker's.
+    pub(crate) fn publish_cpu_clock(&self) {
+        let mut clock: libc::clockid_t = 0;
+        // SAFETY: asks for the calling thread's own CPU clock into a valid out-parameter.
+        if unsafe { libc::pthread_getcpuclockid(libc::pthread_self(), &mut clock) } == 0 {
+            self.cpu_clock.store(clock, Ordering::Relaxed);
+        }
+    }
 }
 
 impl WorkerShared {
@@ -636,6 +674,7 @@ impl RuntimeBuilder {
                 resumes: CachePadded::new(AtomicU32::new(0)),
                 timers_pending: AtomicBool::new(false),
                 dumped: AtomicU64::new(0),
+                cpu_clock: AtomicI32::new(-1),
             }));
             parts.push(WorkerParts {
                 index,

@@ -95,7 +95,9 @@ const STEAL_DELAY: Duration = Duration::from_millis(1);
 /// taken at once rather than after [`STEAL_DELAY`]. Without this, CPU-bound work split into
 /// a goroutine per worker (each under a millisecond) ran on one worker: the second goroutine
 /// waited behind the first. Goroutines that hand values back and forth switch every few
-/// microseconds, so a pair is never split by it.
+/// microseconds, so a pair is never split by it; and "busy" means that the victim's thread
+/// used at least three quarters of that time on the CPU (its thread CPU clock), so a
+/// spawner the OS has paused keeps its queue for [`STEAL_DELAY`] as before.
 const BUSY_STEAL: Duration = Duration::from_micros(100);
 
 /// A victim working through its own queue of unstarted goroutines at a rate that empties it
@@ -144,10 +146,11 @@ struct Watch {
     last_shrink: Instant,
     /// When this thief last stole from the victim.
     last_steal: Option<Instant>,
-    /// The victim's published switch count at the last look, and since when it has not
-    /// changed (see [`BUSY_STEAL`]).
+    /// The victim's published switch count at the last look, since when it has not changed,
+    /// and the CPU time its thread had used then (see [`BUSY_STEAL`]).
     switches: u64,
     switches_since: Instant,
+    switches_cpu: Option<Duration>,
 }
 
 /// What the loop runs next: an unstarted goroutine, or a started one named by its slab slot.
@@ -589,6 +592,7 @@ pub(crate) struct MainGoroutine {
 /// Runs a worker on the calling thread until the runtime shuts down, then unwinds its
 /// goroutines.
 pub(crate) fn run_worker(rt: Arc<Shared>, parts: WorkerParts, main: Option<MainGoroutine>) {
+    rt.workers[parts.index].publish_cpu_clock();
     let local = Local {
         index: parts.index,
         oldest: parts.fresh.stealer(),
@@ -629,6 +633,7 @@ pub(crate) fn run_worker(rt: Arc<Shared>, parts: WorkerParts, main: Option<MainG
                 last_steal: None,
                 switches: 0,
                 switches_since: Instant::now(),
+                switches_cpu: None,
             };
             rt.workers.len()
         ]),
@@ -884,6 +889,7 @@ impl Local {
             let len = victim.stealer.len();
             (w.len, w.peak, w.last_len, w.last_shrink) = (len, now, len, now);
             (w.switches, w.switches_since) = (switches, now);
+            w.switches_cpu = victim.cpu_time();
             return w
                 .last_steal
                 .is_some_and(|t| now.duration_since(t) < STILL_SURPLUS);
@@ -893,11 +899,22 @@ impl Local {
         }
         if switches != w.switches {
             (w.switches, w.switches_since) = (switches, now);
+            w.switches_cpu = victim.cpu_time();
         } else if now.duration_since(w.switches_since) >= BUSY_STEAL
             && victim.running.id.load(Ordering::Relaxed) != 0
         {
-            // Busy in one goroutine since we started watching: see BUSY_STEAL.
-            return true;
+            // One goroutine, no switch, for BUSY_STEAL: busy computing if its thread used
+            // the CPU most of that time; paused by the OS otherwise, and then its queue is
+            // left to the general rule (a paused spawner must not lose its pair).
+            let cpu = victim.cpu_time();
+            let wall = now.duration_since(w.switches_since);
+            let used = cpu
+                .zip(w.switches_cpu)
+                .map_or(Duration::ZERO, |(c, c0)| c.saturating_sub(c0));
+            if used * 4 >= wall * 3 {
+                return true;
+            }
+            (w.switches_since, w.switches_cpu) = (now, cpu);
         }
         // The deferred goroutine counts: a victim stuck behind a goroutine that spins until
         // it runs must not look as if it were about to finish its queue.
