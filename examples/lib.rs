@@ -116,8 +116,15 @@ pub static PATTERNS: &[Pattern] = &[
     },
 ];
 
-/// The pattern called `name`.
+/// Other names patterns answer to: the generator example is also the iterator one.
+pub const ALIASES: &[(&str, &str)] = &[("iterator", "generator")];
+
+/// The pattern called `name` (or one of its [`ALIASES`]).
 pub fn pattern(name: &str) -> Option<&'static Pattern> {
+    let name = ALIASES
+        .iter()
+        .find(|(alias, _)| *alias == name)
+        .map_or(name, |(_, real)| real);
     PATTERNS.iter().find(|p| p.name == name)
 }
 

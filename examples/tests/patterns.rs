@@ -38,6 +38,7 @@ fn the_names_are_unique_and_found() {
         assert!(p.code.lines().count() >= 1 && p.what.len() > 40);
     }
     assert!(pattern("no-such").is_none());
+    assert_eq!(pattern("iterator").unwrap().name, "generator");
 }
 
 #[test]

@@ -40,7 +40,17 @@ impl Program {
 pub fn list() -> String {
     let mut out = String::from("patterns (goro run NAME [--trace FILE] [--svg FILE]):\n");
     for p in goro_examples::PATTERNS {
-        out.push_str(&format!("  {:<24} {}\n", p.name, p.title));
+        let aliases: Vec<&str> = goro_examples::ALIASES
+            .iter()
+            .filter(|(_, real)| *real == p.name)
+            .map(|(alias, _)| *alias)
+            .collect();
+        let also = if aliases.is_empty() {
+            String::new()
+        } else {
+            format!(" (also: {})", aliases.join(", "))
+        };
+        out.push_str(&format!("  {:<24} {}{also}\n", p.name, p.title));
     }
     out.push_str("servers and tools:\n");
     for (name, _, what) in Program::ALL {
