@@ -216,7 +216,7 @@ fn a_dump_lists_each_goroutine_with_its_wait_and_how_long() {
         let text = goro::debug::dump();
         // `chan receive, 0.3s` or more: the first dump with stacks reads the debug info.
         assert!(text.contains("\"waiter\" [chan receive, "), "{text}");
-        assert!(text.contains("goro::chan::Receiver<T>::recv\n\t"), "{text}");
+        assert!(text.contains("goro::chan::Receiver::recv\n\t"), "{text}");
         tx.send(1).unwrap();
         assert_eq!(waiter.join().unwrap(), Ok(1));
     })
@@ -252,7 +252,7 @@ fn sigquit_prints_a_dump_and_the_program_goes_on() {
     assert!(out.status.success(), "{err}");
     assert!(err.contains("SIGQUIT: goro runtime"), "{err}");
     assert!(err.contains("\"listener\" [chan receive"), "{err}");
-    assert!(err.contains("goro::chan::Receiver<T>::recv\n"), "{err}");
+    assert!(err.contains("goro::chan::Receiver::recv\n"), "{err}");
     assert!(stdout.contains("still running: Ok(5)"), "{stdout}");
 }
 

@@ -132,6 +132,34 @@ impl Frame {
     }
 }
 
+/// A function's name without generic arguments: `join<u64>` and `Receiver<T>::recv` become
+/// `join` and `Receiver::recv`, as Go prints `runtime.chanrecv`. The arguments would mislead
+/// anyway: identical instances are folded into one by the linker, which then answers for all
+/// of them with whichever name it kept. A leading `<` (a qualified path, `<X as Trait>::f`)
+/// is kept.
+fn without_generics(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut depth = 0usize;
+    let mut prev: Option<char> = None;
+    for c in name.chars() {
+        if depth > 0 {
+            match c {
+                '<' => depth += 1,
+                '>' => depth -= 1,
+                _ => {}
+            }
+            continue;
+        }
+        if c == '<' && prev.is_some_and(|p| p.is_alphanumeric() || p == '_') {
+            depth = 1;
+            continue;
+        }
+        out.push(c);
+        prev = Some(c);
+    }
+    out
+}
+
 /// The frames of a goroutine's recorded stack, symbolized, without the park machinery above
 /// the blocking operation and without the fiber's entry below the goroutine's function.
 pub(crate) fn frames(ips: &[usize]) -> Vec<Frame> {
@@ -143,7 +171,7 @@ pub(crate) fn frames(ips: &[usize]) -> Vec<Frame> {
             found = true;
             let function = sym
                 .name()
-                .map_or_else(|| "?".to_string(), |n| format!("{n:#}"));
+                .map_or_else(|| "?".to_string(), |n| without_generics(&format!("{n:#}")));
             let location = sym
                 .filename()
                 .zip(sym.lineno())
@@ -331,5 +359,28 @@ pub fn dump_grouped() -> String {
     match worker::current_runtime() {
         Some(rt) => format_grouped(&rt.dump(Duration::from_millis(200), false).0),
         None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_generics;
+
+    #[test]
+    fn generic_arguments_are_dropped_and_qualified_paths_kept() {
+        assert_eq!(without_generics("join<u64>"), "join");
+        assert_eq!(
+            without_generics("goro::chan::Receiver<T>::recv"),
+            "goro::chan::Receiver::recv"
+        );
+        assert_eq!(
+            without_generics("wait_until<a::{impl#3}::block::{closure_env#0}<Vec<P, G>>>"),
+            "wait_until"
+        );
+        assert_eq!(
+            without_generics("<goro::Spawned<F,T> as goro::Task>::run"),
+            "<goro::Spawned as goro::Task>::run"
+        );
+        assert_eq!(without_generics("{closure#0}"), "{closure#0}");
     }
 }
