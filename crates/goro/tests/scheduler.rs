@@ -583,3 +583,53 @@ fn a_worker_busy_in_one_goroutine_gives_up_its_queued_ones_quickly() {
         "on two workers only {apart} of {rounds} times"
     );
 }
+
+#[test]
+fn a_pipeline_growing_one_stage_at_a_time_spreads_over_both_workers() {
+    // The concurrent prime sieve: each prime found adds a filter at the end of the chain.
+    // Filters never move once started, so where each new one starts decides the split.
+    let on_main = Runtime::builder()
+        .workers(2)
+        .exit_report(false)
+        .run(|| {
+            let main_thread = std::thread::current().id();
+            let (tx, mut rx) = goro::chan::<u32>(0);
+            goro::go(move || {
+                for n in 2.. {
+                    if tx.send(n).is_err() {
+                        return;
+                    }
+                }
+            });
+            let mut threads = Vec::new();
+            let (where_tx, where_rx) = goro::chan::<ThreadId>(2000);
+            for _ in 0..1500 {
+                let Ok(p) = rx.recv() else { break };
+                let (out_tx, out_rx) = goro::chan::<u32>(0);
+                let where_tx = where_tx.clone();
+                goro::go(move || {
+                    let _ = where_tx.send(std::thread::current().id());
+                    for v in &rx {
+                        if v % p != 0 && out_tx.send(v).is_err() {
+                            return;
+                        }
+                    }
+                });
+                rx = out_rx;
+            }
+            drop(where_tx);
+            drop(rx); // the chain unwinds from the end: every filter's send fails in turn
+            threads.extend(where_rx.iter());
+            let on_main = threads.iter().filter(|t| **t == main_thread).count();
+            (on_main, threads.len())
+        })
+        .unwrap();
+    let (on_main, all) = on_main;
+    assert_eq!(all, 1500);
+    // Without the backlog rule 1,499-1,500 of them started on main's worker; with it, about
+    // half.
+    assert!(
+        on_main * 4 <= all * 3,
+        "{on_main} of {all} filters on one worker"
+    );
+}

@@ -77,6 +77,9 @@ pub(crate) struct WorkerShared {
     /// How many started goroutines the worker has resumed, published every few for thieves
     /// (see `worker::STEAL_TICKS`).
     pub(crate) resumes: CachePadded<AtomicU32>,
+    /// How many started goroutines were waiting in its `ready` queue, published with
+    /// `resumes` (see `worker::BACKLOG_STEAL`).
+    pub(crate) backlog: AtomicU32,
     /// Set as the worker goes to sleep: whether its timer heap holds anything (a pending
     /// timer is live work for the deadlock detector, SEMANTICS T5).
     pub(crate) timers_pending: AtomicBool,
@@ -672,6 +675,7 @@ impl RuntimeBuilder {
                 has_deferred: AtomicBool::new(false),
                 fresh_gen: CachePadded::new(AtomicU64::new(0)),
                 resumes: CachePadded::new(AtomicU32::new(0)),
+                backlog: AtomicU32::new(0),
                 timers_pending: AtomicBool::new(false),
                 dumped: AtomicU64::new(0),
                 cpu_clock: AtomicI32::new(-1),

@@ -100,6 +100,14 @@ const STEAL_DELAY: Duration = Duration::from_millis(1);
 /// spawner the OS has paused keeps its queue for [`STEAL_DELAY`] as before.
 const BUSY_STEAL: Duration = Duration::from_micros(100);
 
+/// A victim with at least this many started goroutines waiting to run (its `ready` queue, as
+/// last published) is overloaded: an unstarted goroutine queued there would wait behind them
+/// all, so it is taken at once. This is what spreads a pipeline that grows one stage at a
+/// time (the prime sieve's filters): each new stage is started by the idle worker instead of
+/// joining the busy one for life. Goroutines that talk in pairs or in a ring keep one or two
+/// runnable at a time and never reach it.
+const BACKLOG_STEAL: u32 = 16;
+
 /// A victim working through its own queue of unstarted goroutines at a rate that empties it
 /// within this long is left to it, even past [`STEAL_DELAY`].
 const DRAIN_HORIZON: Duration = Duration::from_millis(4);
@@ -897,6 +905,9 @@ impl Local {
         if resumes.wrapping_sub(w.resumes) >= STEAL_TICKS {
             return true;
         }
+        if victim.backlog.load(Ordering::Relaxed) >= BACKLOG_STEAL {
+            return true;
+        }
         if switches != w.switches {
             (w.switches, w.switches_since) = (switches, now);
             w.switches_cpu = victim.cpu_time();
@@ -1238,9 +1249,10 @@ impl Local {
                 let n = self.resumes.get().wrapping_add(1);
                 self.resumes.set(n);
                 if n % TICKS_EVERY == 0 {
-                    self.rt.workers[self.index]
-                        .resumes
-                        .store(n, Ordering::Relaxed);
+                    let me = &self.rt.workers[self.index];
+                    me.resumes.store(n, Ordering::Relaxed);
+                    me.backlog
+                        .store(self.ready.borrow().len() as u32, Ordering::Relaxed);
                 }
                 let p = self.slot_ptr(idx);
                 // SAFETY: the entry stays in place and untouched by anyone else until this
