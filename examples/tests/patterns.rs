@@ -5,9 +5,6 @@ use std::time::Duration;
 
 use goro_examples::*;
 
-#[global_allocator]
-static ALLOC: alloc::Counting<std::alloc::System> = alloc::Counting(std::alloc::System);
-
 fn on(workers: usize, f: impl FnOnce() + 'static) {
     goro::Runtime::builder()
         .workers(workers)
@@ -168,19 +165,6 @@ fn fan_out_strategies_take_the_answers_they_should() {
         assert_eq!(a.len(), 1);
         stop.cancel();
         assert_eq!(pattern::leaked_goroutines(before), 0);
-    });
-}
-
-#[test]
-fn a_free_list_saves_allocations_and_changes_no_result() {
-    on(2, || {
-        let without = free_list::pass(2, 2, 500, false);
-        let with = free_list::pass(2, 2, 500, true);
-        assert_eq!(with.messages, 1000);
-        assert_eq!(with.checksum, without.checksum);
-        let (a, b) = (without.allocs.unwrap(), with.allocs.unwrap());
-        assert!(a >= 1000, "one buffer per message without: {a}");
-        assert!(b * 5 < a, "with the free list {b}, without {a}");
     });
 }
 
