@@ -585,7 +585,7 @@ fn a_worker_busy_in_one_goroutine_gives_up_its_queued_ones_quickly() {
 }
 
 #[test]
-fn a_pipeline_growing_one_stage_at_a_time_spreads_over_both_workers() {
+fn a_pipeline_growing_one_stage_at_a_time_spreads_over_both_workers_in_long_runs() {
     // The concurrent prime sieve: each prime found adds a filter at the end of the chain.
     // Filters never move once started, so where each new one starts decides the split.
     let on_main = Runtime::builder()
@@ -621,10 +621,13 @@ fn a_pipeline_growing_one_stage_at_a_time_spreads_over_both_workers() {
             drop(rx); // the chain unwinds from the end: every filter's send fails in turn
             threads.extend(where_rx.iter());
             let on_main = threads.iter().filter(|t| **t == main_thread).count();
-            (on_main, threads.len())
+            // Neighbours in the chain on different workers: each value crossing one is a
+            // cross-core wake-up.
+            let splits = threads.windows(2).filter(|w| w[0] != w[1]).count();
+            (on_main, splits, threads.len())
         })
         .unwrap();
-    let (on_main, all) = on_main;
+    let (on_main, splits, all) = on_main;
     assert_eq!(all, 1500);
     // Without the backlog rule 1,499-1,500 of them started on main's worker; with it, about
     // half.
@@ -632,4 +635,7 @@ fn a_pipeline_growing_one_stage_at_a_time_spreads_over_both_workers() {
         on_main * 4 <= all * 3,
         "{on_main} of {all} filters on one worker"
     );
+    // Without starting each new filter where main's last waker (the chain's end) lives,
+    // 381-547 neighbours sat on different workers.
+    assert!(splits * 10 <= all, "{splits} splits in a chain of {all}");
 }

@@ -35,7 +35,7 @@ use std::cell::UnsafeCell;
 use std::fmt;
 use std::mem::MaybeUninit;
 use std::panic::{self, AssertUnwindSafe, Location};
-use std::sync::atomic::{AtomicPtr, AtomicU16, AtomicU32, AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 
 use super::park::{park_quiet, ParkState, Unparker};
@@ -142,12 +142,16 @@ pub(crate) struct Goroutine<P: ?Sized + Task = dyn Task> {
     /// `worker::Local::pop_local`); written when it is queued on a worker.
     pub(crate) qseq: AtomicU32,
     /// The generation of its timer wake-ups (`sched::timers`): a wake-up armed with an older
-    /// value is stale. Read and written only on its home worker. 16 bits keep the header in
-    /// two cache lines; a wrap-around can only make a stale entry wake the goroutine
-    /// spuriously, which every waiter tolerates.
-    pub(crate) timer_gen: AtomicU16,
+    /// value is stale. Read and written only on its home worker. 8 bits keep the header in
+    /// two cache lines (with `waker`); a wrap-around, after 256 wake-ups armed and left
+    /// behind, can only make a stale entry wake the goroutine spuriously, which every waiter
+    /// tolerates.
+    pub(crate) timer_gen: AtomicU8,
     /// Why it is parked (a `WaitReason`), written by itself before it parks.
     pub(crate) wait: AtomicU8,
+    /// The worker whose goroutine woke it last, plus one (0: none, or a plain thread): where
+    /// the goroutines it spawns are started (see `worker::push_fresh`).
+    pub(crate) waker: AtomicU8,
     /// Its closure and join slot.
     pub(crate) task: P,
 }
@@ -179,8 +183,9 @@ impl<P: Task> Goroutine<P> {
             home: HomeCell(AtomicPtr::new(std::ptr::null_mut())),
             slot: AtomicU32::new(NOT_STARTED),
             qseq: AtomicU32::new(0),
-            timer_gen: AtomicU16::new(0),
+            timer_gen: AtomicU8::new(0),
             wait: AtomicU8::new(0),
+            waker: AtomicU8::new(0),
             task,
         }
     }

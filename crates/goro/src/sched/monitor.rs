@@ -52,6 +52,7 @@ fn quiet(rt: &Shared) -> Option<u64> {
         w.sleeping.load(Ordering::SeqCst)
             && !w.timers_pending.load(Ordering::SeqCst)
             && w.inbox.is_empty()
+            && w.spawns.is_empty()
             && w.stealer.is_empty()
             && w.running.id.load(Ordering::SeqCst) == 0
     });

@@ -53,6 +53,9 @@ pub(crate) struct WorkerShared {
     pub(crate) stealer: Stealer<Arc<Goroutine>>,
     /// Slab slots of goroutines of this worker woken by other threads.
     pub(crate) inbox: Injector<u32>,
+    /// Unstarted goroutines that spawners on other workers sent here, because this worker
+    /// woke the spawner last (see `worker::push_fresh`).
+    pub(crate) spawns: Injector<Arc<Goroutine>>,
     /// Wakes the worker from its futex sleep.
     pub(crate) unparker: ThreadUnparker,
     /// True while the worker is (about to be) asleep.
@@ -261,6 +264,17 @@ impl Shared {
     }
 
     /// Hands a woken goroutine to its home worker from another thread.
+    /// Sends an unstarted goroutine to worker `to`'s queue from another worker.
+    pub(crate) fn push_spawn(&self, to: usize, g: Arc<Goroutine>) {
+        let w = &self.workers[to];
+        w.spawns.push(g);
+        // Pairs with the fence in `Local::sleep`.
+        fence(Ordering::SeqCst);
+        if w.sleeping.load(Ordering::SeqCst) {
+            w.unparker.unpark();
+        }
+    }
+
     pub(crate) fn push_inbox(&self, home: usize, slot: u32) {
         let w = &self.workers[home];
         w.inbox.push(slot);
@@ -665,6 +679,7 @@ impl RuntimeBuilder {
             shared.push(CachePadded::new(WorkerShared {
                 stealer: fresh.stealer(),
                 inbox: Injector::new(),
+                spawns: Injector::new(),
                 unparker: parker.unparker().clone(),
                 sleeping: AtomicBool::new(false),
                 running: CachePadded::new(Running::default()),
@@ -784,6 +799,9 @@ impl RuntimeBuilder {
             .filter(|w| w.left_loop.load(Ordering::SeqCst))
         {
             while worker::steal_retrying(|| w.inbox.steal()).is_some() {}
+            while let Some(g) = worker::steal_retrying(|| w.spawns.steal()) {
+                g.task.cancel();
+            }
         }
         if stuck > 0 && self.report {
             for (i, w) in rt.workers.iter().enumerate() {

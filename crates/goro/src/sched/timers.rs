@@ -40,7 +40,7 @@ use crate::time::timer::{self, Armed, TimerCore};
 /// What a due timer does.
 pub(crate) enum Fire {
     /// Unpark a goroutine if its `timer_gen` still equals `gen`.
-    Wake { g: Arc<Goroutine>, gen: u16 },
+    Wake { g: Arc<Goroutine>, gen: u8 },
     /// Send the time on a channel; again every `period` if there is one.
     Send {
         tx: WeakSender<Instant>,

@@ -552,8 +552,15 @@ pub(crate) fn schedule_woken(g: &Goroutine) {
     let idx = g.slot.load(Ordering::Relaxed);
     let local = with_local(|l| match l {
         Some(l) if std::ptr::eq(&*l.home, home) => {
+            g.waker
+                .store(u8::try_from(l.index + 1).unwrap_or(0), Ordering::Relaxed);
             l.push_runnext(idx);
             true
+        }
+        Some(l) if Arc::ptr_eq(&l.rt, &home.rt) && l.fiber.is_running() => {
+            g.waker
+                .store(u8::try_from(l.index + 1).unwrap_or(0), Ordering::Relaxed);
+            false
         }
         _ => false,
     });
@@ -567,6 +574,24 @@ pub(crate) fn schedule_woken(g: &Goroutine) {
 pub(crate) fn push_fresh(rt: &Arc<Shared>, g: Arc<Goroutine>) -> Result<(), Arc<Goroutine>> {
     with_local(|l| match l {
         Some(l) if Arc::ptr_eq(&l.rt, rt) => {
+            // The first goroutine spawned after a wake-up by a goroutine of another worker
+            // starts on that worker: what it spawns will most likely talk to what woke it (a
+            // pipeline grows at the worker holding its end). One per wake-up, so a spawning
+            // loop that was woken once from afar does not send everything there.
+            let waker = l
+                .with_current(|c| {
+                    let w = c.waker.load(Ordering::Relaxed);
+                    if w != 0 {
+                        c.waker.store(0, Ordering::Relaxed);
+                    }
+                    w
+                })
+                .unwrap_or(0);
+            if waker != 0 && usize::from(waker - 1) != l.index {
+                count_owned(&l.rt.workers[l.index].spawned);
+                l.rt.push_spawn(usize::from(waker - 1), g);
+                return Ok(());
+            }
             l.stamp(&g);
             if l.fresh.is_empty() {
                 // Only this thread writes it.
@@ -805,6 +830,7 @@ impl Local {
             self.answer_dump();
         }
         self.drain_inbox();
+        self.drain_spawns();
         self.pop_local()
             .or_else(|| self.runnext.take().map(Next::Resume))
             .or_else(|| self.take_global().map(Next::Fresh))
@@ -818,6 +844,25 @@ impl Local {
         }
         while let Some(i) = steal_retrying(|| inbox.steal()) {
             self.push_ready(i);
+        }
+    }
+
+    /// Moves the goroutines other workers' spawners sent here into the local queue.
+    fn drain_spawns(&self) {
+        let spawns = &self.rt.workers[self.index].spawns;
+        if spawns.is_empty() {
+            return;
+        }
+        while let Some(g) = steal_retrying(|| spawns.steal()) {
+            self.stamp(&g);
+            if self.fresh.is_empty() {
+                let gen = &self.rt.workers[self.index].fresh_gen;
+                gen.store(
+                    gen.load(Ordering::Relaxed).wrapping_add(1),
+                    Ordering::Relaxed,
+                );
+            }
+            self.fresh.push(g);
         }
     }
 
@@ -955,6 +1000,7 @@ impl Local {
     fn has_work(&self) -> bool {
         let rt = &self.rt;
         !rt.workers[self.index].inbox.is_empty()
+            || !rt.workers[self.index].spawns.is_empty()
             || !rt.global.is_empty()
             || !self.fresh.is_empty()
             || self.runnext.get().is_some()
@@ -1336,6 +1382,10 @@ impl Local {
             g.task.cancel();
         }
         while let Some(g) = self.fresh.pop() {
+            g.task.cancel();
+        }
+        let spawns = &self.rt.workers[self.index].spawns;
+        while let Some(g) = steal_retrying(|| spawns.steal()) {
             g.task.cancel();
         }
         self.drain_inbox();
