@@ -550,19 +550,19 @@ pub(crate) fn schedule_woken(g: &Goroutine) {
         trace_wake(g, &home.rt);
     }
     let idx = g.slot.load(Ordering::Relaxed);
-    let local = with_local(|l| match l {
-        Some(l) if std::ptr::eq(&*l.home, home) => {
+    let local = with_local(|l| {
+        let Some(l) = l else { return false };
+        let here = std::ptr::eq(&*l.home, home);
+        // Where the goroutines it spawns next should start (see `push_fresh`): this worker,
+        // if the waker is one of its goroutines (or it is the home worker itself).
+        if here || (l.fiber.is_running() && Arc::ptr_eq(&l.rt, &home.rt)) {
             g.waker
                 .store(u8::try_from(l.index + 1).unwrap_or(0), Ordering::Relaxed);
+        }
+        if here {
             l.push_runnext(idx);
-            true
         }
-        Some(l) if Arc::ptr_eq(&l.rt, &home.rt) && l.fiber.is_running() => {
-            g.waker
-                .store(u8::try_from(l.index + 1).unwrap_or(0), Ordering::Relaxed);
-            false
-        }
-        _ => false,
+        here
     });
     if !local {
         home.rt.push_inbox(home.index, idx);
@@ -587,22 +587,12 @@ pub(crate) fn push_fresh(rt: &Arc<Shared>, g: Arc<Goroutine>) -> Result<(), Arc<
                     w
                 })
                 .unwrap_or(0);
-            if waker != 0 && usize::from(waker - 1) != l.index {
-                count_owned(&l.rt.workers[l.index].spawned);
-                l.rt.push_spawn(usize::from(waker - 1), g);
-                return Ok(());
-            }
-            l.stamp(&g);
-            if l.fresh.is_empty() {
-                // Only this thread writes it.
-                let gen = &l.rt.workers[l.index].fresh_gen;
-                gen.store(
-                    gen.load(Ordering::Relaxed).wrapping_add(1),
-                    Ordering::Relaxed,
-                );
-            }
-            l.fresh.push(g);
             count_owned(&l.rt.workers[l.index].spawned);
+            if waker != 0 && usize::from(waker - 1) != l.index {
+                l.rt.push_spawn(usize::from(waker - 1), g);
+            } else {
+                l.queue_fresh(g);
+            }
             Ok(())
         }
         _ => Err(g),
@@ -854,16 +844,23 @@ impl Local {
             return;
         }
         while let Some(g) = steal_retrying(|| spawns.steal()) {
-            self.stamp(&g);
-            if self.fresh.is_empty() {
-                let gen = &self.rt.workers[self.index].fresh_gen;
-                gen.store(
-                    gen.load(Ordering::Relaxed).wrapping_add(1),
-                    Ordering::Relaxed,
-                );
-            }
-            self.fresh.push(g);
+            self.queue_fresh(g);
         }
+    }
+
+    /// Queues an unstarted goroutine on this worker, stamping its place in the local order and
+    /// telling thieves (through `fresh_gen`) when the queue goes from empty to holding work.
+    fn queue_fresh(&self, g: Arc<Goroutine>) {
+        self.stamp(&g);
+        if self.fresh.is_empty() {
+            // Only this thread writes it.
+            let gen = &self.rt.workers[self.index].fresh_gen;
+            gen.store(
+                gen.load(Ordering::Relaxed).wrapping_add(1),
+                Ordering::Relaxed,
+            );
+        }
+        self.fresh.push(g);
     }
 
     fn take_global(&self) -> Option<Arc<Goroutine>> {
