@@ -71,13 +71,43 @@ impl Way {
     }
 }
 
+/// `clients` goroutines each make `each` random transfers (client `c` draws them from seed
+/// `c`, so every way sees the same ones) through the function `client()` makes for it:
+/// `Some(true)` if the transfer went through, `Some(false)` if the balance did not cover it,
+/// `None` if the bank is gone. Returns how many went through.
+fn run_clients<T>(clients: usize, each: usize, mut client: impl FnMut() -> T) -> u64
+where
+    T: FnMut(usize, usize, i64) -> Option<bool> + Send + 'static,
+{
+    let handles: Vec<_> = (0..clients)
+        .map(|c| {
+            let mut transfer = client();
+            goro::go(move || {
+                let mut rng = fastrand::Rng::with_seed(c as u64);
+                let mut ok = 0u64;
+                for _ in 0..each {
+                    let (from, to, amount) = (
+                        rng.usize(..ACCOUNTS),
+                        rng.usize(..ACCOUNTS),
+                        rng.i64(1..100),
+                    );
+                    match transfer(from, to, amount) {
+                        Some(done) => ok += u64::from(done),
+                        None => break,
+                    }
+                }
+                ok
+            })
+        })
+        .collect();
+    handles.into_iter().map(|h| h.join().unwrap_or(0)).sum()
+}
+
 /// `clients` goroutines each make `each` random transfers; returns the final total (it must
 /// be `ACCOUNTS * START`), the transfers that went through, and the time.
 pub fn bank(way: Way, clients: usize, each: usize) -> (i64, u64, Duration) {
     let start = Instant::now();
-    let mut handles = Vec::new();
-    let total;
-    match way {
+    let (total, ok) = match way {
         Way::Owner => {
             let (req_tx, req_rx) = goro::chan::<Transfer>(64);
             let owner = goro::Builder::new()
@@ -95,92 +125,62 @@ pub fn bank(way: Way, clients: usize, each: usize) -> (i64, u64, Duration) {
                     balance.iter().sum::<i64>()
                 })
                 .expect("spawn the bank");
-            for c in 0..clients {
+            let ok = run_clients(clients, each, || {
                 let req_tx = req_tx.clone();
-                handles.push(goro::go(move || {
-                    let mut rng = fastrand::Rng::with_seed(c as u64);
-                    let (done, reply) = goro::chan(1);
-                    let mut ok = 0u64;
-                    for _ in 0..each {
-                        let t = Transfer {
-                            from: rng.usize(..ACCOUNTS),
-                            to: rng.usize(..ACCOUNTS),
-                            amount: rng.i64(1..100),
-                            done: done.clone(),
-                        };
-                        if req_tx.send(t).is_err() {
-                            break;
-                        }
-                        ok += u64::from(reply.recv().unwrap_or(false));
-                    }
-                    ok
-                }));
-            }
+                let (done, reply) = goro::chan(1);
+                move |from, to, amount| {
+                    let t = Transfer {
+                        from,
+                        to,
+                        amount,
+                        done: done.clone(),
+                    };
+                    req_tx.send(t).ok()?;
+                    Some(reply.recv().unwrap_or(false))
+                }
+            });
             drop(req_tx);
-            let ok: u64 = handles.into_iter().map(|h| h.join().unwrap_or(0)).sum();
-            total = owner.join().unwrap_or(0);
-            (total, ok, start.elapsed())
+            (owner.join().unwrap_or(0), ok)
         }
         Way::Mutex => {
             let accounts = Arc::new(goro::sync::Mutex::new(vec![START; ACCOUNTS]));
-            for c in 0..clients {
+            let ok = run_clients(clients, each, || {
                 let accounts = accounts.clone();
-                handles.push(goro::go(move || {
-                    let mut rng = fastrand::Rng::with_seed(c as u64);
-                    let mut ok = 0u64;
-                    for _ in 0..each {
-                        let (from, to, amount) = (
-                            rng.usize(..ACCOUNTS),
-                            rng.usize(..ACCOUNTS),
-                            rng.i64(1..100),
-                        );
-                        let mut b = accounts.lock();
-                        if b[from] >= amount {
-                            b[from] -= amount;
-                            b[to] += amount;
-                            ok += 1;
-                        }
+                move |from, to, amount| {
+                    let mut b = accounts.lock();
+                    let ok = b[from] >= amount;
+                    if ok {
+                        b[from] -= amount;
+                        b[to] += amount;
                     }
-                    ok
-                }));
-            }
-            let ok: u64 = handles.into_iter().map(|h| h.join().unwrap_or(0)).sum();
-            total = accounts.lock().iter().sum();
-            (total, ok, start.elapsed())
+                    Some(ok)
+                }
+            });
+            let total = accounts.lock().iter().sum();
+            (total, ok)
         }
         Way::Atomics => {
             let accounts: Arc<Vec<AtomicI64>> =
                 Arc::new((0..ACCOUNTS).map(|_| AtomicI64::new(START)).collect());
-            for c in 0..clients {
+            let ok = run_clients(clients, each, || {
                 let accounts = accounts.clone();
-                handles.push(goro::go(move || {
-                    let mut rng = fastrand::Rng::with_seed(c as u64);
-                    let mut ok = 0u64;
-                    for _ in 0..each {
-                        let (from, to, amount) = (
-                            rng.usize(..ACCOUNTS),
-                            rng.usize(..ACCOUNTS),
-                            rng.i64(1..100),
-                        );
-                        // Withdraw only if the balance covers it, then deposit.
-                        let took = accounts[from]
-                            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |b| {
-                                (b >= amount).then_some(b - amount)
-                            })
-                            .is_ok();
-                        if took {
-                            accounts[to].fetch_add(amount, Ordering::AcqRel);
-                            ok += 1;
-                        }
+                move |from, to, amount| {
+                    // Withdraw only if the balance covers it, then deposit.
+                    let took = accounts[from]
+                        .fetch_update(Ordering::AcqRel, Ordering::Acquire, |b| {
+                            (b >= amount).then_some(b - amount)
+                        })
+                        .is_ok();
+                    if took {
+                        accounts[to].fetch_add(amount, Ordering::AcqRel);
                     }
-                    ok
-                }));
-            }
-            let ok: u64 = handles.into_iter().map(|h| h.join().unwrap_or(0)).sum();
-            total = accounts.iter().map(|a| a.load(Ordering::Acquire)).sum();
-            (total, ok, start.elapsed())
+                    Some(took)
+                }
+            });
+            (accounts.iter().map(|a| a.load(Ordering::Acquire)).sum(), ok)
         }
-    }
+    };
+    (total, ok, start.elapsed())
 }
 
 /// The total every way must keep.
