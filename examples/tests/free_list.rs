@@ -6,14 +6,9 @@ use goro_examples::{alloc, free_list};
 #[global_allocator]
 static ALLOC: alloc::Counting<std::alloc::System> = alloc::Counting(std::alloc::System);
 
-fn on(workers: usize, f: impl FnOnce() + 'static) {
-    goro::Runtime::builder()
-        .workers(workers)
-        .exit_report(false)
-        .hog_warnings(false)
-        .run(f)
-        .unwrap_or_else(|e| panic!("with {workers} workers: {e}"));
-}
+mod common;
+
+use common::on;
 
 #[test]
 fn a_free_list_saves_allocations_and_changes_no_result() {

@@ -5,14 +5,9 @@ use std::time::Duration;
 
 use goro_examples::*;
 
-fn on(workers: usize, f: impl FnOnce() + 'static) {
-    goro::Runtime::builder()
-        .workers(workers)
-        .exit_report(false)
-        .hog_warnings(false)
-        .run(f)
-        .unwrap_or_else(|e| panic!("with {workers} workers: {e}"));
-}
+mod common;
+
+use common::on;
 
 #[test]
 fn every_pattern_runs_small_and_leaves_no_goroutine() {
