@@ -283,8 +283,7 @@ pub fn helper_lines() -> [(&'static str, &'static str, usize); 2] {
 /// The data-layout side experiment: thresh's histogram pass over the same matrix stored as
 /// bytes, 4-byte and 8-byte integers (the paper's Go programs used `int`, 8 bytes), one
 /// thread. Returns (layout, bytes scanned, milliseconds).
-pub fn layout_experiment(p: Params) -> Vec<(&'static str, usize, f64)> {
-    let m = problems::Sequential.randmat(p.nrows, p.ncols, p.seed);
+pub fn layout_experiment(m: &Rows<u32>) -> Vec<(&'static str, usize, f64)> {
     fn time_hist<T: Copy + Into<u64>>(rows: &[Vec<T>]) -> f64 {
         let t = Instant::now();
         let mut h = [0u64; 100];
@@ -296,19 +295,18 @@ pub fn layout_experiment(p: Params) -> Vec<(&'static str, usize, f64)> {
         std::hint::black_box(h);
         t.elapsed().as_secs_f64() * 1e3
     }
-    let cells = p.nrows * p.ncols;
+    let cells: usize = m.iter().map(Vec::len).sum();
     let bytes: Vec<Vec<u8>> = m
         .iter()
         .map(|r| r.iter().map(|&v| v as u8).collect())
         .collect();
     let b = time_hist(&bytes);
     drop(bytes);
-    let w = time_hist(&m);
+    let w = time_hist(m);
     let longs: Vec<Vec<u64>> = m
         .iter()
         .map(|r| r.iter().map(|&v| u64::from(v)).collect())
         .collect();
-    drop(m);
     let l = time_hist(&longs);
     vec![
         ("u8", cells, b),
@@ -328,11 +326,20 @@ pub fn study(
     workers: &[usize],
     runs: usize,
 ) -> Result<Vec<Row>, String> {
-    let inp = Arc::new(Inputs::new(p));
+    study_on(&Arc::new(Inputs::new(p)), problems, workers, runs)
+}
+
+/// The study on inputs already computed.
+fn study_on(
+    inp: &Arc<Inputs>,
+    problems: &[String],
+    workers: &[usize],
+    runs: usize,
+) -> Result<Vec<Row>, String> {
     let mut rows = Vec::new();
     let mut seq_ms = std::collections::HashMap::new();
     for problem in problems {
-        let (t, peak, g) = measure(&problems::Sequential, problem, &inp, runs)?;
+        let (t, peak, g) = measure(&problems::Sequential, problem, inp, runs)?;
         let ms = t.as_secs_f64() * 1e3;
         seq_ms.insert(problem.clone(), ms);
         rows.push(Row {
@@ -373,8 +380,7 @@ pub fn study(
             .map_err(|e| e.to_string())?;
         let mut rayon_rows = Vec::new();
         for problem in problems {
-            let (t, peak, g) =
-                pool.install(|| measure(&rayon_style::Rayon, problem, &inp, runs))?;
+            let (t, peak, g) = pool.install(|| measure(&rayon_style::Rayon, problem, inp, runs))?;
             rayon_rows.push((problem.clone(), "rayon".to_string(), t, peak, g));
         }
         for (problem, style, t, peak, g) in goro_rows.into_iter().chain(rayon_rows) {
@@ -567,9 +573,10 @@ pub fn run(a: &StudyArgs) -> Result<(), String> {
         return Err("--workers must be at least 1".into());
     }
     let runs = a.runs.unwrap_or(if a.size == Size::Paper { 1 } else { 3 });
-    let rows = study(p, &problems, &workers, runs)?;
+    let inp = Arc::new(Inputs::new(p));
+    let rows = study_on(&inp, &problems, &workers, runs)?;
     let layout = if problems.iter().any(|p| p == "thresh") {
-        layout_experiment(p)
+        layout_experiment(&inp.m)
     } else {
         Vec::new()
     };
