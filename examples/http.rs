@@ -113,13 +113,14 @@ pub fn listen_and_serve(
 }
 
 /// One parsed request head.
-struct Request {
-    method: String,
-    target: String,
+pub(crate) struct Request {
+    pub(crate) method: String,
+    pub(crate) target: String,
     keep_alive: bool,
 }
 
-enum Head {
+/// What reading a request head found.
+pub(crate) enum Head {
     Request(Request),
     /// The client closed between requests.
     Closed,
@@ -182,7 +183,7 @@ fn route(target: &str) -> (u16, &'static str, String) {
 }
 
 /// Reads one request head into `buf` (keeping bytes of the next request, pipelined).
-fn read_head(c: &TcpStream, buf: &mut Vec<u8>, max: usize) -> Head {
+pub(crate) fn read_head(c: &TcpStream, buf: &mut Vec<u8>, max: usize) -> Head {
     let mut chunk = [0u8; 2048];
     let end = loop {
         if let Some(i) = find_head_end(buf) {

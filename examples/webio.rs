@@ -1,7 +1,7 @@
 //! A minimal HTTP/1.1 server and client for the pattern examples that talk to local
 //! services (fan-out, pipeline): one request per connection (`Connection: close`), the
-//! handler writing the whole response. The full server, with keep-alive and limits, is
-//! `http.rs`.
+//! handler writing the whole response. Request heads are read by the full server's parser
+//! (`http.rs`, which adds keep-alive and limits).
 
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use goro::context::Context;
 use goro::net::{TcpListener, TcpStream};
+
+use crate::http::{read_head, Head};
 
 /// Serves on a fresh local port until `ctx` is done: a goroutine per connection reads the
 /// request head and calls `handler(path, stream)`, which writes the response.
@@ -31,34 +33,18 @@ pub fn serve(
                 let handler = handler.clone();
                 goro::go(move || {
                     let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
-                    if let Some(path) = read_request_path(&conn) {
-                        handler(&path, &conn);
+                    let mut buf = Vec::with_capacity(512);
+                    // Anything but a well-formed GET is answered by closing.
+                    if let Head::Request(r) = read_head(&conn, &mut buf, 8192) {
+                        if r.method == "GET" {
+                            handler(&r.target, &conn);
+                        }
                     }
                 });
             }
         })
         .map_err(|e| io::Error::other(e.to_string()))?;
     Ok(addr)
-}
-
-/// Reads a request head; the target of its request line.
-fn read_request_path(c: &TcpStream) -> Option<String> {
-    let mut head = Vec::with_capacity(256);
-    let mut buf = [0u8; 512];
-    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-        let n = (&*c).read(&mut buf).ok()?;
-        if n == 0 || head.len() > 8192 {
-            return None;
-        }
-        head.extend_from_slice(&buf[..n]);
-    }
-    let line = head.split(|&b| b == b'\r').next()?;
-    let line = std::str::from_utf8(line).ok()?;
-    let mut parts = line.split(' ');
-    match (parts.next(), parts.next()) {
-        (Some("GET"), Some(path)) => Some(path.to_string()),
-        _ => None,
-    }
 }
 
 /// Writes a response head for a body of `len` bytes (unknown: `None`, the body then ends
