@@ -101,15 +101,12 @@ fn run_pattern(p: &'static goro_examples::Pattern, a: &RunArgs) -> Result<(), St
     }
     // Some patterns run long CPU-bound slices on purpose (one sorting goroutine per worker):
     // no hog warnings for those.
-    let mut b = goro::Runtime::builder()
-        .exit_report(true)
-        .hog_warnings(false);
-    if let Some(n) = a.workers {
-        b = b.workers(n);
-    }
-    if let Some(t) = &a.trace {
-        b = b.trace(t);
-    }
+    let b = builder(
+        a,
+        goro::Runtime::builder()
+            .exit_report(true)
+            .hog_warnings(false),
+    );
     let scale = a.scale;
     let report = b.run(move || (p.run)(scale)).map_err(|e| e.to_string())??;
     println!("{}", p.title);
@@ -127,6 +124,17 @@ fn run_pattern(p: &'static goro_examples::Pattern, a: &RunArgs) -> Result<(), St
         return Err(format!("{} goroutines were left running", report.leaked));
     }
     Ok(())
+}
+
+/// `b` with the workers and the trace file the arguments ask for.
+fn builder(a: &RunArgs, mut b: goro::RuntimeBuilder) -> goro::RuntimeBuilder {
+    if let Some(n) = a.workers {
+        b = b.workers(n);
+    }
+    if let Some(t) = &a.trace {
+        b = b.trace(t);
+    }
+    b
 }
 
 /// Draws the trace written by the run, if any, beside it as HTML.
@@ -161,13 +169,7 @@ pub fn run(a: &RunArgs) -> Result<(), String> {
             list()
         ));
     };
-    let mut b = goro::Runtime::builder().exit_report(false);
-    if let Some(n) = a.workers {
-        b = b.workers(n);
-    }
-    if let Some(t) = &a.trace {
-        b = b.trace(t);
-    }
+    let b = builder(a, goro::Runtime::builder().exit_report(false));
     let (addr, conns, path) = (a.addr.clone(), a.conns, a.path.clone());
     let secs = Duration::from_secs_f64(a.secs.max(0.01));
     b.run(move || -> Result<(), String> {
