@@ -109,6 +109,8 @@ pub fn cancel_tree(scale: f64) -> String {
                     recv(ctx.done()) -> _ => break,
                 }
             }
+            // Disarm before saying so: `wg.done()` lets main count the armed timers.
+            drop(work);
             stopped.fetch_add(1, Ordering::SeqCst);
             wg.done();
         });
