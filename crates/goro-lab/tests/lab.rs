@@ -103,12 +103,13 @@ fn tour_runs_every_stop() {
     let (ok, out, err) = goro(&["tour", "--scale", "0.001"]);
     assert!(ok, "{err}");
     assert!(
-        out.contains("[1/21] spawn and join")
-            && out.contains("[3/21] skynet")
-            && out.contains("[8/21] cancelling a tree of goroutines")
-            && out.contains("[11/21] one goroutine per connection")
-            && out.contains("[12/21] readword: a word from stdin, or a timeout")
-            && out.contains("[21/21] divide and conquer versus one worker per core"),
+        out.contains("[1/22] spawn and join")
+            && out.contains("[3/22] skynet")
+            && out.contains("[8/22] cancelling a tree of goroutines")
+            && out.contains("[10/22] a partial deadlock, found")
+            && out.contains("[12/22] one goroutine per connection")
+            && out.contains("[13/22] readword: a word from stdin, or a timeout")
+            && out.contains("[22/22] divide and conquer versus one worker per core"),
         "{out}"
     );
     // Every pattern printed its figure and left nothing running.
@@ -126,6 +127,12 @@ fn tour_runs_every_stop() {
     assert!(
         out.contains("all goroutines are asleep - deadlock!")
             && out.contains("\"alice\" [chan receive"),
+        "{out}"
+    );
+    assert_eq!(
+        out.matches("1 goroutine(s) [chan receive (leaked)] created at")
+            .count(),
+        2,
         "{out}"
     );
     assert!(out.contains("goroutine panicked: on purpose"), "{out}");

@@ -30,6 +30,7 @@
 
 use std::fmt;
 use std::marker::PhantomData;
+use std::ptr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -170,6 +171,8 @@ pub mod __private {
         fn finish(&mut self, closed: bool);
         /// Marks the case as the one that ran (read by `select!`'s dispatch).
         fn set_won(&mut self, won: bool);
+        /// The case's channel as the leak check sees it (`debug::leaks`); `None` if disabled.
+        fn holding(&self) -> Option<crate::sched::wait::Holding>;
     }
 }
 
@@ -227,6 +230,9 @@ impl<T> Case for RecvCase<'_, T> {
     }
     fn looks_ready(&self) -> bool {
         self.ch.is_some_and(Chan::looks_recv_ready)
+    }
+    fn holding(&self) -> Option<crate::sched::wait::Holding> {
+        self.ch.map(|c| c.holding(crate::chan::Queue::Recv))
     }
     fn try_now(&mut self) -> Option<Option<Wake>> {
         let ch = self.ch?;
@@ -334,6 +340,9 @@ impl<T> Case for SendCase<'_, T> {
     }
     fn looks_ready(&self) -> bool {
         self.slot.is_some() && self.ch.is_some_and(Chan::looks_send_ready)
+    }
+    fn holding(&self) -> Option<crate::sched::wait::Holding> {
+        self.ch.map(|c| c.holding(crate::chan::Queue::Send))
     }
     fn try_now(&mut self) -> Option<Option<Wake>> {
         let ch = self.ch?;
@@ -493,6 +502,13 @@ fn select_with(
         signal: &signal,
         armed: true,
     };
+    let blocked = Blocked {
+        cases: ptr::from_ref(&*guard.cases),
+        order: ptr::from_ref(guard.order),
+    };
+    if deadline.is_none() {
+        crate::sched::wait::set_holds(&blocked);
+    }
     if !signal.wait_until(deadline, || signal.abort()) {
         guard.finish();
         return None;
@@ -551,6 +567,23 @@ fn unlock_all(cases: &[&mut dyn Case], order: &[u32]) {
 
 /// Unlinks every waiter of a blocked select; dropped while armed (unwinding), it first
 /// withdraws the select.
+/// A select blocked for ever, as the leak check sees it: the channels of its enabled cases.
+/// Raw pointers, taken from the `Unlink` guard that owns the cases meanwhile: the worker
+/// reads them only while the select is suspended in its park.
+struct Blocked<'d> {
+    cases: *const [&'d mut dyn Case],
+    order: *const [u32],
+}
+
+impl crate::sched::wait::Holds for Blocked<'_> {
+    fn holds(&self, out: &mut Vec<crate::sched::wait::Holding>) {
+        // SAFETY: called only while the select is suspended in its park, with the cases and
+        // the order in place and untouched (see `wait::Holds`).
+        let (cases, order) = unsafe { (&*self.cases, &*self.order) };
+        out.extend(order.iter().filter_map(|&i| cases[i as usize].holding()));
+    }
+}
+
 struct Unlink<'c, 'd> {
     cases: &'c mut [&'d mut dyn Case],
     order: &'c [u32],

@@ -97,6 +97,14 @@ const STOPS: &[Stop] = &[
         run: sync::deadlock_report,
     },
     Stop {
+        title: "a partial deadlock, found",
+        what: "The same two goroutines wait for each other while main goes on working, so \
+               nothing stops. goro::debug::leaks() finds them anyway: every goroutine scans \
+               its own stack for the handles of the channels the blocked ones wait on, and \
+               those that only each other could wake are named (Go's goroutineleak profile).",
+        run: sync::leak_check,
+    },
+    Stop {
         title: "a pipeline, traced",
         what: "GORO_TRACE=file (or RuntimeBuilder::trace) records what each worker ran and who \
                woke whom; the file opens in a browser as a timeline with a track per worker \

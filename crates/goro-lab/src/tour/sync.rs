@@ -190,6 +190,68 @@ pub fn deadlock_report(_scale: f64) -> String {
     )
 }
 
+/// Alice and Bob each wait for the other, as in `deadlock_report`, but this time main goes on
+/// working, so there is no global deadlock to report: the leak check finds the pair.
+pub fn leak_check(_scale: f64) -> String {
+    let (tx, rx) = goro::chan(1);
+    std::thread::spawn(move || {
+        let r = goro::Runtime::builder()
+            .workers(1)
+            .exit_report(false)
+            .run(|| {
+                start_alice_and_bob();
+                // Main stays busy meanwhile: a ticker it serves.
+                let ticker = goro::time::tick(Duration::from_millis(1));
+                let started = Instant::now();
+                let mut ticks = 0;
+                let mut found = Vec::new();
+                while found.len() < 2 && started.elapsed() < Duration::from_secs(5) {
+                    if ticker.recv().is_ok() {
+                        ticks += 1;
+                    }
+                    found = goro::debug::leaks();
+                }
+                let t0 = Instant::now();
+                let report = goro::debug::leak_report();
+                (ticks, t0.elapsed(), report)
+            });
+        let _ = tx.send(r.map_err(|e| e.to_string()));
+    });
+    match rx.recv() {
+        Ok(Ok((ticks, took, report))) => {
+            let indented: Vec<String> = report
+                .trim_end()
+                .lines()
+                .map(|l| format!("       {l}"))
+                .collect();
+            format!(
+                "main served {ticks} ticks meanwhile; goro::debug::leak_report() took {:.1} ms \
+                 and named:\n{}",
+                took.as_secs_f64() * 1e3,
+                indented.join("\n")
+            )
+        }
+        Ok(Err(e)) => format!("-> failed: {e}"),
+        Err(_) => "-> failed: the runtime's thread stopped".to_string(),
+    }
+}
+
+/// Starts two goroutines that each wait for the other to send first. In a function of its
+/// own, so that no frame still running holds copies of their channels.
+#[inline(never)]
+fn start_alice_and_bob() {
+    let (a_tx, a_rx) = goro::chan::<u32>(0);
+    let (b_tx, b_rx) = goro::chan::<u32>(0);
+    let _ = goro::Builder::new().name("alice").spawn(move || {
+        let v = a_rx.recv().unwrap_or(0); // waits for bob
+        let _ = b_tx.send(v);
+    });
+    let _ = goro::Builder::new().name("bob").spawn(move || {
+        let v = b_rx.recv().unwrap_or(0); // waits for alice
+        let _ = a_tx.send(v);
+    });
+}
+
 /// A three-stage pipeline run in a traced runtime of its own; says where the trace is.
 pub fn traced_pipeline(scale: f64) -> String {
     let n = ((2000.0 * scale) as u64).max(20);

@@ -58,6 +58,13 @@ pub(crate) struct Chan<T> {
     /// Live `Sender` and `Receiver` handles; the last of either closes the channel.
     pub(crate) senders: AtomicUsize,
     pub(crate) receivers: AtomicUsize,
+    /// The word every `Sender` holds (the address its `Arc` points at), set once when the
+    /// channel is made: what the leak check looks for on stacks (`debug::leaks`). A
+    /// `Receiver` holds [`Chan::receiver_word`].
+    pub(crate) handle_word: AtomicUsize,
+    /// Senders held by timers (`WeakSender`s, counted in `senders` too): they will send, so
+    /// a receiver is never leaked while one exists.
+    pub(crate) weak_senders: AtomicUsize,
 }
 
 // SAFETY: `state` is only accessed with `lock` held (or through `&mut self`), and values of `T`
@@ -96,6 +103,8 @@ impl<T> Chan<T> {
             send_waiting: AtomicUsize::new(0),
             senders: AtomicUsize::new(1),
             receivers: AtomicUsize::new(1),
+            handle_word: AtomicUsize::new(0),
+            weak_senders: AtomicUsize::new(0),
         })
     }
 
@@ -126,6 +135,31 @@ impl<T> Chan<T> {
 
     pub(crate) fn lock(&self) {
         self.lock.lock();
+    }
+
+    /// The word every `Receiver` of this channel holds (see `RecvArc`).
+    fn receiver_word(&self) -> usize {
+        self.addr() | 1
+    }
+
+    /// What a goroutine blocked on this channel tells the leak check: the word held by the
+    /// handles that could complete its wait (the senders for a receive, the receivers for a
+    /// send: dropping the last of them completes it too) and how many of those there are.
+    pub(crate) fn holding(&self, q: Queue) -> crate::sched::wait::Holding {
+        match q {
+            Queue::Recv => crate::sched::wait::Holding {
+                word: self.handle_word.load(Ordering::Relaxed),
+                handles: if self.weak_senders.load(Ordering::Relaxed) > 0 {
+                    usize::MAX
+                } else {
+                    self.senders.load(Ordering::Relaxed)
+                },
+            },
+            Queue::Send => crate::sched::wait::Holding {
+                word: self.receiver_word(),
+                handles: self.receivers.load(Ordering::Relaxed),
+            },
+        }
     }
 
     /// Publishes the mirrors, then unlocks.
@@ -370,6 +404,10 @@ impl<T> Chan<T> {
         };
         // Records the wait reason and this channel for dumps while it looks up the waker.
         let signal = Signal::new_waiting(reason, self.addr());
+        let blocked = Blocked { ch: self, q };
+        if deadline.is_none() {
+            crate::sched::wait::set_holds(&blocked);
+        }
         let waiter = Waiter::new(&signal, 0, slot);
         // SAFETY: locked; `waiter` stays in this frame, and is unlinked before the frame ends:
         // by the counterpart that completes it, by the timeout path, or by `Withdraw` if the
@@ -469,5 +507,17 @@ fn taken<T>(slot: Option<T>) -> T {
 pub(crate) fn wake_one(w: Option<Wake>) {
     if let Some(w) = w {
         w.wake();
+    }
+}
+
+/// A goroutine blocked in one queue of a channel, as the leak check sees it.
+struct Blocked<'a, T> {
+    ch: &'a Chan<T>,
+    q: Queue,
+}
+
+impl<T> crate::sched::wait::Holds for Blocked<'_, T> {
+    fn holds(&self, out: &mut Vec<crate::sched::wait::Holding>) {
+        out.push(self.ch.holding(self.q));
     }
 }

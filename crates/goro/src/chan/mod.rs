@@ -42,6 +42,10 @@
 //!   the last `Receiver` dropped closes it too, so blocked and later senders get their value
 //!   back instead of waiting forever.
 //!
+//! A `Receiver` holds its channel through `RecvArc`, an `Arc` kept as the channel's address
+//! with the low bit set, so that the words a sender and a receiver leave on a stack differ:
+//! the leak check (`debug::leaks`) looks for one side's handles on goroutine stacks.
+//!
 //! A send happens before the receive that takes its value completes (the lock, or the
 //! waiter's Release/Acquire on DONE, orders them), and on an unbuffered channel the receive
 //! happens before the send completes, because the sender is woken only after the receiver has
@@ -111,7 +115,14 @@ pub fn chan<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
 /// ```
 pub fn try_chan<T>(cap: usize) -> Result<(Sender<T>, Receiver<T>), CapacityError> {
     let ch = Arc::new(Chan::new(cap)?);
-    Ok((Sender { ch: ch.clone() }, Receiver { ch }))
+    ch.handle_word
+        .store(crate::sched::wait::handle_word(&ch), Ordering::Relaxed);
+    Ok((
+        Sender { ch: ch.clone() },
+        Receiver {
+            ch: RecvArc::new(ch),
+        },
+    ))
 }
 
 /// The sending end of a channel. Clone it for more senders; when the last one is dropped the
@@ -122,7 +133,64 @@ pub struct Sender<T> {
 
 /// The receiving end of a channel. Clone it for more receivers; each value goes to exactly one.
 pub struct Receiver<T> {
-    pub(crate) ch: Arc<Chan<T>>,
+    pub(crate) ch: RecvArc<T>,
+}
+
+/// An `Arc<Chan<T>>` kept as the channel's address with its low bit set (a `Chan` is aligned
+/// to at least 8), so that a receiver's handle is a different word from a sender's, which
+/// holds a plain `Arc` (the address of the allocation, counters first). Owns one strong
+/// count, as the `Arc` it was made from.
+pub(crate) struct RecvArc<T> {
+    tagged: std::ptr::NonNull<u8>,
+    owns: std::marker::PhantomData<Arc<Chan<T>>>,
+}
+
+// SAFETY: a `RecvArc` is an `Arc<Chan<T>>` in another form; it is `Send`/`Sync` when that is.
+unsafe impl<T> Send for RecvArc<T> where Arc<Chan<T>>: Send {}
+// SAFETY: as above.
+unsafe impl<T> Sync for RecvArc<T> where Arc<Chan<T>>: Sync {}
+
+impl<T> RecvArc<T> {
+    fn new(ch: Arc<Chan<T>>) -> Self {
+        let p = Arc::into_raw(ch).cast_mut().cast::<u8>();
+        // SAFETY: `p` is non-null and aligned to at least 8, so `p + 1` is in the same
+        // allocation and non-null.
+        let tagged = unsafe { std::ptr::NonNull::new_unchecked(p.add(1)) };
+        RecvArc {
+            tagged,
+            owns: std::marker::PhantomData,
+        }
+    }
+
+    fn raw(&self) -> *const Chan<T> {
+        self.tagged.as_ptr().wrapping_sub(1).cast::<Chan<T>>()
+    }
+}
+
+impl<T> std::ops::Deref for RecvArc<T> {
+    type Target = Chan<T>;
+    fn deref(&self) -> &Chan<T> {
+        // SAFETY: the strong count this owns keeps the channel alive.
+        unsafe { &*self.raw() }
+    }
+}
+
+impl<T> Clone for RecvArc<T> {
+    fn clone(&self) -> Self {
+        // SAFETY: `raw` came from `Arc::into_raw` and its count is held by `self`.
+        unsafe { Arc::increment_strong_count(self.raw()) };
+        RecvArc {
+            tagged: self.tagged,
+            owns: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<T> Drop for RecvArc<T> {
+    fn drop(&mut self) {
+        // SAFETY: gives back the count this owns, once.
+        unsafe { Arc::decrement_strong_count(self.raw()) };
+    }
 }
 
 impl<T> Sender<T> {
@@ -315,7 +383,7 @@ impl<T> Receiver<T> {
 
     /// True if both are ends of the same channel.
     pub fn same_channel(&self, other: &Receiver<T>) -> bool {
-        Arc::ptr_eq(&self.ch, &other.ch)
+        self.ch.addr() == other.ch.addr()
     }
 
     /// Waiter records in the receive and send queues, stale ones included (for tests and
@@ -348,6 +416,7 @@ impl<T> WeakSender<T> {
     pub(crate) fn from_sender(tx: Sender<T>) -> Self {
         let tx = std::mem::ManuallyDrop::new(tx);
         let weak = Arc::downgrade(&tx.ch);
+        tx.ch.weak_senders.fetch_add(1, Ordering::Relaxed);
         // SAFETY: `tx` is never used or dropped again; we take its `Arc` out to drop it.
         drop(unsafe { std::ptr::read(&tx.ch) });
         WeakSender { ch: weak }
@@ -367,6 +436,7 @@ impl<T> WeakSender<T> {
 impl<T> Drop for WeakSender<T> {
     fn drop(&mut self) {
         if let Some(ch) = self.ch.upgrade() {
+            ch.weak_senders.fetch_sub(1, Ordering::Relaxed);
             if ch.senders.fetch_sub(1, Ordering::AcqRel) == 1 {
                 let _ = ch.close(false);
             }

@@ -22,12 +22,17 @@
 //!
 //! The same records make the deadlock report (`RunError::Deadlock`) and the list of
 //! goroutines still parked when `run` returns.
+//!
+//! The leak check ([`leaks`]) takes two more looks through the same machinery: one for what
+//! each goroutine blocked for ever waits on, one that has every goroutine scan its own stack
+//! for those channels' handles; a fixed point over the two finds the goroutines that only
+//! each other can wake (see [`leaks`] and docs/DESIGN.md).
 
 mod sigquit;
 
 pub(crate) use sigquit::register;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
 use std::time::Duration;
 
@@ -257,6 +262,11 @@ pub(crate) fn format(gs: &[Goroutine]) -> String {
 /// Groups records with the same spawn site and state, largest group first: what a leak looks
 /// like is many goroutines from one line waiting for the same thing.
 pub(crate) fn format_grouped(gs: &[Goroutine]) -> String {
+    format_grouped_marked(gs, "")
+}
+
+/// [`format_grouped`], with `mark` after each state.
+fn format_grouped_marked(gs: &[Goroutine], mark: &str) -> String {
     let mut groups: BTreeMap<(String, String), Vec<u64>> = BTreeMap::new();
     for g in gs {
         groups
@@ -272,7 +282,7 @@ pub(crate) fn format_grouped(gs: &[Goroutine]) -> String {
         let more = if ids.len() > 5 { ", ..." } else { "" };
         let _ = writeln!(
             out,
-            "{} goroutine(s) [{state}] created at {site} (ids {}{more})",
+            "{} goroutine(s) [{state}{mark}] created at {site} (ids {}{more})",
             ids.len(),
             shown.join(", ")
         );
@@ -360,6 +370,178 @@ pub fn dump_grouped() -> String {
         Some(rt) => format_grouped(&rt.dump(Duration::from_millis(200), false).0),
         None => String::new(),
     }
+}
+
+/// Goroutines blocked for ever on channels that no other goroutine can reach: a partial
+/// deadlock, found while the rest of the program runs on (the spirit of Go's goroutineleak
+/// profile). Empty outside a runtime, and when a worker did not answer (one goroutine ran
+/// throughout without yielding, so its stack could not be looked at).
+///
+/// A goroutine counts as leaked when it waits, without a deadline, in a receive, a send or
+/// a `select!` whose every channel is held only by goroutines that are leaked too: no other
+/// goroutine has the channel's handle on its stack, and the stacks of the leaked ones hold
+/// at least as many copies of it as the channel has handles. Rust keeps no record of who
+/// owns a value, so this is found by looking: two looks at every goroutine, the second
+/// scanning each stack for the channels' handles, and only goroutines parked in the same
+/// place both times count.
+///
+/// It is a lead, not a proof. It misses leaks whose handles sit in heap memory (a `Vec` of
+/// senders) or whose goroutines still have copies a move left behind on their stacks (the
+/// function that made the channels, while it runs); and it can name a goroutine whose
+/// channel is held only by a plain thread, another runtime or a heap object, when a leaked
+/// goroutine's stack has a stale copy of that handle. A goroutine blocked on a channel held
+/// by a running goroutine is not named.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+///
+/// // Two goroutines each waiting for the other: the rest of the program goes on.
+/// fn start_cycle() {
+///     let (tx_a, rx_a) = goro::chan::<u32>(0);
+///     let (tx_b, rx_b) = goro::chan::<u32>(0);
+///     goro::go(move || tx_b.send(rx_a.recv().unwrap_or(0)));
+///     goro::go(move || tx_a.send(rx_b.recv().unwrap_or(0)));
+/// }
+///
+/// goro::run(|| {
+///     start_cycle();
+///     goro::time::sleep(Duration::from_millis(10));
+///     let leaked = goro::debug::leaks();
+///     assert_eq!(leaked.len(), 2);
+///     assert_eq!(leaked[0].reason, Some(goro::WaitReason::ChanReceive));
+/// })
+/// .unwrap();
+/// ```
+pub fn leaks() -> Vec<Goroutine> {
+    // Zero the stack below this frame before the check's calls push their frames there:
+    // those frames leave some slots unwritten, and what earlier calls left in them (the
+    // handles of channels the caller made in a function that has since returned) would
+    // count as handles the caller still holds. Only with room to spare: the guard page
+    // below must never be touched.
+    if worker::stack_left().is_some_and(|left| left > SCRUB + 64 * 1024) {
+        zero_below();
+    }
+    let Some(rt) = worker::current_runtime() else {
+        return Vec::new();
+    };
+    // The check runs on a thread of the blocking pool, so that the handles it reads and
+    // sorts never pass through the caller's stack, which it scans.
+    crate::blocking::blocking(move || find_leaks(&rt))
+}
+
+/// How much stack [`leaks`] zeroes below itself.
+const SCRUB: usize = 16 * 1024;
+
+#[inline(never)]
+fn zero_below() {
+    let mut zeros = [0u8; SCRUB];
+    std::hint::black_box(&mut zeros);
+}
+
+fn find_leaks(rt: &crate::sched::runtime::Shared) -> Vec<Goroutine> {
+    use crate::sched::runtime::Want;
+    let patience = Duration::from_millis(200);
+    let (first, missing) = rt.gather(patience, Want::Holdings);
+    let mut words: Vec<usize> = first
+        .iter()
+        .flat_map(|l| l.holds.iter().map(|h| h.word))
+        .collect();
+    if !missing.is_empty() || words.is_empty() {
+        return Vec::new();
+    }
+    words.sort_unstable();
+    words.dedup();
+    let (second, missing) = rt.gather(patience, Want::Scan(words.into()));
+    if !missing.is_empty() {
+        return Vec::new();
+    }
+    let parks: HashMap<u64, u32> = first
+        .iter()
+        .filter(|l| !l.holds.is_empty())
+        .map(|l| (l.g.id, l.parks))
+        .collect();
+    let looks: Vec<Look> = second
+        .into_iter()
+        .map(|l| {
+            let same = parks.get(&l.g.id) == Some(&l.parks);
+            Look {
+                blocked: if same { l.holds } else { Vec::new() },
+                found: l.found,
+                g: l.g,
+            }
+        })
+        .collect();
+    let mut gs = leaked(looks);
+    gs.sort_by_key(|g| g.id);
+    gs
+}
+
+/// Formats what [`leaks`] finds, grouped as in [`dump_grouped`] and marked as Go's
+/// goroutineleak profile marks it: `2 goroutine(s) [chan receive (leaked)] created at ...`.
+/// Empty when nothing is found.
+pub fn leak_report() -> String {
+    format_grouped_marked(&leaks(), " (leaked)")
+}
+
+/// One goroutine as the leak check saw it.
+struct Look {
+    g: Goroutine,
+    /// The channels it waits on for ever, in the same park in both looks (else empty).
+    blocked: Vec<crate::sched::wait::Holding>,
+    /// Handle words on its stack, with how many copies.
+    found: Vec<(usize, u32)>,
+}
+
+/// The leak check's fixed point (see [`leaks`]). Start from every goroutine blocked for ever
+/// and take out, until nothing changes, each one waiting on a channel whose other side (the
+/// senders of a receive, the receivers of a send) a goroutine outside the set has a copy of
+/// on its stack, or of which the other goroutines of the set hold fewer copies than there
+/// are handles (a holder the scan cannot see). What is left is leaked. A goroutine's own
+/// copies do not count for its own wait: they may be stale, left by a handle it gave away.
+fn leaked(looks: Vec<Look>) -> Vec<Goroutine> {
+    let mut inside: Vec<bool> = looks.iter().map(|l| !l.blocked.is_empty()).collect();
+    loop {
+        let mut held: HashMap<usize, u64> = HashMap::new();
+        let mut reached: HashSet<usize> = HashSet::new();
+        for (l, &ins) in looks.iter().zip(&inside) {
+            for &(w, n) in &l.found {
+                if ins {
+                    *held.entry(w).or_default() += u64::from(n);
+                } else {
+                    reached.insert(w);
+                }
+            }
+        }
+        let mut changed = false;
+        for (l, ins) in looks.iter().zip(inside.iter_mut()) {
+            let own = |w: usize| {
+                l.found
+                    .iter()
+                    .find(|f| f.0 == w)
+                    .map_or(0, |f| u64::from(f.1))
+            };
+            let free = || {
+                l.blocked.iter().any(|h| {
+                    let by_others = held.get(&h.word).copied().unwrap_or(0) - own(h.word);
+                    reached.contains(&h.word) || by_others < h.handles as u64
+                })
+            };
+            if *ins && free() {
+                *ins = false;
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    looks
+        .into_iter()
+        .zip(inside)
+        .filter_map(|(l, ins)| ins.then_some(l.g))
+        .collect()
 }
 
 #[cfg(test)]

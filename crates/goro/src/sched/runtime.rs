@@ -162,6 +162,32 @@ pub(crate) struct Home {
     pub(crate) index: usize,
 }
 
+/// What a dump asks each worker for besides the goroutines' records.
+#[derive(Debug, Clone)]
+pub(crate) enum Want {
+    Records,
+    /// Their stacks' return addresses (see `worker::capture_stack`).
+    Stacks,
+    /// What each goroutine blocked for ever on channels waits on (`wait::Holds`).
+    Holdings,
+    /// That, and how often each of these words (sorted) occurs on each goroutine's stack.
+    Scan(Arc<[usize]>),
+}
+
+/// What a worker reports of one goroutine in a dump.
+#[derive(Debug)]
+pub(crate) struct DumpLine {
+    pub(crate) g: crate::debug::Goroutine,
+    /// Return addresses of its stack, innermost first ([`Want::Stacks`]).
+    pub(crate) ips: Option<Vec<usize>>,
+    /// The channels it waits on for ever ([`Want::Holdings`], [`Want::Scan`]).
+    pub(crate) holds: Vec<super::wait::Holding>,
+    /// How many times it has parked: the same count in two dumps means the same park.
+    pub(crate) parks: u32,
+    /// The words asked for that occur on its stack, with how often ([`Want::Scan`]).
+    pub(crate) found: Vec<(usize, u32)>,
+}
+
 /// What every worker and goroutine of one runtime share.
 pub(crate) struct Shared {
     pub(crate) workers: Box<[CachePadded<WorkerShared>]>,
@@ -178,9 +204,9 @@ pub(crate) struct Shared {
     stopped_cv: Condvar,
     /// Dump requests (`dump`): the generation asked for, and the lines workers add.
     pub(crate) dump_gen: AtomicU64,
-    pub(crate) dump_lines: Mutex<Vec<(crate::debug::Goroutine, Option<Vec<usize>>)>>,
-    /// Whether the dump asked for now wants the goroutines' stacks.
-    pub(crate) dump_stacks: AtomicBool,
+    pub(crate) dump_lines: Mutex<Vec<DumpLine>>,
+    /// What the dump asked for now wants besides the records.
+    pub(crate) dump_want: Mutex<Want>,
     /// One dump at a time.
     dump_serial: Mutex<()>,
     /// Milliseconds since the runtime started, advanced by the monitor every 10-50 ms: a
@@ -308,12 +334,46 @@ impl Shared {
         patience: std::time::Duration,
         stacks: bool,
     ) -> (Vec<crate::debug::Goroutine>, Vec<usize>) {
+        let want = if stacks { Want::Stacks } else { Want::Records };
+        let (lines, missing) = self.gather(patience, want);
+        // Symbols are looked up by the caller, and off the workers when it is a goroutine:
+        // the first lookup reads the debug info, which can take a while.
+        let resolve = move || -> Vec<crate::debug::Goroutine> {
+            lines
+                .into_iter()
+                .map(|line| {
+                    let mut g = line.g;
+                    if let Some(ips) = line.ips {
+                        g.stack = crate::debug::frames(&ips);
+                    }
+                    g
+                })
+                .collect()
+        };
+        let mut gs = if super::worker::in_goroutine() {
+            crate::blocking::blocking(resolve)
+        } else {
+            resolve()
+        };
+        gs.sort_by_key(|g| g.id);
+        (gs, missing)
+    }
+
+    /// Asks every worker for one [`DumpLine`] per started goroutine (see [`dump`]), unsorted
+    /// and unsymbolized, with the workers that did not answer within `patience`.
+    ///
+    /// [`dump`]: Self::dump
+    pub(crate) fn gather(
+        &self,
+        patience: std::time::Duration,
+        want: Want,
+    ) -> (Vec<DumpLine>, Vec<usize>) {
         let _serial = self.dump_serial.lock().unwrap_or_else(|e| e.into_inner());
         self.dump_lines
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clear();
-        self.dump_stacks.store(stacks, Ordering::Relaxed);
+        *self.dump_want.lock().unwrap_or_else(|e| e.into_inner()) = want;
         let gen = self.dump_gen.fetch_add(1, Ordering::SeqCst) + 1;
         for w in self.workers.iter() {
             w.unparker.unpark();
@@ -332,26 +392,8 @@ impl Shared {
             }
         }
         let lines = std::mem::take(&mut *self.dump_lines.lock().unwrap_or_else(|e| e.into_inner()));
-        // Symbols are looked up by the caller, and off the workers when it is a goroutine:
-        // the first lookup reads the debug info, which can take a while.
-        let resolve = move || -> Vec<crate::debug::Goroutine> {
-            lines
-                .into_iter()
-                .map(|(mut g, ips)| {
-                    if let Some(ips) = ips {
-                        g.stack = crate::debug::frames(&ips);
-                    }
-                    g
-                })
-                .collect()
-        };
-        let mut gs = if super::worker::in_goroutine() {
-            crate::blocking::blocking(resolve)
-        } else {
-            resolve()
-        };
-        gs.sort_by_key(|g| g.id);
-        (gs, missing(self))
+        *self.dump_want.lock().unwrap_or_else(|e| e.into_inner()) = Want::Records;
+        (lines, missing(self))
     }
 
     /// Ends the runtime with a deadlock report: `run` returns it as its error.
@@ -714,7 +756,7 @@ impl RuntimeBuilder {
             stopped_cv: Condvar::new(),
             dump_gen: AtomicU64::new(0),
             dump_lines: Mutex::new(Vec::new()),
-            dump_stacks: AtomicBool::new(false),
+            dump_want: Mutex::new(Want::Records),
             dump_serial: Mutex::new(()),
             deadlock: Mutex::new(None),
             clock_ms: AtomicU64::new(0),

@@ -114,3 +114,37 @@ pub(crate) fn set(reason: WaitReason) {
 pub(crate) fn set_on(reason: WaitReason, object: usize) {
     worker::set_wait_reason(reason as u8, object);
 }
+
+/// One channel a goroutine blocked for ever waits on, as the leak check sees it
+/// (`debug::leaks`): the word each of its handles holds, and how many handles exist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Holding {
+    pub(crate) word: usize,
+    pub(crate) handles: usize,
+}
+
+/// What a goroutine blocked without a deadline waits on, for the leak check. Registered
+/// with [`set_holds`] just before the park; read by the goroutine's worker, while the
+/// goroutine is still suspended inside that park, which keeps the object alive.
+pub(crate) trait Holds {
+    fn holds(&self, out: &mut Vec<Holding>);
+}
+
+/// Registers what the calling goroutine is about to wait on for ever (after [`set_on`] or
+/// [`set`], which clear it). `h` must stay alive until the goroutine has parked and been
+/// resumed: it lives in the frame of the blocking operation.
+pub(crate) fn set_holds(h: &dyn Holds) {
+    let p = std::ptr::NonNull::from(h);
+    // SAFETY: only the lifetime is erased. The worker reads the object only while the
+    // goroutine is suspended in the park that follows, inside the frame that owns `h`
+    // (see `Holds`).
+    let p: std::ptr::NonNull<dyn Holds + 'static> = unsafe { std::mem::transmute(p) };
+    worker::set_wait_holds(p);
+}
+
+/// The word an `Arc` holds: the address of its allocation, shared by all its clones.
+pub(crate) fn handle_word<T>(a: &std::sync::Arc<T>) -> usize {
+    const { assert!(size_of::<std::sync::Arc<T>>() == size_of::<usize>()) };
+    // SAFETY: an `Arc` of a sized type is one pointer (checked above), copied out as a word.
+    unsafe { std::mem::transmute_copy::<std::sync::Arc<T>, usize>(a) }
+}

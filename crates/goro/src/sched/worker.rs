@@ -43,8 +43,9 @@ use crossbeam_deque::{Steal, Worker as Deque};
 use crossbeam_utils::sync::Parker;
 
 use super::goroutine::{Goroutine, NOT_STARTED};
-use super::runtime::{count_owned, Home, Shared};
+use super::runtime::{count_owned, DumpLine, Home, Shared, Want};
 use super::timers::{Fire, Timers};
+use super::wait::Holds;
 use crate::stack::overflow::AltStack;
 use crate::stack::pool::Stack;
 use crate::stack::switch::{suspend, CurrentFiber, Fiber, Suspend};
@@ -177,6 +178,11 @@ struct Slot {
     parked_at: u64,
     /// What it waits on (an address; 0 if not recorded), for dumps.
     wait_obj: usize,
+    /// What it waits on for ever, for the leak check (see `wait::Holds`): valid while it
+    /// stays suspended in the park that recorded it.
+    holds: Option<ptr::NonNull<dyn Holds>>,
+    /// How many times it has parked (wrapping), for the leak check.
+    parks: u32,
 }
 
 /// The worker-local half of a worker; see the module doc.
@@ -224,11 +230,21 @@ pub(crate) struct Local {
     switches: Cell<u64>,
     /// The object the running goroutine is about to wait on (`set_wait_reason`).
     wait_obj: Cell<usize>,
+    /// What it is about to wait on for ever (`set_wait_holds`), moved into its slot when it
+    /// parks.
+    wait_holds: Cell<Option<ptr::NonNull<dyn Holds>>>,
     /// Non-zero while the worker resumes a suspended goroutine only to record its stack for a
     /// dump: the lowest address of that goroutine's stack (see [`capture_stack`]).
     capture: Cell<usize>,
     /// The stack recorded by that resume.
     captured: RefCell<Option<Vec<usize>>>,
+    /// For a leak check's scan instead: the top of that goroutine's stack, the words looked
+    /// for (sorted), and what was found (see [`capture_stack`]).
+    capture_top: Cell<usize>,
+    /// The lowest address of the running goroutine's stack (see [`stack_left`]).
+    running_limit: Cell<usize>,
+    scan_for: RefCell<Option<Arc<[usize]>>>,
+    scanned: RefCell<Vec<(usize, u32)>>,
     /// Whether this runtime traces, and this worker's trace buffer (see `sched::trace`).
     tracing: bool,
     trace: RefCell<Vec<super::trace::Event>>,
@@ -305,6 +321,7 @@ pub(crate) fn current_goroutine_ptr_for_wait(
             ptr::NonNull::from(&**g)
         })?;
         l.wait_obj.set(object);
+        l.wait_holds.set(None);
         Some(p)
     })
 }
@@ -355,9 +372,33 @@ pub(crate) fn set_wait_reason(r: u8, object: usize) {
                 .is_some()
             {
                 l.wait_obj.set(object);
+                l.wait_holds.set(None);
             }
         }
     });
+}
+
+/// Records what the running goroutine is about to wait on for ever (see `wait::set_holds`);
+/// the worker moves it into the goroutine's slab entry when it parks.
+pub(crate) fn set_wait_holds(h: ptr::NonNull<dyn Holds>) {
+    with_local(|l| {
+        if let Some(l) = l {
+            if l.fiber.is_running() {
+                l.wait_holds.set(Some(h));
+            }
+        }
+    });
+}
+
+/// How many bytes of stack the calling goroutine has left below this call; `None` off a
+/// goroutine.
+pub(crate) fn stack_left() -> Option<usize> {
+    let here = 0u8;
+    let here = ptr::from_ref(&here) as usize;
+    with_local(|l| match l {
+        Some(l) if l.fiber.is_running() => Some(here.saturating_sub(l.running_limit.get())),
+        _ => None,
+    })
 }
 
 /// True on a goroutine (a fiber running on a worker).
@@ -387,7 +428,8 @@ pub(crate) fn park_current() -> bool {
             if parks {
                 suspend(&l.fiber, Suspend::Park);
                 while l.capture.get() != 0 {
-                    capture_stack(l);
+                    let mark = 0u8;
+                    capture_stack(l, ptr::from_ref(&mark) as usize);
                     suspend(&l.fiber, Suspend::Park);
                 }
             }
@@ -413,10 +455,18 @@ const CAPTURE_HEADROOM: usize = 64 * 1024;
 /// its stack here and suspends again the same way. Nothing else happens on that resume: the
 /// park state is untouched, no wake-up is consumed, and a wake-up that arrives meanwhile is
 /// still queued for the real resume.
+///
+/// For a leak check, the goroutine scans its stack instead, from `above` (an address in the
+/// caller's frame: the frames of the scan itself, which hold the words looked for, are
+/// below it) to the top.
 #[inline(never)]
-fn capture_stack(l: &Local) {
+fn capture_stack(l: &Local, above: usize) {
     let limit = l.capture.get();
     let here = ptr::from_ref(&limit) as usize;
+    if let Some(words) = l.scan_for.borrow().as_deref() {
+        *l.scanned.borrow_mut() = scan_stack(above, l.capture_top.get(), words);
+        return;
+    }
     if here.saturating_sub(limit) <= CAPTURE_HEADROOM {
         *l.captured.borrow_mut() = None;
         return;
@@ -436,6 +486,38 @@ fn capture_stack(l: &Local) {
     *l.captured.borrow_mut() = Some(ips);
 }
 
+/// Counts how often each of `words` (sorted) occurs as an aligned word in `from..top`: the
+/// live part of the stack of the goroutine calling this, for the leak check
+/// (`debug::leaks`).
+///
+/// A conservative scan: it cannot tell a live handle from a stale copy a move left behind,
+/// which the leak check allows for. The words are read volatile, one at a time, as
+/// conservative collectors read stacks: another thread may be writing a value into a
+/// waiter record on this stack (a hand-off to a parked receiver), and such a word is
+/// read as whatever it holds at that instant.
+#[inline(never)]
+fn scan_stack(from: usize, top: usize, words: &[usize]) -> Vec<(usize, u32)> {
+    let mut found: Vec<(usize, u32)> = Vec::new();
+    let (Some(&lo), Some(&hi)) = (words.first(), words.last()) else {
+        return found;
+    };
+    let step = size_of::<usize>();
+    let mut p = from.next_multiple_of(step);
+    while p + step <= top {
+        // SAFETY: `from..top` is the used part of the calling goroutine's own stack, mapped
+        // and readable; `p` is aligned.
+        let w = unsafe { ptr::read_volatile(p as *const usize) };
+        if (lo..=hi).contains(&w) && words.binary_search(&w).is_ok() {
+            match found.iter_mut().find(|(x, _)| *x == w) {
+                Some((_, n)) => *n += 1,
+                None => found.push((w, 1)),
+            }
+        }
+        p += step;
+    }
+    found
+}
+
 /// Puts the running goroutine at the back of its worker's queue. False if not on a goroutine.
 pub(crate) fn yield_current() -> bool {
     with_local(|l| match l {
@@ -443,7 +525,8 @@ pub(crate) fn yield_current() -> bool {
             if !l.tearing_down.get() {
                 suspend(&l.fiber, Suspend::Yield);
                 while l.capture.get() != 0 {
-                    capture_stack(l);
+                    let mark = 0u8;
+                    capture_stack(l, ptr::from_ref(&mark) as usize);
                     suspend(&l.fiber, Suspend::Yield);
                 }
             }
@@ -637,8 +720,13 @@ pub(crate) fn run_worker(rt: Arc<Shared>, parts: WorkerParts, main: Option<MainG
         resumes: Cell::new(0),
         switches: Cell::new(0),
         wait_obj: Cell::new(0),
+        wait_holds: Cell::new(None),
         capture: Cell::new(0),
         captured: RefCell::new(None),
+        capture_top: Cell::new(0),
+        running_limit: Cell::new(0),
+        scan_for: RefCell::new(None),
+        scanned: RefCell::new(Vec::new()),
         tearing_down: Cell::new(false),
         tracing: rt.trace_path.is_some(),
         trace: RefCell::new(Vec::new()),
@@ -1144,11 +1232,16 @@ impl Local {
         if me.dumped.load(Ordering::Relaxed) >= gen {
             return;
         }
-        let mut gs = Vec::new();
-        let mut stacks = if self.rt.dump_stacks.load(Ordering::Relaxed) {
-            STACKS_PER_DUMP
-        } else {
-            0
+        let want = self
+            .rt
+            .dump_want
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let mut lines = Vec::new();
+        let mut stacks = match want {
+            Want::Stacks => STACKS_PER_DUMP,
+            _ => 0,
         };
         for cell in self.slab.borrow().iter() {
             // SAFETY: no goroutine of this worker runs now (we are between goroutines), so no
@@ -1157,7 +1250,7 @@ impl Local {
             let Some(slot) = (unsafe { &mut *cell.get() }).as_mut() else {
                 continue;
             };
-            let stack = if stacks > 0 {
+            let ips = if stacks > 0 {
                 stacks -= 1;
                 self.capture.set(slot.fiber.stack_limit());
                 let _ = slot.fiber.resume(&self.fiber);
@@ -1167,10 +1260,28 @@ impl Local {
                 None
             };
             let g = &slot.g;
-            let reason = g
-                .park
-                .is_parked()
-                .then(|| super::wait::WaitReason::from_u8(g.wait.load(Ordering::Relaxed)));
+            let parked = g.park.is_parked();
+            let mut holds = Vec::new();
+            let mut found = Vec::new();
+            if matches!(want, Want::Holdings | Want::Scan(_)) {
+                if let (true, Some(h)) = (parked, slot.holds) {
+                    // SAFETY: the goroutine is suspended in the park that recorded `h`, inside
+                    // the frame that owns it (see `wait::Holds`); it stays there until this
+                    // worker resumes it, which is not now.
+                    unsafe { h.as_ref() }.holds(&mut holds);
+                }
+            }
+            if let Want::Scan(words) = &want {
+                *self.scan_for.borrow_mut() = Some(words.clone());
+                self.capture.set(slot.fiber.stack_limit());
+                self.capture_top.set(slot.fiber.stack_top());
+                let _ = slot.fiber.resume(&self.fiber);
+                self.capture.set(0);
+                *self.scan_for.borrow_mut() = None;
+                found = std::mem::take(&mut *self.scanned.borrow_mut());
+            }
+            let reason =
+                parked.then(|| super::wait::WaitReason::from_u8(g.wait.load(Ordering::Relaxed)));
             let now = self.rt.clock_ms.load(Ordering::Relaxed);
             let record = crate::debug::Goroutine {
                 object: reason.and((slot.wait_obj != 0).then_some(slot.wait_obj)),
@@ -1182,13 +1293,19 @@ impl Local {
                 worker: self.index,
                 stack: Vec::new(),
             };
-            gs.push((record, stack));
+            lines.push(DumpLine {
+                g: record,
+                ips,
+                holds,
+                parks: slot.parks,
+                found,
+            });
         }
         self.rt
             .dump_lines
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .extend(gs);
+            .extend(lines);
         me.dumped.store(gen, Ordering::SeqCst);
     }
 
@@ -1202,6 +1319,8 @@ impl Local {
             g,
             parked_at: 0,
             wait_obj: 0,
+            holds: None,
+            parks: 0,
         }
     }
 
@@ -1279,6 +1398,8 @@ impl Local {
                         if why == Suspend::Park {
                             slot.parked_at = self.rt.clock_ms.load(Ordering::Relaxed);
                             slot.wait_obj = self.wait_obj.get();
+                            slot.holds = self.wait_holds.take();
+                            slot.parks = slot.parks.wrapping_add(1);
                         }
                         self.store_slot(idx, slot);
                         if why == Suspend::Yield {
@@ -1309,6 +1430,8 @@ impl Local {
                     Some(Suspend::Park) => {
                         slot.parked_at = self.rt.clock_ms.load(Ordering::Relaxed);
                         slot.wait_obj = self.wait_obj.get();
+                        slot.holds = self.wait_holds.take();
+                        slot.parks = slot.parks.wrapping_add(1);
                     }
                     None => {
                         // SAFETY: as above; the fiber has returned and nothing points into it.
@@ -1331,6 +1454,7 @@ impl Local {
         r.site
             .store(ptr::from_ref(slot.g.site).cast_mut(), Ordering::Relaxed);
         r.id.store(slot.g.id, Ordering::Relaxed);
+        self.running_limit.set(slot.fiber.stack_limit());
         let t0 = if self.tracing {
             self.trace_resume(&slot.g)
         } else {

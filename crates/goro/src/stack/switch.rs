@@ -78,6 +78,8 @@ pub(crate) struct Fiber {
     yielder: *const Y,
     /// The lowest usable address of the stack (just above its guard page).
     limit: usize,
+    /// The address just above the stack.
+    top: usize,
 }
 
 impl std::fmt::Debug for Fiber {
@@ -93,7 +95,7 @@ impl Fiber {
     /// (both belong to the same worker, which drops its fibers before itself).
     pub(crate) fn new(stack: Stack, cur: &CurrentFiber, body: impl FnOnce() + 'static) -> Fiber {
         let cell: *const CurrentFiber = cur;
-        let limit = stack.limit();
+        let (limit, top) = (stack.limit(), stack.top());
         let co = Coroutine::with_stack(stack, move |y: &Y, ()| {
             // SAFETY: `cell` points into the worker's local state, which outlives its fibers;
             // we are on the worker's thread (the fiber never leaves it).
@@ -104,12 +106,18 @@ impl Fiber {
             co,
             yielder: ptr::null(),
             limit,
+            top,
         }
     }
 
     /// The lowest usable address of the goroutine's stack.
     pub(crate) fn stack_limit(&self) -> usize {
         self.limit
+    }
+
+    /// The address just above the goroutine's stack (its first frame is just below).
+    pub(crate) fn stack_top(&self) -> usize {
+        self.top
     }
 
     /// Switches into the goroutine until it suspends (`Some`) or returns (`None`).
