@@ -546,7 +546,76 @@ fn leaked(looks: Vec<Look>) -> Vec<Goroutine> {
 
 #[cfg(test)]
 mod tests {
-    use super::without_generics;
+    use super::{leaked, without_generics, Goroutine, Look};
+    use crate::sched::wait::{Holding, WaitReason};
+
+    /// A goroutine as the leak check sees it: what it waits on (`(word, handles)`) and the
+    /// words on its stack (`(word, copies)`).
+    fn look(id: u64, blocked: &[(usize, usize)], found: &[(usize, u32)]) -> Look {
+        Look {
+            g: Goroutine {
+                id,
+                name: None,
+                reason: Some(WaitReason::ChanReceive),
+                waited: None,
+                object: None,
+                site: String::new(),
+                worker: 0,
+                stack: Vec::new(),
+            },
+            blocked: blocked
+                .iter()
+                .map(|&(word, handles)| Holding { word, handles })
+                .collect(),
+            found: found.to_vec(),
+        }
+    }
+
+    fn ids(looks: Vec<Look>) -> Vec<u64> {
+        leaked(looks).iter().map(|g| g.id).collect()
+    }
+
+    #[test]
+    fn a_cycle_is_leaked_and_a_holder_outside_frees_it() {
+        // 1 waits on A, held by 2; 2 waits on B, held by 1.
+        let cycle = || {
+            vec![
+                look(1, &[(0xA0, 1)], &[(0xB0, 1)]),
+                look(2, &[(0xB0, 1)], &[(0xA0, 1)]),
+            ]
+        };
+        assert_eq!(ids(cycle()), [1, 2]);
+        // A goroutine that is not blocked has a copy of B: 2 can be woken, so 1 can too.
+        let mut freed = cycle();
+        freed.push(look(3, &[], &[(0xB0, 1)]));
+        assert!(ids(freed).is_empty());
+    }
+
+    #[test]
+    fn every_handle_must_be_accounted_for_and_own_copies_do_not_count() {
+        // A has two senders and the set holds one copy: a holder is out of sight, so 1 is
+        // not leaked, and then neither is 2, whose sender 1 holds.
+        let short = vec![
+            look(1, &[(0xA0, 2)], &[(0xB0, 1)]),
+            look(2, &[(0xB0, 1)], &[(0xA0, 1)]),
+        ];
+        assert!(ids(short).is_empty());
+        // A goroutine's own copy of the sender it waits on is not counted.
+        assert!(ids(vec![look(1, &[(0xA0, 1)], &[(0xA0, 3)])]).is_empty());
+        // A select is leaked only if every one of its channels is.
+        let select = |b_held_by_3: bool| {
+            let mut v = vec![
+                look(1, &[(0xA0, 1), (0xB0, 1)], &[(0xC0, 1)]),
+                look(2, &[(0xC0, 1)], &[(0xA0, 1), (0xB0, 1)]),
+            ];
+            if b_held_by_3 {
+                v.push(look(3, &[], &[(0xB0, 1)]));
+            }
+            v
+        };
+        assert_eq!(ids(select(false)), [1, 2]);
+        assert!(ids(select(true)).is_empty());
+    }
 
     #[test]
     fn generic_arguments_are_dropped_and_qualified_paths_kept() {
