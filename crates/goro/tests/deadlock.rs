@@ -173,11 +173,27 @@ fn child_leaks() {
         wg.add(1);
         let w = wg.clone();
         goro::go(move || w.wait());
+        start_cycle();
         goro::time::sleep(Duration::from_millis(20));
         // Keep the sender and the group alive past main, as a real leak does.
         std::mem::forget((_tx, wg));
     })
     .unwrap();
+}
+
+/// Two goroutines each waiting for the other to send: a partial deadlock.
+#[inline(never)]
+fn start_cycle() {
+    let (a_tx, a_rx) = goro::chan::<u32>(0);
+    let (b_tx, b_rx) = goro::chan::<u32>(0);
+    goro::go(move || {
+        let v = a_rx.recv().unwrap_or(0);
+        let _ = b_tx.send(v);
+    });
+    goro::go(move || {
+        let v = b_rx.recv().unwrap_or(0);
+        let _ = a_tx.send(v);
+    });
 }
 
 #[test]
@@ -186,14 +202,24 @@ fn leaked_goroutines_are_listed_grouped_at_exit() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
     assert!(
-        err.contains("4 goroutine(s) still alive when main returned"),
+        err.contains("6 goroutine(s) still alive when main returned"),
         "{err}"
     );
+    // The three receivers wait on a sender that is out of sight (forgotten), not on each
+    // other: not marked. The pair waiting on each other is.
     assert!(
         err.contains("3 goroutine(s) [chan receive] created at crates/goro/tests/deadlock.rs:"),
         "{err}"
     );
     assert!(err.contains("1 goroutine(s) [sync.WaitGroup.Wait"), "{err}");
+    assert_eq!(
+        err.matches(
+            "1 goroutine(s) [chan receive (leaked)] created at crates/goro/tests/deadlock.rs:"
+        )
+        .count(),
+        2,
+        "{err}"
+    );
 }
 
 #[test]

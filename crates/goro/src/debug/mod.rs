@@ -262,15 +262,20 @@ pub(crate) fn format(gs: &[Goroutine]) -> String {
 /// Groups records with the same spawn site and state, largest group first: what a leak looks
 /// like is many goroutines from one line waiting for the same thing.
 pub(crate) fn format_grouped(gs: &[Goroutine]) -> String {
-    format_grouped_marked(gs, "")
+    format_grouped_marking(gs, |_| false)
 }
 
-/// [`format_grouped`], with `mark` after each state.
-fn format_grouped_marked(gs: &[Goroutine], mark: &str) -> String {
+/// [`format_grouped`], with ` (leaked)` after the state of the goroutines `leaked` picks
+/// (which group apart from the others).
+pub(crate) fn format_grouped_marking(
+    gs: &[Goroutine],
+    leaked: impl Fn(&Goroutine) -> bool,
+) -> String {
     let mut groups: BTreeMap<(String, String), Vec<u64>> = BTreeMap::new();
     for g in gs {
+        let mark = if leaked(g) { " (leaked)" } else { "" };
         groups
-            .entry((g.site.clone(), g.state()))
+            .entry((g.site.clone(), format!("{}{mark}", g.state())))
             .or_default()
             .push(g.id);
     }
@@ -282,7 +287,7 @@ fn format_grouped_marked(gs: &[Goroutine], mark: &str) -> String {
         let more = if ids.len() > 5 { ", ..." } else { "" };
         let _ = writeln!(
             out,
-            "{} goroutine(s) [{state}{mark}] created at {site} (ids {}{more})",
+            "{} goroutine(s) [{state}] created at {site} (ids {}{more})",
             ids.len(),
             shown.join(", ")
         );
@@ -490,7 +495,7 @@ fn find_leaks(rt: &crate::sched::runtime::Shared) -> Vec<Goroutine> {
 /// goroutineleak profile marks it: `2 goroutine(s) [chan receive (leaked)] created at ...`.
 /// Empty when nothing is found.
 pub fn leak_report() -> String {
-    format_grouped_marked(&leaks(), " (leaked)")
+    format_grouped_marking(&leaks(), |_| true)
 }
 
 /// One goroutine as the leak check saw it.

@@ -162,6 +162,10 @@ pub(crate) struct Home {
     pub(crate) index: usize,
 }
 
+/// The exit leak report marks goroutines in a partial deadlock (`debug::leaks`) when at most
+/// this many are left: the check takes about 2.5 us per goroutine.
+const EXIT_LEAK_CHECK: usize = 10_000;
+
 /// What a dump asks each worker for besides the goroutines' records.
 #[derive(Debug, Clone)]
 pub(crate) enum Want {
@@ -808,11 +812,19 @@ impl RuntimeBuilder {
                 let n = rt2.live().saturating_sub(1);
                 alive.store(n, Ordering::SeqCst);
                 if report && n > 0 {
-                    // The leak report: who is still there, grouped, before they are unwound.
+                    // The leak report: who is still there, grouped, before they are unwound;
+                    // those in a partial deadlock (`debug::leaks`) marked, when there are
+                    // few enough for the check to be quick.
                     let me = super::worker::current_goroutine_id();
                     let (gs, _) = rt2.dump(Duration::from_millis(200), false);
                     let gs: Vec<_> = gs.into_iter().filter(|g| Some(g.id) != me).collect();
-                    *leaks.borrow_mut() = crate::debug::format_grouped(&gs);
+                    let leaked: std::collections::HashSet<u64> = if gs.len() <= EXIT_LEAK_CHECK {
+                        crate::debug::leaks().iter().map(|g| g.id).collect()
+                    } else {
+                        std::collections::HashSet::new()
+                    };
+                    *leaks.borrow_mut() =
+                        crate::debug::format_grouped_marking(&gs, |g| leaked.contains(&g.id));
                 }
                 rt2.begin_shutdown();
             });
