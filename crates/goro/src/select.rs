@@ -509,11 +509,14 @@ fn select_with(
     if deadline.is_none() {
         crate::sched::wait::set_holds(&blocked);
     }
-    if !signal.wait_until(deadline, || signal.abort()) {
-        guard.finish();
-        return None;
+    let done = signal.wait_until(deadline, || signal.abort());
+    if deadline.is_none() {
+        crate::sched::wait::clear_holds();
     }
     guard.finish();
+    if !done {
+        return None;
+    }
     let won = signal.case();
     cases[won].finish(signal.closed());
     cases[won].set_won(true);

@@ -427,6 +427,9 @@ impl<T> Chan<T> {
         } else {
             Outcome::TimedOut
         };
+        if deadline.is_none() {
+            crate::sched::wait::clear_holds();
+        }
         std::mem::forget(guard);
         outcome
     }

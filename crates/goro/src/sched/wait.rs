@@ -142,6 +142,13 @@ pub(crate) fn set_holds(h: &dyn Holds) {
     worker::set_wait_holds(p);
 }
 
+/// Forgets what [`set_holds`] registered, once the blocking frame is done waiting: a wait
+/// that completed without parking leaves it registered, and a later park that records no
+/// reason of its own must not pick up a pointer into a frame that has ended.
+pub(crate) fn clear_holds() {
+    worker::clear_wait_holds();
+}
+
 /// The word an `Arc` holds: the address of its allocation, shared by all its clones.
 pub(crate) fn handle_word<T>(a: &std::sync::Arc<T>) -> usize {
     const { assert!(size_of::<std::sync::Arc<T>>() == size_of::<usize>()) };

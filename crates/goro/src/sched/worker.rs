@@ -401,6 +401,15 @@ pub(crate) fn stack_left() -> Option<usize> {
     })
 }
 
+/// Forgets what [`set_wait_holds`] recorded (see `wait::clear_holds`).
+pub(crate) fn clear_wait_holds() {
+    with_local(|l| {
+        if let Some(l) = l {
+            l.wait_holds.set(None);
+        }
+    });
+}
+
 /// True on a goroutine (a fiber running on a worker).
 pub(crate) fn in_goroutine() -> bool {
     with_local(|l| l.is_some_and(|l| l.fiber.is_running()))
@@ -1493,6 +1502,8 @@ impl Local {
             self.current.set(&g);
             let stack = fiber.unwind(&self.fiber);
             self.current.set(ptr::null());
+            // What it registered as waiting on is gone with its frames.
+            self.wait_holds.set(None);
             g.park.on_exit();
             self.give_stack(stack);
         }
