@@ -379,8 +379,9 @@ pub fn dump_grouped() -> String {
 
 /// Goroutines blocked for ever on channels that no other goroutine can reach: a partial
 /// deadlock, found while the rest of the program runs on (the spirit of Go's goroutineleak
-/// profile). Empty outside a runtime, and when a worker did not answer (one goroutine ran
-/// throughout without yielding, so its stack could not be looked at).
+/// profile). Empty outside a runtime, when a worker did not answer (one goroutine ran
+/// throughout without yielding, so its stack could not be looked at), and when a
+/// goroutine's stack could not be scanned safely (under 16 KiB of it left).
 ///
 /// A goroutine counts as leaked when it waits, without a deadline, in a receive, a send or
 /// a `select!` whose every channel can only be completed by goroutines that are leaked too:
@@ -467,7 +468,7 @@ fn find_leaks(rt: &crate::sched::runtime::Shared) -> Vec<Goroutine> {
     words.sort_unstable();
     words.dedup();
     let (second, missing) = rt.gather(patience, Want::Scan(words.into()));
-    if !missing.is_empty() {
+    if !missing.is_empty() || second.iter().any(|l| l.found.is_none()) {
         return Vec::new();
     }
     let parks: HashMap<u64, u32> = first
@@ -481,7 +482,7 @@ fn find_leaks(rt: &crate::sched::runtime::Shared) -> Vec<Goroutine> {
             let same = parks.get(&l.g.id) == Some(&l.parks);
             Look {
                 blocked: if same { l.holds } else { Vec::new() },
-                found: l.found,
+                found: l.found.unwrap_or_default(),
                 g: l.g,
             }
         })

@@ -188,8 +188,9 @@ pub(crate) struct DumpLine {
     pub(crate) holds: Vec<super::wait::Holding>,
     /// How many times it has parked: the same count in two dumps means the same park.
     pub(crate) parks: u32,
-    /// The words asked for that occur on its stack, with how often ([`Want::Scan`]).
-    pub(crate) found: Vec<(usize, u32)>,
+    /// The words asked for that occur on its stack, with how often ([`Want::Scan`]); `None`
+    /// if its stack could not be scanned (too little of it left).
+    pub(crate) found: Option<Vec<(usize, u32)>>,
 }
 
 /// What every worker and goroutine of one runtime share.

@@ -244,7 +244,7 @@ pub(crate) struct Local {
     /// The lowest address of the running goroutine's stack (see [`stack_left`]).
     running_limit: Cell<usize>,
     scan_for: RefCell<Option<Arc<[usize]>>>,
-    scanned: RefCell<Vec<(usize, u32)>>,
+    scanned: RefCell<Option<Vec<(usize, u32)>>>,
     /// Whether this runtime traces, and this worker's trace buffer (see `sched::trace`).
     tracing: bool,
     trace: RefCell<Vec<super::trace::Event>>,
@@ -473,7 +473,15 @@ fn capture_stack(l: &Local, above: usize) {
     let limit = l.capture.get();
     let here = ptr::from_ref(&limit) as usize;
     if let Some(words) = l.scan_for.borrow().as_deref() {
-        *l.scanned.borrow_mut() = scan_stack(above, l.capture_top.get(), words);
+        if here.saturating_sub(limit) <= SCAN_HEADROOM {
+            *l.scanned.borrow_mut() = None;
+            return;
+        }
+        *l.scanned.borrow_mut() = Some(scan_stack(above, l.capture_top.get(), words));
+        // The scan's frame held the words it looked for; once the goroutine runs on, calls
+        // reaching this deep would leave them in unwritten slots, for the next scan to take
+        // as handles this goroutine holds. Overwrite it.
+        scrub_scan_frames();
         return;
     }
     if here.saturating_sub(limit) <= CAPTURE_HEADROOM {
@@ -493,6 +501,17 @@ fn capture_stack(l: &Local, above: usize) {
         });
     }
     *l.captured.borrow_mut() = Some(ips);
+}
+
+/// Stack a goroutine must have left to be scanned for the leak check (the scan and the
+/// scrub after it).
+const SCAN_HEADROOM: usize = 16 * 1024;
+
+/// Zeroes the stack below the caller, where `scan_stack`'s frame was.
+#[inline(never)]
+fn scrub_scan_frames() {
+    let mut zeros = [0u8; 2048];
+    std::hint::black_box(&mut zeros);
 }
 
 /// Counts how often each of `words` (sorted) occurs as an aligned word in `from..top`: the
@@ -735,7 +754,7 @@ pub(crate) fn run_worker(rt: Arc<Shared>, parts: WorkerParts, main: Option<MainG
         capture_top: Cell::new(0),
         running_limit: Cell::new(0),
         scan_for: RefCell::new(None),
-        scanned: RefCell::new(Vec::new()),
+        scanned: RefCell::new(None),
         tearing_down: Cell::new(false),
         tracing: rt.trace_path.is_some(),
         trace: RefCell::new(Vec::new()),
@@ -1271,7 +1290,7 @@ impl Local {
             let g = &slot.g;
             let parked = g.park.is_parked();
             let mut holds = Vec::new();
-            let mut found = Vec::new();
+            let mut found = Some(Vec::new());
             if matches!(want, Want::Holdings | Want::Scan(_)) {
                 if let (true, Some(h)) = (parked, slot.holds) {
                     // SAFETY: the goroutine is suspended in the park that recorded `h`, inside
@@ -1287,7 +1306,7 @@ impl Local {
                 let _ = slot.fiber.resume(&self.fiber);
                 self.capture.set(0);
                 *self.scan_for.borrow_mut() = None;
-                found = std::mem::take(&mut *self.scanned.borrow_mut());
+                found = self.scanned.borrow_mut().take();
             }
             let reason =
                 parked.then(|| super::wait::WaitReason::from_u8(g.wait.load(Ordering::Relaxed)));
