@@ -225,8 +225,9 @@ pub fn leak_check(_scale: f64) -> String {
                 .map(|l| format!("       {l}"))
                 .collect();
             format!(
-                "main served {ticks} ticks meanwhile; goro::debug::leak_report() took {:.1} ms \
-                 and named:\n{}",
+                "main went on serving a 1 ms ticker ({ticks} {}); goro::debug::leak_report() \
+                 took {:.1} ms and named:\n{}",
+                if ticks == 1 { "tick" } else { "ticks" },
                 took.as_secs_f64() * 1e3,
                 indented.join("\n")
             )
