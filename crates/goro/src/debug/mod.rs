@@ -421,8 +421,15 @@ pub fn dump_grouped() -> String {
 ///
 /// goro::run(|| {
 ///     start_cycle();
-///     goro::time::sleep(Duration::from_millis(10));
-///     let leaked = goro::debug::leaks();
+///     // Once both have started and blocked, the check names them.
+///     let mut leaked = goro::debug::leaks();
+///     for _ in 0..1000 {
+///         if leaked.len() == 2 {
+///             break;
+///         }
+///         goro::time::sleep(Duration::from_millis(5));
+///         leaked = goro::debug::leaks();
+///     }
 ///     assert_eq!(leaked.len(), 2);
 ///     assert_eq!(leaked[0].reason, Some(goro::WaitReason::ChanReceive));
 /// })
