@@ -174,7 +174,17 @@ fn child_leaks() {
         let w = wg.clone();
         goro::go(move || w.wait());
         start_cycle();
-        goro::time::sleep(Duration::from_millis(20));
+        // Until all six are parked (a bounded wait: the parent test checks the outcome).
+        for _ in 0..2000 {
+            let parked = goro::debug::goroutines()
+                .iter()
+                .filter(|g| g.reason.is_some_and(|r| r != goro::WaitReason::Sleep))
+                .count();
+            if parked >= 6 {
+                break;
+            }
+            goro::time::sleep(Duration::from_millis(5));
+        }
         // Keep the sender and the group alive past main, as a real leak does.
         std::mem::forget((_tx, wg));
     })
