@@ -509,14 +509,11 @@ fn select_with(
     if deadline.is_none() {
         crate::sched::wait::set_holds(&blocked);
     }
-    let done = signal.wait_until(deadline, || signal.abort());
-    if deadline.is_none() {
-        crate::sched::wait::clear_holds();
-    }
-    guard.finish();
-    if !done {
+    if !signal.wait_until(deadline, || signal.abort()) {
+        guard.finish();
         return None;
     }
+    guard.finish();
     let won = signal.case();
     cases[won].finish(signal.closed());
     cases[won].set_won(true);

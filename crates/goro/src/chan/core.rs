@@ -403,11 +403,9 @@ impl<T> Chan<T> {
             Queue::Send => crate::sched::wait::WaitReason::ChanSend,
         };
         // Records the wait reason and this channel for dumps while it looks up the waker.
-        let signal = Signal::new_waiting(reason, self.addr());
         let blocked = Blocked { ch: self, q };
-        if deadline.is_none() {
-            crate::sched::wait::set_holds(&blocked);
-        }
+        let holds: Option<&dyn crate::sched::wait::Holds> = deadline.is_none().then_some(&blocked);
+        let signal = Signal::new_waiting_on(reason, self.addr(), holds);
         let waiter = Waiter::new(&signal, 0, slot);
         // SAFETY: locked; `waiter` stays in this frame, and is unlinked before the frame ends:
         // by the counterpart that completes it, by the timeout path, or by `Withdraw` if the
@@ -427,9 +425,6 @@ impl<T> Chan<T> {
         } else {
             Outcome::TimedOut
         };
-        if deadline.is_none() {
-            crate::sched::wait::clear_holds();
-        }
         std::mem::forget(guard);
         outcome
     }

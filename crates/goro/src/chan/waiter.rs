@@ -110,11 +110,21 @@ impl Signal {
     /// A signal for a blocking operation of the calling goroutine that waits for `reason` on
     /// `object` (recorded for dumps in the same step).
     pub(crate) fn new_waiting(reason: crate::sched::wait::WaitReason, object: usize) -> Self {
+        Self::new_waiting_on(reason, object, None)
+    }
+
+    /// [`new_waiting`](Self::new_waiting) for an operation that waits for ever, registering
+    /// what it waits on for the leak check in the same step (`wait::set_holds`).
+    pub(crate) fn new_waiting_on(
+        reason: crate::sched::wait::WaitReason,
+        object: usize,
+        holds: Option<&dyn crate::sched::wait::Holds>,
+    ) -> Self {
         Signal {
             state: AtomicU8::new(WAITING),
             case: Cell::new(usize::MAX),
             closed: Cell::new(false),
-            waker: WakeRef::current_waiting(reason, object),
+            waker: WakeRef::current_waiting(reason, object, holds.map(crate::sched::wait::erase)),
         }
     }
 

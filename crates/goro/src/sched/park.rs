@@ -214,8 +214,12 @@ pub(crate) enum WakeRef {
 impl WakeRef {
     /// For the running goroutine (recording why it is about to wait, and on what, in the same
     /// look at the worker), or else the current OS thread.
-    pub(crate) fn current_waiting(reason: super::wait::WaitReason, object: usize) -> WakeRef {
-        match worker::current_goroutine_ptr_for_wait(reason as u8, object) {
+    pub(crate) fn current_waiting(
+        reason: super::wait::WaitReason,
+        object: usize,
+        holds: Option<std::ptr::NonNull<dyn super::wait::Holds>>,
+    ) -> WakeRef {
+        match worker::current_goroutine_ptr_for_wait(reason as u8, object, holds) {
             Some(g) => WakeRef::Goroutine(g),
             None => WakeRef::Thread(std::thread::current()),
         }

@@ -133,20 +133,26 @@ pub(crate) trait Holds {
 /// Registers what the calling goroutine is about to wait on for ever (after [`set_on`] or
 /// [`set`], which clear it). `h` must stay alive until the goroutine has parked and been
 /// resumed: it lives in the frame of the blocking operation.
+///
+/// A wait that completes without parking leaves it registered; that is harmless because
+/// every park is preceded by its primitive recording a wait reason, which clears it, and
+/// the worker takes it at the first park after it was registered.
 pub(crate) fn set_holds(h: &dyn Holds) {
+    worker::set_wait_holds(erase(h));
+}
+
+/// `h` as the pointer the worker keeps (see [`set_holds`]).
+pub(crate) fn erase(h: &dyn Holds) -> std::ptr::NonNull<dyn Holds> {
     let p = std::ptr::NonNull::from(h);
     // SAFETY: only the lifetime is erased. The worker reads the object only while the
     // goroutine is suspended in the park that follows, inside the frame that owns `h`
     // (see `Holds`).
-    let p: std::ptr::NonNull<dyn Holds + 'static> = unsafe { std::mem::transmute(p) };
-    worker::set_wait_holds(p);
-}
-
-/// Forgets what [`set_holds`] registered, once the blocking frame is done waiting: a wait
-/// that completed without parking leaves it registered, and a later park that records no
-/// reason of its own must not pick up a pointer into a frame that has ended.
-pub(crate) fn clear_holds() {
-    worker::clear_wait_holds();
+    unsafe {
+        std::mem::transmute::<
+            std::ptr::NonNull<dyn Holds + '_>,
+            std::ptr::NonNull<dyn Holds + 'static>,
+        >(p)
+    }
 }
 
 /// The word an `Arc` holds: the address of its allocation, shared by all its clones.

@@ -241,8 +241,6 @@ pub(crate) struct Local {
     /// For a leak check's scan instead: the top of that goroutine's stack, the words looked
     /// for (sorted), and what was found (see [`capture_stack`]).
     capture_top: Cell<usize>,
-    /// The lowest address of the running goroutine's stack (see [`stack_left`]).
-    running_limit: Cell<usize>,
     scan_for: RefCell<Option<Arc<[usize]>>>,
     scanned: RefCell<Option<Vec<(usize, u32)>>>,
     /// Whether this runtime traces, and this worker's trace buffer (see `sched::trace`).
@@ -305,11 +303,12 @@ pub(crate) fn current_goroutine_for_waking() -> Option<Arc<Goroutine>> {
 
 /// Like [`current_goroutine_for_waking`], without taking a reference.
 /// The running goroutine, for a waker to find it (recording its home worker on first use),
-/// about to wait: its wait reason and object are recorded in the same look at the worker
-/// (see `sched::wait`).
+/// about to wait: its wait reason, object and what it waits on for ever (`holds`, see
+/// `wait::Holds`) are recorded in the same look at the worker (see `sched::wait`).
 pub(crate) fn current_goroutine_ptr_for_wait(
     reason: u8,
     object: usize,
+    holds: Option<ptr::NonNull<dyn Holds>>,
 ) -> Option<ptr::NonNull<Goroutine>> {
     with_local(|l| {
         let l = l?;
@@ -321,7 +320,7 @@ pub(crate) fn current_goroutine_ptr_for_wait(
             ptr::NonNull::from(&**g)
         })?;
         l.wait_obj.set(object);
-        l.wait_holds.set(None);
+        l.wait_holds.set(holds);
         Some(p)
     })
 }
@@ -393,21 +392,12 @@ pub(crate) fn set_wait_holds(h: ptr::NonNull<dyn Holds>) {
 /// How many bytes of stack the calling goroutine has left below this call; `None` off a
 /// goroutine.
 pub(crate) fn stack_left() -> Option<usize> {
+    if !in_goroutine() {
+        return None;
+    }
     let here = 0u8;
     let here = ptr::from_ref(&here) as usize;
-    with_local(|l| match l {
-        Some(l) if l.fiber.is_running() => Some(here.saturating_sub(l.running_limit.get())),
-        _ => None,
-    })
-}
-
-/// Forgets what [`set_wait_holds`] recorded (see `wait::clear_holds`).
-pub(crate) fn clear_wait_holds() {
-    with_local(|l| {
-        if let Some(l) = l {
-            l.wait_holds.set(None);
-        }
-    });
+    crate::stack::overflow::stack_limit_of(here).map(|limit| here.saturating_sub(limit))
 }
 
 /// True on a goroutine (a fiber running on a worker).
@@ -752,7 +742,6 @@ pub(crate) fn run_worker(rt: Arc<Shared>, parts: WorkerParts, main: Option<MainG
         capture: Cell::new(0),
         captured: RefCell::new(None),
         capture_top: Cell::new(0),
-        running_limit: Cell::new(0),
         scan_for: RefCell::new(None),
         scanned: RefCell::new(None),
         tearing_down: Cell::new(false),
@@ -1482,7 +1471,6 @@ impl Local {
         r.site
             .store(ptr::from_ref(slot.g.site).cast_mut(), Ordering::Relaxed);
         r.id.store(slot.g.id, Ordering::Relaxed);
-        self.running_limit.set(slot.fiber.stack_limit());
         let t0 = if self.tracing {
             self.trace_resume(&slot.g)
         } else {

@@ -91,7 +91,13 @@ fn install_handler() {
 
 /// The slot's meta record if `addr` lies in a guard page of a registered chunk.
 fn guard_hit(addr: usize) -> Option<*const Meta> {
-    let page = page_size();
+    let (start, stride) = slot_of(addr)?;
+    (addr - start < page_size()).then_some((start + stride - META_SIZE) as *const Meta)
+}
+
+/// The start (guard page included) and stride of the stack slot holding `addr`, if it lies
+/// in a registered chunk.
+fn slot_of(addr: usize) -> Option<(usize, usize)> {
     for r in &REGIONS {
         // Acquire: pairs with the Release store in `register`.
         let base = r.base.load(Ordering::Acquire);
@@ -106,12 +112,15 @@ fn guard_hit(addr: usize) -> Option<*const Meta> {
             continue;
         }
         let slot = (addr - base) / stride;
-        let start = base + slot * stride;
-        if addr - start < page {
-            return Some((start + stride - META_SIZE) as *const Meta);
-        }
+        return Some((base + slot * stride, stride));
     }
     None
+}
+
+/// The lowest usable address (just above the guard page) of the goroutine stack holding
+/// `addr`; `None` if `addr` is in no registered chunk (a chunk the full table left out).
+pub(crate) fn stack_limit_of(addr: usize) -> Option<usize> {
+    slot_of(addr).map(|(start, _)| start + page_size())
 }
 
 /// A small formatter into a fixed buffer, usable inside a signal handler.
