@@ -238,3 +238,59 @@ fn the_check_is_empty_outside_a_runtime() {
     assert!(leaks().is_empty());
     assert!(leak_report().is_empty());
 }
+
+#[test]
+#[ignore = "run by the_check_does_not_wait_for_a_full_blocking_pool in a child process"]
+fn child_full_pool() {
+    goro::Runtime::builder()
+        .workers(2)
+        .exit_report(false)
+        .run(|| {
+            let cycle = start_cycle();
+            until_blocked(2);
+            // The pool's only thread (GORO_BLOCKING_THREADS=1) is taken by a call that
+            // returns only once the check has.
+            let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+            let busy = goro::go(move || goro::blocking(move || go_rx.recv().is_ok()));
+            let until = Instant::now() + Duration::from_secs(10);
+            while !goro::debug::goroutines()
+                .iter()
+                .any(|g| g.reason == Some(WaitReason::BlockingCall))
+            {
+                assert!(Instant::now() < until, "the blocking call never started");
+                goro::time::sleep(Duration::from_millis(1));
+            }
+            assert!(leaks().is_empty());
+            go_tx.send(()).unwrap();
+            assert!(busy.join().unwrap());
+            // With the pool free again, the check runs.
+            assert_eq!(ids(&leaks()), cycle.to_vec());
+        })
+        .unwrap();
+}
+
+#[test]
+fn the_check_does_not_wait_for_a_full_blocking_pool() {
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "child_full_pool", "--include-ignored"])
+        .env("GORO_BLOCKING_THREADS", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A check that waited for the pool would never return: give up on it after a minute.
+    let until = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if Instant::now() > until {
+            let _ = child.kill();
+            panic!("the leak check waited for a full blocking pool");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert!(status.success(), "{err}");
+}

@@ -380,8 +380,9 @@ pub fn dump_grouped() -> String {
 /// Goroutines blocked for ever on channels that no other goroutine can reach: a partial
 /// deadlock, found while the rest of the program runs on (the spirit of Go's goroutineleak
 /// profile). Empty outside a runtime, when a worker did not answer (one goroutine ran
-/// throughout without yielding, so its stack could not be looked at), and when a
-/// goroutine's stack could not be scanned safely (under 16 KiB of it left).
+/// throughout without yielding, so its stack could not be looked at), when a goroutine's
+/// stack could not be scanned safely (under 16 KiB of it left), and when every thread of
+/// the blocking pool is busy (the check runs on one).
 ///
 /// A goroutine counts as leaked when it waits, without a deadline, in a receive, a send or
 /// a `select!` whose every channel can only be completed by goroutines that are leaked too:
@@ -444,12 +445,20 @@ pub fn leaks() -> Vec<Goroutine> {
     if worker::stack_left().is_some_and(|left| left > SCRUB + 64 * 1024) {
         zero_below();
     }
+    // Everything else in a frame of its own, pushed onto the zeroed stack: this one, made
+    // before the zeroing, must stay small.
+    check_on_pool()
+}
+
+#[inline(never)]
+fn check_on_pool() -> Vec<Goroutine> {
     let Some(rt) = worker::current_runtime() else {
         return Vec::new();
     };
     // The check runs on a thread of the blocking pool, so that the handles it reads and
-    // sorts never pass through the caller's stack, which it scans.
-    crate::blocking::blocking(move || find_leaks(&rt))
+    // sorts never pass through the caller's stack, which it scans. With every pool thread
+    // busy (calls that may never return) it names nothing rather than wait.
+    crate::blocking::try_blocking(move || find_leaks(&rt)).unwrap_or_default()
 }
 
 /// How much stack [`leaks`] zeroes below itself.

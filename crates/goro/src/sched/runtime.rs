@@ -355,8 +355,9 @@ impl Shared {
                 })
                 .collect()
         };
+        // With every pool thread busy (calls that may never return), here rather than wait.
         let mut gs = if super::worker::in_goroutine() {
-            crate::blocking::blocking(resolve)
+            crate::blocking::try_blocking(resolve).unwrap_or_else(|full| (full.0)())
         } else {
             resolve()
         };
