@@ -28,6 +28,13 @@ struct ChanOp {
     ch: String,
 }
 
+/// What a worker's track records, in its order: channel operations (by index into `ops`) and
+/// the starts of wake-up arrows (by flow id).
+enum Mark {
+    Op(usize),
+    Wake(u64),
+}
+
 /// Reads a trace and returns the page.
 pub fn render(json: &str) -> Result<String, String> {
     let v: Value = serde_json::from_str(json).map_err(|e| format!("not a trace: {e}"))?;
@@ -39,6 +46,8 @@ pub fn render(json: &str) -> Result<String, String> {
     let mut ops: Vec<ChanOp> = Vec::new();
     let mut flow_start: BTreeMap<u64, (i64, f64)> = BTreeMap::new();
     let mut flow_end: BTreeMap<u64, (i64, f64)> = BTreeMap::new();
+    // Each track's operations and wake-ups in the order the worker recorded them.
+    let mut marks: BTreeMap<i64, Vec<Mark>> = BTreeMap::new();
     for e in evs {
         let tid = e["tid"].as_i64().unwrap_or(-1);
         let ts = e["ts"].as_f64().unwrap_or(0.0);
@@ -56,15 +65,20 @@ pub fn render(json: &str) -> Result<String, String> {
                     reason: e["args"]["reason"].as_str().unwrap_or("").to_string(),
                 });
             }
-            (Some("i"), Some("chan")) => ops.push(ChanOp {
-                g: e["args"]["goroutine"].as_u64().unwrap_or(0),
-                tid,
-                ts,
-                op: e["name"].as_str().unwrap_or("").to_string(),
-                ch: e["args"]["chan"].as_str().unwrap_or("").to_string(),
-            }),
+            (Some("i"), Some("chan")) => {
+                marks.entry(tid).or_default().push(Mark::Op(ops.len()));
+                ops.push(ChanOp {
+                    g: e["args"]["goroutine"].as_u64().unwrap_or(0),
+                    tid,
+                    ts,
+                    op: e["name"].as_str().unwrap_or("").to_string(),
+                    ch: e["args"]["chan"].as_str().unwrap_or("").to_string(),
+                });
+            }
             (Some("s"), _) => {
-                flow_start.insert(e["id"].as_u64().unwrap_or(0), (tid, ts));
+                let id = e["id"].as_u64().unwrap_or(0);
+                marks.entry(tid).or_default().push(Mark::Wake(id));
+                flow_start.insert(id, (tid, ts));
             }
             (Some("f"), _) => {
                 flow_end.insert(e["id"].as_u64().unwrap_or(0), (tid, ts));
@@ -87,6 +101,26 @@ pub fn render(json: &str) -> Result<String, String> {
             })
             .map(|s| s.g)
     };
+    // The channel operation that made each wake-up: the one its waker recorded just before
+    // it on the same track (a select records its case just after). By order, not by time: a
+    // worker the system paused between the two must not lose the label.
+    let mut cause_of: BTreeMap<u64, usize> = BTreeMap::new();
+    for track in marks.values() {
+        for (i, m) in track.iter().enumerate() {
+            let Mark::Wake(id) = m else { continue };
+            let before = i.checked_sub(1).and_then(|j| match track[j] {
+                Mark::Op(o) if !ops[o].op.starts_with("select") => Some(o),
+                _ => None,
+            });
+            let after = track.get(i + 1).and_then(|m| match m {
+                Mark::Op(o) if ops[*o].op.starts_with("select") => Some(*o),
+                _ => None,
+            });
+            if let Some(o) = before.or(after) {
+                cause_of.insert(*id, o);
+            }
+        }
+    }
     let mut arrows = String::new();
     for (id, &(stid, sts)) in &flow_start {
         let Some(&(etid, ets)) = flow_end.get(id) else {
@@ -97,17 +131,10 @@ pub fn render(json: &str) -> Result<String, String> {
         };
         let from = running_at(stid, sts, false);
         let from_lane = from.and_then(|g| lane.get(&g)).map_or(-1i64, |l| *l as i64);
-        // The channel operation that made this wake-up: the one its waker recorded just
-        // before (or, for a select, just after) waking.
-        let cause = ops
-            .iter()
-            .filter(|o| {
-                o.tid == stid
-                    && from.is_none_or(|g| o.g == g)
-                    && o.ts <= sts + 2.0
-                    && sts - o.ts < 50.0
-            })
-            .min_by(|a, b| (a.ts - sts).abs().total_cmp(&(b.ts - sts).abs()))
+        let cause = cause_of
+            .get(id)
+            .map(|&o| &ops[o])
+            .filter(|o| o.tid == stid && from.is_none_or(|g| o.g == g))
             .map_or(String::new(), |o| format!("{} on chan {}", o.op, o.ch));
         let _ = write!(
             arrows,
