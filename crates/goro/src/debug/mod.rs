@@ -443,7 +443,7 @@ pub fn leaks() -> Vec<Goroutine> {
     // count as handles the caller still holds. Only with room to spare: the guard page
     // below must never be touched.
     if worker::stack_left().is_some_and(|left| left > SCRUB + 64 * 1024) {
-        zero_below();
+        crate::stack::zero_below::<SCRUB>();
     }
     // Everything else in a frame of its own, pushed onto the zeroed stack: this one, made
     // before the zeroing, must stay small.
@@ -463,12 +463,6 @@ fn check_on_pool() -> Vec<Goroutine> {
 
 /// How much stack [`leaks`] zeroes below itself.
 const SCRUB: usize = 16 * 1024;
-
-#[inline(never)]
-fn zero_below() {
-    let mut zeros = [0u8; SCRUB];
-    std::hint::black_box(&mut zeros);
-}
 
 fn find_leaks(rt: &crate::sched::runtime::Shared) -> Vec<Goroutine> {
     use crate::sched::runtime::Want;

@@ -471,7 +471,7 @@ fn capture_stack(l: &Local, above: usize) {
         // The scan's frame held the words it looked for; once the goroutine runs on, calls
         // reaching this deep would leave them in unwritten slots, for the next scan to take
         // as handles this goroutine holds. Overwrite it.
-        scrub_scan_frames();
+        crate::stack::zero_below::<2048>();
         return;
     }
     if here.saturating_sub(limit) <= CAPTURE_HEADROOM {
@@ -496,13 +496,6 @@ fn capture_stack(l: &Local, above: usize) {
 /// Stack a goroutine must have left to be scanned for the leak check (the scan and the
 /// scrub after it).
 const SCAN_HEADROOM: usize = 16 * 1024;
-
-/// Zeroes the stack below the caller, where `scan_stack`'s frame was.
-#[inline(never)]
-fn scrub_scan_frames() {
-    let mut zeros = [0u8; 2048];
-    std::hint::black_box(&mut zeros);
-}
 
 /// Counts how often each of `words` (sorted) occurs as an aligned word in `from..top`: the
 /// live part of the stack of the goroutine calling this, for the leak check

@@ -17,3 +17,13 @@ pub(crate) mod pool;
 pub(crate) mod switch;
 
 pub use pool::{guard_mode, GuardMode};
+
+/// Zeroes `N` bytes of the calling thread's stack just below the caller's frame, so that the
+/// frames pushed there next start from zeros rather than from what earlier calls left (the
+/// leak check scans stacks and must not read old handles as live ones). The caller must
+/// have more than `N` bytes of stack left.
+#[inline(never)]
+pub(crate) fn zero_below<const N: usize>() {
+    let mut zeros = [0u8; N];
+    std::hint::black_box(&mut zeros);
+}
