@@ -524,41 +524,53 @@ struct Look {
 /// on its stack, or of which the other goroutines of the set hold fewer copies than there
 /// are handles (a holder the scan cannot see). What is left is leaked. A goroutine's own
 /// copies do not count for its own wait: they may be stale, left by a handle it gave away.
+///
+/// A worklist, linear in what the looks found: a goroutine taken out puts every word on its
+/// stack out of the set's reach for good, so the copies the set holds need not be recounted
+/// (a word whose count would drop is reached anyway); only the goroutines waiting on a word
+/// newly reached are looked at again.
 fn leaked(looks: Vec<Look>) -> Vec<Goroutine> {
     let mut inside: Vec<bool> = looks.iter().map(|l| !l.blocked.is_empty()).collect();
-    loop {
-        let mut held: HashMap<usize, u64> = HashMap::new();
-        let mut reached: HashSet<usize> = HashSet::new();
-        for (l, &ins) in looks.iter().zip(&inside) {
-            for &(w, n) in &l.found {
-                if ins {
-                    *held.entry(w).or_default() += u64::from(n);
-                } else {
-                    reached.insert(w);
+    let mut held: HashMap<usize, u64> = HashMap::new();
+    let mut reached: HashSet<usize> = HashSet::new();
+    let mut waiting_on: HashMap<usize, Vec<usize>> = HashMap::new();
+    for (i, l) in looks.iter().enumerate() {
+        for &(w, n) in &l.found {
+            if inside[i] {
+                *held.entry(w).or_default() += u64::from(n);
+            } else {
+                reached.insert(w);
+            }
+        }
+        if inside[i] {
+            for h in &l.blocked {
+                waiting_on.entry(h.word).or_default().push(i);
+            }
+        }
+    }
+    let free = |l: &Look, reached: &HashSet<usize>| {
+        l.blocked.iter().any(|h| {
+            let own = l
+                .found
+                .iter()
+                .find(|f| f.0 == h.word)
+                .map_or(0, |f| u64::from(f.1));
+            let by_others = held.get(&h.word).copied().unwrap_or(0) - own;
+            reached.contains(&h.word) || by_others < h.handles as u64
+        })
+    };
+    let mut check: Vec<usize> = (0..looks.len()).filter(|&i| inside[i]).collect();
+    while let Some(i) = check.pop() {
+        if !inside[i] || !free(&looks[i], &reached) {
+            continue;
+        }
+        inside[i] = false;
+        for &(w, _) in &looks[i].found {
+            if reached.insert(w) {
+                if let Some(ws) = waiting_on.get(&w) {
+                    check.extend(ws.iter().copied().filter(|&j| inside[j]));
                 }
             }
-        }
-        let mut changed = false;
-        for (l, ins) in looks.iter().zip(inside.iter_mut()) {
-            let own = |w: usize| {
-                l.found
-                    .iter()
-                    .find(|f| f.0 == w)
-                    .map_or(0, |f| u64::from(f.1))
-            };
-            let free = || {
-                l.blocked.iter().any(|h| {
-                    let by_others = held.get(&h.word).copied().unwrap_or(0) - own(h.word);
-                    reached.contains(&h.word) || by_others < h.handles as u64
-                })
-            };
-            if *ins && free() {
-                *ins = false;
-                changed = true;
-            }
-        }
-        if !changed {
-            break;
         }
     }
     looks
@@ -639,6 +651,20 @@ mod tests {
         };
         assert_eq!(ids(select(false)), [1, 2]);
         assert!(ids(select(true)).is_empty());
+    }
+
+    #[test]
+    fn a_long_chain_to_a_live_holder_is_freed_to_its_end_and_a_cycle_beside_it_is_not() {
+        // Goroutine k waits on word 16k, whose sender goroutine k - 1 holds (it holds word
+        // 16(k + 1)); goroutine 0, not blocked, holds word 16. Beside them, 5000 and 5001 wait
+        // on each other.
+        let mut v: Vec<Look> = (1..=2000)
+            .map(|k| look(k, &[(16 * k as usize, 1)], &[(16 * (k as usize + 1), 1)]))
+            .collect();
+        v.push(look(0, &[], &[(16, 1)]));
+        v.push(look(5000, &[(0xA1, 1)], &[(0xB1, 1)]));
+        v.push(look(5001, &[(0xB1, 1)], &[(0xA1, 1)]));
+        assert_eq!(ids(v), [5000, 5001]);
     }
 
     #[test]
