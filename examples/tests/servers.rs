@@ -1,5 +1,7 @@
 //! The example servers under good and bad input.
 
+mod common;
+
 use std::io::{Read, Write};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -10,11 +12,7 @@ use goro_examples::{echo, http, load};
 
 fn on_1_and_2_workers(f: impl Fn() + Clone + 'static) {
     for w in [1, 2] {
-        goro::Runtime::builder()
-            .workers(w)
-            .exit_report(false)
-            .run(f.clone())
-            .unwrap_or_else(|e| panic!("with {w} workers: {e}"));
+        common::on(w, f.clone());
     }
 }
 

@@ -173,7 +173,7 @@ fn child_leaks() {
         wg.add(1);
         let w = wg.clone();
         goro::go(move || w.wait());
-        start_cycle();
+        common::start_cycle();
         // Until all six are parked (a bounded wait: the parent test checks the outcome).
         for _ in 0..2000 {
             let parked = goro::debug::goroutines()
@@ -189,21 +189,6 @@ fn child_leaks() {
         std::mem::forget((_tx, wg));
     })
     .unwrap();
-}
-
-/// Two goroutines each waiting for the other to send: a partial deadlock.
-#[inline(never)]
-fn start_cycle() {
-    let (a_tx, a_rx) = goro::chan::<u32>(0);
-    let (b_tx, b_rx) = goro::chan::<u32>(0);
-    goro::go(move || {
-        let v = a_rx.recv().unwrap_or(0);
-        let _ = b_tx.send(v);
-    });
-    goro::go(move || {
-        let v = b_rx.recv().unwrap_or(0);
-        let _ = a_tx.send(v);
-    });
 }
 
 #[test]
@@ -224,7 +209,7 @@ fn leaked_goroutines_are_listed_grouped_at_exit() {
     assert!(err.contains("1 goroutine(s) [sync.WaitGroup.Wait"), "{err}");
     assert_eq!(
         err.matches(
-            "1 goroutine(s) [chan receive (leaked)] created at crates/goro/tests/deadlock.rs:"
+            "1 goroutine(s) [chan receive (leaked)] created at crates/goro/tests/common/mod.rs:"
         )
         .count(),
         2,

@@ -4,19 +4,12 @@
 
 use std::time::{Duration, Instant};
 
+#[path = "common/mod.rs"]
+mod common;
+
+use common::{on_1_and_2_workers, start_cycle};
 use goro::debug::{leak_report, leaks};
 use goro::WaitReason;
-
-/// Runs `f` as the main goroutine with 1 worker, then with 2.
-fn on_1_and_2_workers(f: impl Fn() + Clone + 'static) {
-    for w in [1, 2] {
-        goro::Runtime::builder()
-            .workers(w)
-            .exit_report(false)
-            .run(f.clone())
-            .unwrap_or_else(|e| panic!("with {w} workers: {e}"));
-    }
-}
 
 /// Waits until `n` goroutines besides the caller are parked on channels.
 fn until_blocked(n: usize) {
@@ -45,23 +38,6 @@ fn until_blocked(n: usize) {
 
 fn ids(gs: &[goro::debug::Goroutine]) -> Vec<u64> {
     gs.iter().map(|g| g.id).collect()
-}
-
-/// Two goroutines, each waiting for the other to send. Made in a function of its own, so
-/// that no frame still running keeps copies of the handles.
-#[inline(never)]
-fn start_cycle() -> [u64; 2] {
-    let (tx_a, rx_a) = goro::chan::<u32>(0);
-    let (tx_b, rx_b) = goro::chan::<u32>(0);
-    let a = goro::go(move || {
-        let v = rx_a.recv().unwrap_or(0);
-        let _ = tx_b.send(v);
-    });
-    let b = goro::go(move || {
-        let v = rx_b.recv().unwrap_or(0);
-        let _ = tx_a.send(v);
-    });
-    [a.id(), b.id()]
 }
 
 #[test]

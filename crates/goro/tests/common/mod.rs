@@ -53,6 +53,25 @@ pub fn on_1_and_2_workers(f: impl Fn() + Clone + 'static) {
     }
 }
 
+/// Starts two goroutines, each waiting for the other to send (a partial deadlock), and
+/// returns their ids. In a function of its own, so that no frame still running keeps copies
+/// of the handles for the leak check to find.
+#[allow(dead_code)]
+#[inline(never)]
+pub fn start_cycle() -> [u64; 2] {
+    let (tx_a, rx_a) = goro::chan::<u32>(0);
+    let (tx_b, rx_b) = goro::chan::<u32>(0);
+    let a = goro::go(move || {
+        let v = rx_a.recv().unwrap_or(0);
+        let _ = tx_b.send(v);
+    });
+    let b = goro::go(move || {
+        let v = rx_b.recv().unwrap_or(0);
+        let _ = tx_a.send(v);
+    });
+    [a.id(), b.id()]
+}
+
 /// A value that counts its drops in a shared counter (C24, S13).
 #[allow(dead_code)]
 #[derive(Debug)]
