@@ -154,20 +154,7 @@ pub fn deadlock_report(_scale: f64) -> String {
             .exit_report(false)
             .deadlock_detection(Some(Duration::from_millis(100)))
             .run(|| {
-                let (a_tx, a_rx) = goro::chan::<u32>(0);
-                let (b_tx, b_rx) = goro::chan::<u32>(0);
-                let alice = goro::Builder::new().name("alice").spawn(move || {
-                    let v = a_rx.recv().unwrap_or(0); // waits for bob
-                    let _ = b_tx.send(v);
-                });
-                let bob = goro::Builder::new().name("bob").spawn(move || {
-                    let v = b_rx.recv().unwrap_or(0); // waits for alice
-                    let _ = a_tx.send(v);
-                });
-                if let Ok(h) = alice {
-                    let _ = h.join();
-                }
-                if let Ok(h) = bob {
+                for h in start_alice_and_bob() {
                     let _ = h.join();
                 }
             });
@@ -179,19 +166,25 @@ pub fn deadlock_report(_scale: f64) -> String {
     let report = rx
         .recv()
         .unwrap_or_else(|_| "the runtime's thread failed".to_string());
-    let indented: Vec<String> = report
+    format!(
+        "run returned this error (the lab exits with status 2 on it):\n{}",
+        indented(&report)
+    )
+}
+
+/// A report set in under a stop's arrow.
+fn indented(report: &str) -> String {
+    let lines: Vec<String> = report
         .trim_end()
         .lines()
         .map(|l| format!("       {l}"))
         .collect();
-    format!(
-        "run returned this error (the lab exits with status 2 on it):\n{}",
-        indented.join("\n")
-    )
+    lines.join("\n")
 }
 
 /// Alice and Bob each wait for the other, as in `deadlock_report`, but this time main goes on
-/// working, so there is no global deadlock to report: the leak check finds the pair.
+/// working (their join handles dropped), so there is no global deadlock to report: the leak
+/// check finds the pair.
 pub fn leak_check(_scale: f64) -> String {
     let (tx, rx) = goro::chan(1);
     std::thread::spawn(move || {
@@ -219,17 +212,12 @@ pub fn leak_check(_scale: f64) -> String {
     });
     match rx.recv() {
         Ok(Ok((ticks, took, report))) => {
-            let indented: Vec<String> = report
-                .trim_end()
-                .lines()
-                .map(|l| format!("       {l}"))
-                .collect();
             format!(
                 "main went on serving a 1 ms ticker ({ticks} {}); goro::debug::leak_report() \
                  took {:.1} ms and named:\n{}",
                 if ticks == 1 { "tick" } else { "ticks" },
                 took.as_secs_f64() * 1e3,
-                indented.join("\n")
+                indented(&report)
             )
         }
         Ok(Err(e)) => format!("-> failed: {e}"),
@@ -237,20 +225,22 @@ pub fn leak_check(_scale: f64) -> String {
     }
 }
 
-/// Starts two goroutines that each wait for the other to send first. In a function of its
-/// own, so that no frame still running holds copies of their channels.
+/// Starts two goroutines that each wait for the other to send first, and returns their join
+/// handles. In a function of its own, so that no frame still running holds copies of their
+/// channels (the leak check must not take them for live handles).
 #[inline(never)]
-fn start_alice_and_bob() {
+fn start_alice_and_bob() -> Vec<goro::JoinHandle<()>> {
     let (a_tx, a_rx) = goro::chan::<u32>(0);
     let (b_tx, b_rx) = goro::chan::<u32>(0);
-    let _ = goro::Builder::new().name("alice").spawn(move || {
+    let alice = goro::Builder::new().name("alice").spawn(move || {
         let v = a_rx.recv().unwrap_or(0); // waits for bob
         let _ = b_tx.send(v);
     });
-    let _ = goro::Builder::new().name("bob").spawn(move || {
+    let bob = goro::Builder::new().name("bob").spawn(move || {
         let v = b_rx.recv().unwrap_or(0); // waits for alice
         let _ = a_tx.send(v);
     });
+    [alice.ok(), bob.ok()].into_iter().flatten().collect()
 }
 
 /// A three-stage pipeline run in a traced runtime of its own; says where the trace is.
