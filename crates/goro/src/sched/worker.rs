@@ -426,16 +426,25 @@ pub(crate) fn park_current() -> bool {
             let parks = l.with_current(|g| g.park.prepare_park()).unwrap_or(false);
             if parks {
                 suspend(&l.fiber, Suspend::Park);
-                while l.capture.get() != 0 {
-                    let mark = 0u8;
-                    capture_stack(l, ptr::from_ref(&mark) as usize);
-                    suspend(&l.fiber, Suspend::Park);
-                }
+                answer_captures(l, Suspend::Park);
             }
             true
         }
         _ => false,
     })
+}
+
+/// After the running goroutine suspended: while its worker resumes it only to look at its
+/// stack (a dump, or a leak check's scan), record what is asked and suspend again the same
+/// way (see [`capture_stack`]).
+fn answer_captures(l: &Local, why: Suspend) {
+    while l.capture.get() != 0 {
+        // The scan starts here: the frames of the capture itself, below, hold the words it
+        // looks for.
+        let mark = 0u8;
+        capture_stack(l, ptr::from_ref(&mark) as usize);
+        suspend(&l.fiber, why);
+    }
 }
 
 /// At most this many goroutines of one worker have their stacks recorded in one dump (each
@@ -535,11 +544,7 @@ pub(crate) fn yield_current() -> bool {
         Some(l) if l.fiber.is_running() => {
             if !l.tearing_down.get() {
                 suspend(&l.fiber, Suspend::Yield);
-                while l.capture.get() != 0 {
-                    let mark = 0u8;
-                    capture_stack(l, ptr::from_ref(&mark) as usize);
-                    suspend(&l.fiber, Suspend::Yield);
-                }
+                answer_captures(l, Suspend::Yield);
             }
             true
         }
