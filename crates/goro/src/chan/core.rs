@@ -7,7 +7,7 @@
 
 use std::cell::UnsafeCell;
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use super::error::{
@@ -24,15 +24,17 @@ pub(crate) enum Queue {
     Send,
 }
 
-/// Everything behind the lock.
+/// Everything behind the lock. `repr(C)` for the layout of [`Chan`]: the queues and the flags
+/// first, in the channel's first cache line; the buffer after them, in the second.
+#[repr(C)]
 pub(crate) struct State<T> {
-    buf: VecDeque<T>,
     recvq: WaitQueue,
     sendq: WaitQueue,
     /// Closed for both sides: by `close`, by the last `Sender`, or by the last `Receiver`.
     closed: bool,
     /// `close` was called (a second call is an error, C9).
     close_called: bool,
+    buf: VecDeque<T>,
 }
 
 impl<T> State<T> {
@@ -45,16 +47,31 @@ impl<T> State<T> {
 }
 
 /// A channel. Shared by its `Sender`s and `Receiver`s through an `Arc`.
+///
+/// # Layout
+///
+/// A send or receive on an unbuffered channel touches only the first cache line (64 bytes):
+/// the lock, the mirrors, the wait queues and the flags. On a ring of goroutines each hop
+/// reaches a channel that was last used a lap ago, out of the L1 cache: with the fields in
+/// Rust's order a hop missed three lines of the channel, now one. A buffered channel's
+/// buffer and count are in the second line; the handle counts, used only when a handle is
+/// made or dropped, after them. `align(64)` puts the `Arc`'s reference counts in a line of
+/// their own, before the channel (256 bytes in all instead of 176).
+#[repr(C, align(64))]
 pub(crate) struct Chan<T> {
     lock: RawLock,
-    cap: usize,
-    state: UnsafeCell<State<T>>,
     // Mirrors of the locked state, written (Release) just before each unlock and read
-    // (Acquire) without the lock by the fast paths of `try_send`, `try_recv`, `len`.
-    count: AtomicUsize,
+    // (Acquire) without the lock by the fast paths of `try_send`, `try_recv`, `len`. The queue
+    // lengths saturate at `u32::MAX`; only "none" matters to the fast paths.
+    recv_waiting: AtomicU32,
+    send_waiting: AtomicU32,
     closed: AtomicBool,
-    recv_waiting: AtomicUsize,
-    send_waiting: AtomicUsize,
+    /// `cap == 0`, kept in the first line: an unbuffered channel never reads the second.
+    unbuffered: bool,
+    state: UnsafeCell<State<T>>,
+    /// Mirror of the buffer's length (buffered channels only; always 0 for unbuffered ones).
+    count: AtomicUsize,
+    cap: usize,
     /// Live `Sender` and `Receiver` handles; the last of either closes the channel.
     pub(crate) senders: AtomicUsize,
     pub(crate) receivers: AtomicUsize,
@@ -66,6 +83,15 @@ pub(crate) struct Chan<T> {
     /// a receiver is never leaked while one exists.
     pub(crate) weak_senders: AtomicUsize,
 }
+
+// The layout described above: everything an unbuffered operation touches in the first 64
+// bytes, the buffer from the second line on.
+const _: () = {
+    use std::mem::{offset_of, size_of};
+    assert!(offset_of!(Chan<u64>, state) + offset_of!(State<u64>, close_called) < 64);
+    assert!(offset_of!(Chan<u64>, state) + offset_of!(State<u64>, buf) >= 64);
+    assert!(size_of::<WaitQueue>() == 20);
+};
 
 // SAFETY: `state` is only accessed with `lock` held (or through `&mut self`), and values of `T`
 // cross threads only by moving, so `T: Send` is all that is needed, for `Sync` as for `Send`.
@@ -89,18 +115,19 @@ impl<T> Chan<T> {
             .map_err(|_| CapacityError { cap })?;
         Ok(Chan {
             lock: RawLock::new(),
-            cap,
+            recv_waiting: AtomicU32::new(0),
+            send_waiting: AtomicU32::new(0),
+            closed: AtomicBool::new(false),
+            unbuffered: cap == 0,
             state: UnsafeCell::new(State {
-                buf,
                 recvq: WaitQueue::default(),
                 sendq: WaitQueue::default(),
                 closed: false,
                 close_called: false,
+                buf,
             }),
             count: AtomicUsize::new(0),
-            closed: AtomicBool::new(false),
-            recv_waiting: AtomicUsize::new(0),
-            send_waiting: AtomicUsize::new(0),
+            cap,
             senders: AtomicUsize::new(1),
             receivers: AtomicUsize::new(1),
             handle_word: AtomicUsize::new(0),
@@ -123,8 +150,8 @@ impl<T> Chan<T> {
     /// Records linked in the receive and send queues (stale ones included).
     pub(crate) fn waiting(&self) -> (usize, usize) {
         (
-            self.recv_waiting.load(Ordering::Acquire),
-            self.send_waiting.load(Ordering::Acquire),
+            self.recv_waiting.load(Ordering::Acquire) as usize,
+            self.send_waiting.load(Ordering::Acquire) as usize,
         )
     }
 
@@ -166,7 +193,9 @@ impl<T> Chan<T> {
     pub(crate) fn unlock(&self) {
         // SAFETY: the caller holds the lock.
         let st = unsafe { &*self.state.get() };
-        self.count.store(st.buf.len(), Ordering::Release);
+        if !self.unbuffered {
+            self.count.store(st.buf.len(), Ordering::Release);
+        }
         self.recv_waiting.store(st.recvq.len(), Ordering::Release);
         self.send_waiting.store(st.sendq.len(), Ordering::Release);
         self.closed.store(st.closed, Ordering::Release);
@@ -196,7 +225,7 @@ impl<T> Chan<T> {
 
     /// "Obviously cannot send now" without the lock (Go's `full`).
     fn looks_full(&self) -> bool {
-        if self.cap == 0 {
+        if self.unbuffered {
             self.recv_waiting.load(Ordering::Acquire) == 0
         } else {
             self.count.load(Ordering::Acquire) == self.cap
@@ -205,7 +234,7 @@ impl<T> Chan<T> {
 
     /// "Obviously nothing to receive now" without the lock (Go's `empty`).
     fn looks_empty(&self) -> bool {
-        if self.cap == 0 {
+        if self.unbuffered {
             self.send_waiting.load(Ordering::Acquire) == 0
         } else {
             self.count.load(Ordering::Acquire) == 0
@@ -228,7 +257,7 @@ impl<T> Chan<T> {
             unsafe { *(w.slot() as *mut Option<T>) = Some(v) };
             return Ok(Some(w.signal().complete(w.case(), false)));
         }
-        if st.buf.len() < self.cap {
+        if !self.unbuffered && st.buf.len() < self.cap {
             st.buf.push_back(v);
             return Ok(None);
         }
@@ -242,7 +271,7 @@ impl<T> Chan<T> {
         &self,
         st: &mut State<T>,
     ) -> Result<(T, Option<Wake>), TryRecvError> {
-        if let Some(v) = st.buf.pop_front() {
+        if let Some(v) = (!self.unbuffered).then(|| st.buf.pop_front()).flatten() {
             let mut wake = None;
             if let Some(w) = st.sendq.pop_claimed() {
                 // SAFETY: a sending waiter's slot is its owner's `Option<T>` holding the value.
@@ -445,7 +474,7 @@ impl<T> Chan<T> {
             return Ok(());
         }
         st.closed = true;
-        let mut wake = Vec::with_capacity(st.recvq.len() + st.sendq.len());
+        let mut wake = Vec::with_capacity(st.recvq.len() as usize + st.sendq.len() as usize);
         let mut each = |w: &Waiter| wake.push(w.signal().complete(w.case(), true));
         st.recvq.drain_claimed(&mut each);
         st.sendq.drain_claimed(&mut each);

@@ -269,11 +269,16 @@ impl Waiter {
 }
 
 /// A FIFO of waiters: an intrusive doubly-linked list threaded through the records.
-#[derive(Debug)]
+///
+/// Packed to 20 bytes so that both queues of a channel fit in its first cache line with the
+/// lock and the flags (see `Chan`); the fields are only ever copied, never borrowed, and an
+/// unaligned load costs nothing on the targets goro supports.
+#[repr(C, packed(4))]
 pub(crate) struct WaitQueue {
     head: *const Waiter,
     tail: *const Waiter,
-    len: usize,
+    /// Linked records; saturates at `u32::MAX` (only a mirror for the fast paths reads it).
+    len: u32,
 }
 
 impl Default for WaitQueue {
@@ -287,8 +292,8 @@ impl Default for WaitQueue {
 }
 
 impl WaitQueue {
-    /// Number of linked records, stale ones included.
-    pub(crate) fn len(&self) -> usize {
+    /// Number of linked records, stale ones included (at most `u32::MAX`).
+    pub(crate) fn len(&self) -> u32 {
         self.len
     }
 
@@ -309,7 +314,7 @@ impl WaitQueue {
         }
         self.tail = w;
         w.linked.set(true);
-        self.len += 1;
+        self.len = self.len.saturating_add(1);
     }
 
     /// Links `w` at the head (a waiter that was woken and lost the race goes back first).
@@ -329,7 +334,7 @@ impl WaitQueue {
         }
         self.head = w;
         w.linked.set(true);
-        self.len += 1;
+        self.len = self.len.saturating_add(1);
     }
 
     /// The first record whose owner still waits; stale ones are dropped on the way. Its signal
@@ -365,7 +370,7 @@ impl WaitQueue {
             unsafe { (*n).prev.set(p) };
         }
         w.linked.set(false);
-        self.len -= 1;
+        self.len = self.len.saturating_sub(1);
     }
 
     /// Pops records until one whose signal this caller claims (step 2); stale ones are dropped
