@@ -639,3 +639,52 @@ fn a_pipeline_growing_one_stage_at_a_time_spreads_over_both_workers_in_long_runs
     // 381-547 neighbours sat on different workers.
     assert!(splits * 10 <= all, "{splits} splits in a chain of {all}");
 }
+
+/// Spawns `n` goroutines from main, spinning `between` after each spawn, then returns how
+/// many of them ran on a thread other than main's. Each one only records its thread.
+fn spawned_elsewhere(n: usize, between: Duration) -> usize {
+    let main_thread = std::thread::current().id();
+    let (tx, rx) = goro::chan::<ThreadId>(n);
+    for _ in 0..n {
+        let tx = tx.clone();
+        goro::go(move || {
+            let _ = tx.send(std::thread::current().id());
+        });
+        let t = Instant::now();
+        while t.elapsed() < between {
+            std::hint::spin_loop();
+        }
+    }
+    drop(tx);
+    rx.iter().filter(|t| *t != main_thread).count()
+}
+
+#[test]
+fn a_goroutine_still_spawning_keeps_the_goroutines_it_queued() {
+    // 60 spawns 4 us apart: main runs without a switch for about half a millisecond (in a
+    // debug build), longer than BUSY_STEAL (100 us) and shorter than STEAL_DELAY (1 ms). Main
+    // is setting up work that its worker starts as soon as it blocks (a ring, a pipeline),
+    // not busy elsewhere: the idle worker must leave the queue alone.
+    let stolen: Vec<usize> = Runtime::builder()
+        .workers(2)
+        .exit_report(false)
+        .run(|| {
+            (0..5)
+                .map(|_| {
+                    // Let the other worker settle into its idle loop first.
+                    goro::time::sleep(Duration::from_millis(2));
+                    spawned_elsewhere(60, Duration::from_micros(4))
+                })
+                .collect()
+        })
+        .unwrap();
+    // Counted from main's last switch, the busy rule took some or all of them in three or
+    // four rounds of five (a steal takes half of the queue, and a thief that has just stolen
+    // keeps taking). Now none is taken unless main's thread is paused past STEAL_DELAY, which
+    // a busy machine may do in a round or two.
+    let robbed = stolen.iter().filter(|n| **n > 0).count();
+    assert!(
+        robbed <= 2,
+        "taken from a spawning goroutine in {robbed} rounds of 5: {stolen:?}"
+    );
+}

@@ -29,7 +29,8 @@
 //! goroutines. With nothing found the worker spins for [`SPIN`], then
 //! sleeps: it publishes itself as idle, re-checks every source (a Dekker handshake with
 //! `Shared::wake_idle` and `schedule_woken`, both sides with a SeqCst fence), and parks on its
-//! futex until the earliest timer. An idle runtime uses no CPU.
+//! futex until the earliest timer, or for [`RECHECK`] while another worker holds unstarted
+//! goroutines that it may not take yet. An idle runtime uses no CPU.
 
 use std::cell::{Cell, RefCell, UnsafeCell};
 use std::collections::HashMap;
@@ -98,7 +99,13 @@ const STEAL_DELAY: Duration = Duration::from_millis(1);
 /// waited behind the first. Goroutines that hand values back and forth switch every few
 /// microseconds, so a pair is never split by it; and "busy" means that the victim's thread
 /// used at least three quarters of that time on the CPU (its thread CPU clock), so a
-/// spawner the OS has paused keeps its queue for [`STEAL_DELAY`] as before.
+/// spawner the OS has paused keeps its queue for [`STEAL_DELAY`] as before. Nor is a
+/// goroutine that is still adding to that queue busy in this sense: it is setting up work
+/// (503 goroutines of a ring, a pipeline's stages) that its worker starts as soon as it
+/// blocks, and the window counts from its last spawn. Counting from its last switch, a
+/// spawning loop that took over 100 us lost the oldest half of a ring to the thief in about
+/// half the runs, and the ring then crossed between workers on every lap (ring503: 125 ns a
+/// hop on one worker, 150-230 ns split).
 const BUSY_STEAL: Duration = Duration::from_micros(100);
 
 /// A victim with at least this many started goroutines waiting to run (its `ready` queue, as
@@ -108,6 +115,10 @@ const BUSY_STEAL: Duration = Duration::from_micros(100);
 /// joining the busy one for life. Goroutines that talk in pairs or in a ring keep one or two
 /// runnable at a time and never reach it.
 const BACKLOG_STEAL: u32 = 16;
+
+/// How often a sleeping worker looks again at other workers' unstarted goroutines that it
+/// may not take yet: the granularity of [`BUSY_STEAL`] and [`STEAL_DELAY`].
+const RECHECK: Duration = Duration::from_micros(100);
 
 /// A victim working through its own queue of unstarted goroutines at a rate that empties it
 /// within this long is left to it, even past [`STEAL_DELAY`].
@@ -160,6 +171,8 @@ struct Watch {
     switches: u64,
     switches_since: Instant,
     switches_cpu: Option<Duration>,
+    /// The victim's queue length when that goroutine was last seen adding to it.
+    switches_len: usize,
 }
 
 /// What the loop runs next: an unstarted goroutine, or a started one named by its slab slot.
@@ -760,6 +773,7 @@ pub(crate) fn run_worker(rt: Arc<Shared>, parts: WorkerParts, main: Option<MainG
                 switches: 0,
                 switches_since: Instant::now(),
                 switches_cpu: None,
+                switches_len: 0,
             };
             rt.workers.len()
         ]),
@@ -1041,7 +1055,7 @@ impl Local {
             (w.gen, w.since, w.resumes) = (gen, now, resumes);
             let len = victim.stealer.len();
             (w.len, w.peak, w.last_len, w.last_shrink) = (len, now, len, now);
-            (w.switches, w.switches_since) = (switches, now);
+            (w.switches, w.switches_since, w.switches_len) = (switches, now, len);
             w.switches_cpu = victim.cpu_time();
             return w
                 .last_steal
@@ -1053,8 +1067,12 @@ impl Local {
         if victim.backlog.load(Ordering::Relaxed) >= BACKLOG_STEAL {
             return true;
         }
-        if switches != w.switches {
-            (w.switches, w.switches_since) = (switches, now);
+        let queued = victim.stealer.len();
+        if switches != w.switches || queued > w.switches_len {
+            // A switch, or the running goroutine is still spawning what the queue holds (a
+            // ring or a pipeline being set up): its worker will start them as soon as it
+            // blocks, so the window starts again (see BUSY_STEAL).
+            (w.switches, w.switches_since, w.switches_len) = (switches, now, queued);
             w.switches_cpu = victim.cpu_time();
         } else if now.duration_since(w.switches_since) >= BUSY_STEAL
             && victim.running.id.load(Ordering::Relaxed) != 0
@@ -1096,25 +1114,37 @@ impl Local {
             || draining * len as u128 >= DRAIN_HORIZON.as_nanos() * drained as u128
     }
 
-    /// Work this worker could do right now, looking only where other threads put it.
+    /// Work this worker could do right now, looking only where other threads put it: its own
+    /// queues, the global queue, due timers, and other workers' unstarted goroutines that it
+    /// may take now (see [`STEAL_TICKS`]).
     fn has_work(&self) -> bool {
         let rt = &self.rt;
         !rt.workers[self.index].inbox.is_empty()
             || !rt.workers[self.index].spawns.is_empty()
             || !rt.global.is_empty()
             || !self.fresh.is_empty()
+            || rt.workers[self.index].has_deferred()
             || self.runnext.get().is_some()
             || !self.ready.borrow().is_empty()
-            || rt
-                .workers
-                .iter()
-                .any(|w| !w.stealer.is_empty() || w.has_deferred())
             || self
                 .timers
                 .borrow()
                 .next()
                 .is_some_and(|t| t <= Instant::now())
             || rt.is_shut_down()
+            || self.workers_queued(true)
+    }
+
+    /// True if another worker holds unstarted goroutines; with `stealable`, only those this
+    /// one may take now.
+    fn workers_queued(&self, stealable: bool) -> bool {
+        let rt = &self.rt;
+        (0..rt.workers.len()).any(|v| {
+            let w = &rt.workers[v];
+            v != self.index
+                && (!w.stealer.is_empty() || w.has_deferred())
+                && (!stealable || self.waited_long_enough(v))
+        })
     }
 
     fn idle(&self) {
@@ -1229,7 +1259,15 @@ impl Local {
         // or they see us idle and unpark us.
         fence(Ordering::SeqCst);
         if !self.has_work() {
-            match self.timers.borrow().next() {
+            // Other workers' unstarted goroutines that this one may not take yet (see
+            // STEAL_TICKS) become takeable with time, not with an event that wakes us: look
+            // again after RECHECK. Looking without a pause instead kept this thread on the
+            // CPU, and when the OS had put it on the victim's CPU (the other one busy) it
+            // stopped the victim for the whole STEAL_DELAY and then took its queue: a ring of
+            // 503 goroutines being spawned lost half of them this way, in one run of three.
+            let timer = self.timers.borrow().next();
+            let recheck = self.workers_queued(false).then(|| Instant::now() + RECHECK);
+            match timer.into_iter().chain(recheck).min() {
                 Some(t) => self.parker.park_deadline(t),
                 None => self.parker.park(),
             }
