@@ -44,7 +44,7 @@ use crossbeam_deque::{Steal, Worker as Deque};
 use crossbeam_utils::sync::Parker;
 
 use super::goroutine::{Goroutine, NOT_STARTED};
-use super::runtime::{count_owned, DumpLine, Home, Shared, Want};
+use super::runtime::{count_owned, DumpLine, Home, Shared, Want, WorkerShared};
 use super::timers::{Fire, Timers};
 use super::wait::Holds;
 use crate::stack::overflow::AltStack;
@@ -202,6 +202,8 @@ struct Slot {
 pub(crate) struct Local {
     rt: Arc<Shared>,
     index: usize,
+    /// `&rt.workers[index]`, looked up once: the hot paths reach it on every switch.
+    me: ptr::NonNull<WorkerShared>,
     /// Given to every goroutine that starts here (`Goroutine::home`).
     home: Arc<Home>,
     fresh: Deque<Arc<Goroutine>>,
@@ -730,6 +732,7 @@ pub(crate) fn run_worker(rt: Arc<Shared>, parts: WorkerParts, main: Option<MainG
     rt.workers[parts.index].publish_cpu_clock();
     let local = Local {
         index: parts.index,
+        me: ptr::NonNull::from(&*rt.workers[parts.index]),
         oldest: parts.fresh.stealer(),
         fresh_picks: Cell::new(0),
         fresh: parts.fresh,
@@ -805,6 +808,13 @@ pub(crate) fn run_worker(rt: Arc<Shared>, parts: WorkerParts, main: Option<MainG
 }
 
 impl Local {
+    /// This worker's shared half.
+    fn me(&self) -> &WorkerShared {
+        // SAFETY: `me` points into `rt.workers`, which is never resized and lives as long as
+        // `rt`, which `self` holds.
+        unsafe { self.me.as_ref() }
+    }
+
     fn with_current<R>(&self, f: impl FnOnce(&Arc<Goroutine>) -> R) -> Option<R> {
         let p = self.current.get();
         // SAFETY: `current` is non-null only while `execute` or `teardown` holds the slot it
@@ -860,7 +870,7 @@ impl Local {
     /// goroutine must never be hidden from thieves, or one that spins waiting for it on this
     /// worker would wait forever.
     fn pop_local(&self) -> Option<Next> {
-        let me = &self.rt.workers[self.index];
+        let me = self.me();
         let cand = me.take_deferred().or_else(|| self.pop_fresh());
         let mut ready = self.ready.borrow_mut();
         match (cand, ready.front()) {
@@ -931,9 +941,7 @@ impl Local {
             }
         }
         self.streak.set(0);
-        if self.rt.dump_gen.load(Ordering::Relaxed)
-            > self.rt.workers[self.index].dumped.load(Ordering::Relaxed)
-        {
+        if self.rt.dump_gen.load(Ordering::Relaxed) > self.me().dumped.load(Ordering::Relaxed) {
             self.answer_dump();
         }
         self.drain_inbox();
@@ -945,7 +953,7 @@ impl Local {
     }
 
     fn drain_inbox(&self) {
-        let inbox = &self.rt.workers[self.index].inbox;
+        let inbox = &self.me().inbox;
         if inbox.is_empty() {
             return;
         }
@@ -956,7 +964,7 @@ impl Local {
 
     /// Moves the goroutines other workers' spawners sent here into the local queue.
     fn drain_spawns(&self) {
-        let spawns = &self.rt.workers[self.index].spawns;
+        let spawns = &self.me().spawns;
         if spawns.is_empty() {
             return;
         }
@@ -971,7 +979,7 @@ impl Local {
         self.stamp(&g);
         if self.fresh.is_empty() {
             // Only this thread writes it.
-            let gen = &self.rt.workers[self.index].fresh_gen;
+            let gen = &self.me().fresh_gen;
             gen.store(
                 gen.load(Ordering::Relaxed).wrapping_add(1),
                 Ordering::Relaxed,
@@ -1280,7 +1288,7 @@ impl Local {
     /// Describes this worker's goroutines if a dump was asked for (see `Shared::dump`).
     /// Called only between goroutines (the idle path, `find_runnable`).
     fn answer_dump(&self) {
-        let me = &self.rt.workers[self.index];
+        let me = self.me();
         let gen = self.rt.dump_gen.load(Ordering::SeqCst);
         if me.dumped.load(Ordering::Relaxed) >= gen {
             return;
@@ -1462,11 +1470,11 @@ impl Local {
                     None => self.finished(idx, slot),
                 }
             }
-            Next::Resume(idx) => {
+            Next::Resume(mut idx) => loop {
                 let n = self.resumes.get().wrapping_add(1);
                 self.resumes.set(n);
                 if n % TICKS_EVERY == 0 {
-                    let me = &self.rt.workers[self.index];
+                    let me = self.me();
                     me.resumes.store(n, Ordering::Relaxed);
                     me.backlog
                         .store(self.ready.borrow().len() as u32, Ordering::Relaxed);
@@ -1485,6 +1493,18 @@ impl Local {
                         slot.wait_obj = self.wait_obj.get();
                         slot.holds = self.wait_holds.take();
                         slot.parks = slot.parks.wrapping_add(1);
+                        // The hand-off fast path: it parked after waking a goroutine of this
+                        // worker (a send to a blocked receiver, then a receive that blocks):
+                        // run that one at once, as `find_runnable` would (runnext first, up
+                        // to RUNNEXT_STREAK in a row), without its other looks. Timers, the
+                        // global queue and shutdown wait at most the streak.
+                        if self.streak.get() < RUNNEXT_STREAK {
+                            if let Some(next) = self.runnext.take() {
+                                self.streak.set(self.streak.get() + 1);
+                                idx = next;
+                                continue;
+                            }
+                        }
                     }
                     None => {
                         // SAFETY: as above; the fiber has returned and nothing points into it.
@@ -1493,14 +1513,15 @@ impl Local {
                         }
                     }
                 }
-            }
+                return;
+            },
         }
     }
 
     /// Switches to the goroutine until it suspends (`Some`) or returns (`None`).
     #[inline(always)]
     fn resume(&self, slot: &mut Slot) -> Option<Suspend> {
-        let r = &self.rt.workers[self.index].running;
+        let r = &self.me().running;
         let seq = self.switches.get().wrapping_add(1);
         self.switches.set(seq);
         r.seq.store(seq, Ordering::Relaxed);
@@ -1527,7 +1548,7 @@ impl Local {
         slot.g.park.on_exit();
         self.free_slots.borrow_mut().push(idx);
         self.give_stack(slot.fiber.into_stack());
-        count_owned(&self.rt.workers[self.index].exited);
+        count_owned(&self.me().exited);
     }
 
     /// Shutdown: unwind every goroutine that started here, so destructors on their stacks run,
@@ -1553,13 +1574,13 @@ impl Local {
         self.timers.borrow_mut().clear();
         self.runnext.take();
         self.ready.borrow_mut().clear();
-        if let Some(g) = self.rt.workers[self.index].take_deferred() {
+        if let Some(g) = self.me().take_deferred() {
             g.task.cancel();
         }
         while let Some(g) = self.fresh.pop() {
             g.task.cancel();
         }
-        let spawns = &self.rt.workers[self.index].spawns;
+        let spawns = &self.me().spawns;
         while let Some(g) = steal_retrying(|| spawns.steal()) {
             g.task.cancel();
         }
