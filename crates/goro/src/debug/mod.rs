@@ -18,6 +18,11 @@
 //! a thousand goroutines per worker get a stack in one dump; one with less than 64 KiB of
 //! stack left gets none, so that a dump can never overflow the stack it looks at.
 //!
+//! Names come from the binary's debug info. With line tables alone (`debug =
+//! "line-tables-only"`), an inlined frame has only its bare name (`recv`, not
+//! `goro::chan::Receiver::recv`); `debug = "limited"` (this workspace's release profile) adds
+//! the full paths; without debug info, inlined frames are missing and the rest have no line.
+//!
 //! `SIGQUIT` prints the dump of every runtime (`sigquit.rs`; `GORO_SIGQUIT=0` opts out).
 //!
 //! The same records make the deadlock report (`RunError::Deadlock`) and the list of
