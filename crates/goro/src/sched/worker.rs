@@ -653,17 +653,39 @@ fn trace_wake(g: &Goroutine, rt: &Arc<Shared>) {
 }
 
 /// Park protocol step 4: `g` has just been moved to QUEUED; hand it to its home worker.
+///
+/// Inlined for the common case, a goroutine woken by another goroutine of its own worker
+/// (a hand-off): it goes to `runnext`. Anything else takes [`schedule_woken_elsewhere`].
+#[inline]
 pub(crate) fn schedule_woken(g: &Goroutine) {
     // Only a started goroutine can be parked, so it has a home and a slot; the slot was
     // written before it started, so the unparker's Acquire on the state word sees it.
     let Some(home) = g.home.get() else { return };
+    let idx = g.slot.load(Ordering::Relaxed);
+    let queued = with_local(|l| match l {
+        Some(l) if std::ptr::eq(&*l.home, home) && !l.rt.is_shut_down() && !l.tracing => {
+            // Where the goroutines it spawns next should start (see `push_fresh`).
+            g.waker
+                .store(u8::try_from(l.index + 1).unwrap_or(0), Ordering::Relaxed);
+            l.push_runnext(idx);
+            true
+        }
+        _ => false,
+    });
+    if !queued {
+        schedule_woken_elsewhere(g, home, idx);
+    }
+}
+
+/// [`schedule_woken`] from another thread, during shutdown, or while tracing.
+#[inline(never)]
+fn schedule_woken_elsewhere(g: &Goroutine, home: &Home, idx: u32) {
     if home.rt.is_shut_down() {
         return;
     }
     if super::trace::on() && home.rt.trace_path.is_some() {
         trace_wake(g, &home.rt);
     }
-    let idx = g.slot.load(Ordering::Relaxed);
     let local = with_local(|l| {
         let Some(l) = l else { return false };
         let here = std::ptr::eq(&*l.home, home);
