@@ -36,7 +36,11 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for Counting<A> {
         if ON.load(Ordering::Relaxed) {
             grow(layout.size());
         }
-        INSTALLED.store(true, Ordering::Relaxed);
+        // Looked at first: a store on every allocation would pull this line to each
+        // allocating core in turn.
+        if !INSTALLED.load(Ordering::Relaxed) {
+            INSTALLED.store(true, Ordering::Relaxed);
+        }
         // SAFETY: the caller's contract for `alloc` is passed on unchanged.
         unsafe { self.0.alloc(layout) }
     }

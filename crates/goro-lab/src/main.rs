@@ -16,8 +16,8 @@ use clap::{Parser, Subcommand};
 
 /// mimalloc, counting allocations when the free-list pattern asks.
 #[global_allocator]
-static ALLOC: goro_examples::alloc::Counting<mimalloc::MiMalloc> =
-    goro_examples::alloc::Counting(mimalloc::MiMalloc);
+static ALLOC: goro_examples::alloc::Counting<goro_lab::alloc::Mimalloc> =
+    goro_examples::alloc::Counting(goro_lab::alloc::Mimalloc);
 
 use goro_lab::{bench, run, study, tour, trace_view};
 
