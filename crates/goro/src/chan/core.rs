@@ -243,6 +243,11 @@ impl<T> Chan<T> {
 
     /// A send that does not block, under the lock: hands `v` to a waiting receiver (bypassing
     /// the buffer, C22), else buffers it, else gives it back.
+    ///
+    /// Always inlined, like [`try_recv_locked`](Self::try_recv_locked): called from several
+    /// places (send, `try_send`, select), it was otherwise kept out of line in a program with
+    /// many channels of one type, a call and a frame more on every operation.
+    #[inline(always)]
     pub(crate) fn try_send_locked(
         &self,
         st: &mut State<T>,
@@ -267,6 +272,7 @@ impl<T> Chan<T> {
     /// A receive that does not block, under the lock: the buffer's head first (refilled from
     /// the first blocked sender, keeping FIFO), else a blocked sender's value directly, else
     /// "closed" once drained.
+    #[inline(always)]
     pub(crate) fn try_recv_locked(
         &self,
         st: &mut State<T>,
