@@ -565,8 +565,6 @@ fn unlock_all(cases: &[&mut dyn Case], order: &[u32]) {
     }
 }
 
-/// Unlinks every waiter of a blocked select; dropped while armed (unwinding), it first
-/// withdraws the select.
 /// A select blocked for ever, as the leak check sees it: the channels of its enabled cases.
 /// Raw pointers, taken from the `Unlink` guard that owns the cases meanwhile: the worker
 /// reads them only while the select is suspended in its park.
@@ -584,6 +582,8 @@ impl crate::sched::wait::Holds for Blocked<'_> {
     }
 }
 
+/// Unlinks every waiter of a blocked select; dropped while armed (unwinding), it first
+/// withdraws the select.
 struct Unlink<'c, 'd> {
     cases: &'c mut [&'d mut dyn Case],
     order: &'c [u32],

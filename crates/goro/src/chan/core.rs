@@ -277,7 +277,12 @@ impl<T> Chan<T> {
         &self,
         st: &mut State<T>,
     ) -> Result<(T, Option<Wake>), TryRecvError> {
-        if let Some(v) = (!self.unbuffered).then(|| st.buf.pop_front()).flatten() {
+        let head = if self.unbuffered {
+            None
+        } else {
+            st.buf.pop_front()
+        };
+        if let Some(v) = head {
             let mut wake = None;
             if let Some(w) = st.sendq.pop_claimed() {
                 // SAFETY: a sending waiter's slot is its owner's `Option<T>` holding the value.

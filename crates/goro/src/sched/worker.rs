@@ -663,10 +663,12 @@ pub(crate) fn schedule_woken(g: &Goroutine) {
     let Some(home) = g.home.get() else { return };
     let idx = g.slot.load(Ordering::Relaxed);
     let queued = with_local(|l| match l {
-        Some(l) if std::ptr::eq(&*l.home, home) && !l.rt.is_shut_down() && !l.tracing => {
+        Some(l) if std::ptr::eq(&*l.home, home) && !l.rt.is_shut_down() => {
+            if l.tracing && super::trace::on() {
+                trace_wake(g, &l.rt);
+            }
             // Where the goroutines it spawns next should start (see `push_fresh`).
-            g.waker
-                .store(u8::try_from(l.index + 1).unwrap_or(0), Ordering::Relaxed);
+            note_waker(g, l);
             l.push_runnext(idx);
             true
         }
@@ -677,7 +679,8 @@ pub(crate) fn schedule_woken(g: &Goroutine) {
     }
 }
 
-/// [`schedule_woken`] from another thread, during shutdown, or while tracing.
+/// [`schedule_woken`] from a thread other than the goroutine's home worker, or during
+/// shutdown: to the home worker's inbox.
 #[inline(never)]
 fn schedule_woken_elsewhere(g: &Goroutine, home: &Home, idx: u32) {
     if home.rt.is_shut_down() {
@@ -686,23 +689,22 @@ fn schedule_woken_elsewhere(g: &Goroutine, home: &Home, idx: u32) {
     if super::trace::on() && home.rt.trace_path.is_some() {
         trace_wake(g, &home.rt);
     }
-    let local = with_local(|l| {
-        let Some(l) = l else { return false };
-        let here = std::ptr::eq(&*l.home, home);
-        // Where the goroutines it spawns next should start (see `push_fresh`): this worker,
-        // if the waker is one of its goroutines (or it is the home worker itself).
-        if here || (l.fiber.is_running() && Arc::ptr_eq(&l.rt, &home.rt)) {
-            g.waker
-                .store(u8::try_from(l.index + 1).unwrap_or(0), Ordering::Relaxed);
+    // Where the goroutines it spawns next should start (see `push_fresh`): this worker, if
+    // the waker is one of its goroutines.
+    with_local(|l| {
+        if let Some(l) = l {
+            if l.fiber.is_running() && Arc::ptr_eq(&l.rt, &home.rt) {
+                note_waker(g, l);
+            }
         }
-        if here {
-            l.push_runnext(idx);
-        }
-        here
     });
-    if !local {
-        home.rt.push_inbox(home.index, idx);
-    }
+    home.rt.push_inbox(home.index, idx);
+}
+
+/// Records worker `l` as the last to wake `g` (see `push_fresh`).
+fn note_waker(g: &Goroutine, l: &Local) {
+    g.waker
+        .store(u8::try_from(l.index + 1).unwrap_or(0), Ordering::Relaxed);
 }
 
 /// Puts an unstarted goroutine on the current worker's queue if this thread is a worker of
@@ -1122,7 +1124,7 @@ impl Local {
         }
         // The deferred goroutine counts: a victim stuck behind a goroutine that spins until
         // it runs must not look as if it were about to finish its queue.
-        let len = victim.stealer.len() + usize::from(victim.has_deferred());
+        let len = queued + usize::from(victim.has_deferred());
         if len >= w.len {
             (w.len, w.peak) = (len, now);
         }
@@ -1149,11 +1151,11 @@ impl Local {
     /// may take now (see [`STEAL_TICKS`]).
     fn has_work(&self) -> bool {
         let rt = &self.rt;
-        !rt.workers[self.index].inbox.is_empty()
-            || !rt.workers[self.index].spawns.is_empty()
+        !self.me().inbox.is_empty()
+            || !self.me().spawns.is_empty()
             || !rt.global.is_empty()
             || !self.fresh.is_empty()
-            || rt.workers[self.index].has_deferred()
+            || self.me().has_deferred()
             || self.runnext.get().is_some()
             || !self.ready.borrow().is_empty()
             || self
@@ -1280,7 +1282,7 @@ impl Local {
 
     fn sleep(&self) {
         let rt = &self.rt;
-        let me = &rt.workers[self.index];
+        let me = self.me();
         me.timers_pending
             .store(!self.timers.borrow().is_empty(), Ordering::SeqCst);
         me.sleeping.store(true, Ordering::SeqCst);
@@ -1479,10 +1481,7 @@ impl Local {
                 match self.resume(&mut slot) {
                     Some(why) => {
                         if why == Suspend::Park {
-                            slot.parked_at = self.rt.clock_ms.load(Ordering::Relaxed);
-                            slot.wait_obj = self.wait_obj.get();
-                            slot.holds = self.wait_holds.take();
-                            slot.parks = slot.parks.wrapping_add(1);
+                            self.record_park(&mut slot);
                         }
                         self.store_slot(idx, slot);
                         if why == Suspend::Yield {
@@ -1511,10 +1510,7 @@ impl Local {
                 match self.resume(slot) {
                     Some(Suspend::Yield) => self.push_ready(idx),
                     Some(Suspend::Park) => {
-                        slot.parked_at = self.rt.clock_ms.load(Ordering::Relaxed);
-                        slot.wait_obj = self.wait_obj.get();
-                        slot.holds = self.wait_holds.take();
-                        slot.parks = slot.parks.wrapping_add(1);
+                        self.record_park(slot);
                         // The hand-off fast path: it parked after waking a goroutine of this
                         // worker (a send to a blocked receiver, then a receive that blocks):
                         // run that one at once, as `find_runnable` would (runnext first, up
@@ -1538,6 +1534,16 @@ impl Local {
                 return;
             },
         }
+    }
+
+    /// Records in its slab entry, for dumps and the leak check, when and on what the goroutine
+    /// that just suspended in a park waits.
+    #[inline(always)]
+    fn record_park(&self, slot: &mut Slot) {
+        slot.parked_at = self.rt.clock_ms.load(Ordering::Relaxed);
+        slot.wait_obj = self.wait_obj.get();
+        slot.holds = self.wait_holds.take();
+        slot.parks = slot.parks.wrapping_add(1);
     }
 
     /// Switches to the goroutine until it suspends (`Some`) or returns (`None`).
