@@ -82,6 +82,7 @@ fn trace_view(trace: &std::path::Path, out: Option<std::path::PathBuf>) -> Resul
 }
 
 fn main() -> ExitCode {
+    goro_lab::alloc::configure();
     let cli = Cli::parse();
     let r = match cli.cmd {
         Cmd::Tour { workers, scale } => tour::run(workers, scale),

@@ -269,6 +269,9 @@ pub fn parked(n: u64) -> Measure {
     let started = WaitGroup::new();
     let finished = WaitGroup::new();
     let woken = Arc::new(AtomicU64::new(0));
+    // Memory the allocator kept from earlier workloads would make these goroutines look
+    // cheaper than they are.
+    crate::alloc::release_free_memory();
     let rss0 = rss_bytes();
     let t = Instant::now();
     started.add(n as usize);
