@@ -114,44 +114,51 @@ impl Task for () {
 }
 
 /// The shared header of one goroutine; `P` is its task (`dyn Task` once erased).
+///
+/// `repr(C)`, with the fields that every switch touches first: `home` to `timer_gen` are 32
+/// bytes right after the `Arc`'s two counters. A ring of goroutines handing a value on touches,
+/// per hop, the next goroutine's `home`, `slot`, `park` and `waker` (to wake it) and its `site`
+/// and `id` (to resume it); in Rust's own order they fell on two cache lines of every header,
+/// and now share one in most (see `a_small_goroutine_fits_two_cache_lines`).
+#[repr(C)]
 pub(crate) struct Goroutine<P: ?Sized + Task = dyn Task> {
-    /// Unique in the process, never reused.
-    pub(crate) id: u64,
-    /// The goroutine that spawned this one (0: spawned from a plain thread).
-    pub(crate) parent: u64,
-    /// Set with [`Builder::name`]; boxed so that unnamed goroutines pay one word, not three.
-    #[allow(clippy::box_collection)]
-    pub(crate) name: Option<Box<String>>,
-    /// Where `go` was called (`#[track_caller]`).
-    pub(crate) site: &'static Location<'static>,
-    /// Usable stack bytes (at most 1 GiB); 0 means the runtime's default.
-    pub(crate) stack_size: u32,
-    /// The park protocol's state word (see `sched::park`).
-    pub(crate) park: ParkState,
     /// The worker it runs on, recorded by that worker the first time an [`Unparker`] is made
     /// for the goroutine (`Unparker::current`), which is the only way another thread can come
     /// to wake it. Goroutines that never wait never pay for it. Holding the home worker's own
     /// `Arc` rather than the runtime's keeps spawning from bouncing one reference count
     /// between cores.
     pub(crate) home: HomeCell,
+    /// Where `go` was called (`#[track_caller]`).
+    pub(crate) site: &'static Location<'static>,
+    /// Unique in the process, never reused.
+    pub(crate) id: u64,
     /// Index in the home worker's fiber slab, [`NOT_STARTED`] before a worker starts it. Read
     /// and written only by the worker holding the goroutine (it reaches a worker through a
     /// queue, whose hand-off orders the writes).
     pub(crate) slot: AtomicU32,
-    /// Its place in the local FIFO order of the worker that queued it last (see
-    /// `worker::Local::pop_local`); written when it is queued on a worker.
-    pub(crate) qseq: AtomicU32,
+    /// The park protocol's state word (see `sched::park`).
+    pub(crate) park: ParkState,
+    /// Why it is parked (a `WaitReason`), written by itself before it parks.
+    pub(crate) wait: AtomicU8,
+    /// The worker whose goroutine woke it last, plus one (0: none, or a plain thread): where
+    /// the goroutines it spawns are started (see `worker::push_fresh`).
+    pub(crate) waker: AtomicU8,
     /// The generation of its timer wake-ups (`sched::timers`): a wake-up armed with an older
     /// value is stale. Read and written only on its home worker. 8 bits keep the header in
     /// two cache lines (with `waker`); a wrap-around, after 256 wake-ups armed and left
     /// behind, can only make a stale entry wake the goroutine spuriously, which every waiter
     /// tolerates.
     pub(crate) timer_gen: AtomicU8,
-    /// Why it is parked (a `WaitReason`), written by itself before it parks.
-    pub(crate) wait: AtomicU8,
-    /// The worker whose goroutine woke it last, plus one (0: none, or a plain thread): where
-    /// the goroutines it spawns are started (see `worker::push_fresh`).
-    pub(crate) waker: AtomicU8,
+    /// The goroutine that spawned this one (0: spawned from a plain thread).
+    pub(crate) parent: u64,
+    /// Set with [`Builder::name`]; boxed so that unnamed goroutines pay one word, not three.
+    #[allow(clippy::box_collection)]
+    pub(crate) name: Option<Box<String>>,
+    /// Usable stack bytes (at most 1 GiB); 0 means the runtime's default.
+    pub(crate) stack_size: u32,
+    /// Its place in the local FIFO order of the worker that queued it last (see
+    /// `worker::Local::pop_local`); written when it is queued on a worker.
+    pub(crate) qseq: AtomicU32,
     /// Its closure and join slot.
     pub(crate) task: P,
 }
@@ -688,5 +695,24 @@ mod tests {
             "header is {} bytes",
             size_with(&f)
         );
+    }
+
+    /// The fields a switch touches are the header's first 32 bytes, so they share one cache
+    /// line in every header that a 32-byte boundary starts (see `Goroutine`).
+    #[test]
+    fn the_fields_of_a_switch_come_first() {
+        type G = Goroutine<Spawned<fn(), ()>>;
+        let hot = [
+            std::mem::offset_of!(G, home),
+            std::mem::offset_of!(G, site),
+            std::mem::offset_of!(G, id),
+            std::mem::offset_of!(G, slot),
+            std::mem::offset_of!(G, park),
+            std::mem::offset_of!(G, wait),
+            std::mem::offset_of!(G, waker),
+            std::mem::offset_of!(G, timer_gen),
+        ];
+        assert!(hot.iter().all(|&o| o < 32), "offsets {hot:?}");
+        assert!(std::mem::offset_of!(G, parent) >= 32);
     }
 }
