@@ -9,13 +9,12 @@
 //! [`configure`] keeps freed memory with the process for [`PURGE_DELAY_MS`] before mimalloc
 //! gives it back to the kernel. With mimalloc's own delay (one second), the benchmarks'
 //! rounds, run back to back or between the Go twin's, kept handing a workload's memory back
-//! and faulting it in again: a round of spawn (a million goroutine headers, about 128 MB, live
-//! at once) took 700-5,700 page faults, each zeroing a 2 MiB huge page, and `perf` put 10% of
-//! the run in the kernel's `clear_page_erms`. With ten seconds (jemalloc's default for its
-//! dirty pages) the same rounds took about 300. Go's runtime keeps its heap too, and its own
-//! goroutine descriptors for reuse. parked1M, which measures resident memory, first calls
-//! [`release_free_memory`], so memory kept from earlier workloads does not make it look
-//! cheaper.
+//! and faulting it in again: five rounds of spawn (a million goroutine headers, about 150 MB,
+//! live at once) took 3,000-3,900 page faults, transparent huge pages that the kernel zeroes,
+//! and 0.06-0.27 s of system time. With ten seconds (jemalloc's default for its dirty pages)
+//! they took about 270 faults and 0.01-0.05 s. Go's runtime keeps its heap too. parked1M,
+//! which measures resident memory, first calls [`release_free_memory`], so memory kept from
+//! earlier workloads does not make it look cheaper.
 
 use std::alloc::{GlobalAlloc, Layout};
 use std::ffi::{c_long, c_void};
