@@ -283,6 +283,7 @@ impl<T> JoinSlot<T> {
     }
 
     /// Step 1. Called at most once, by the goroutine's task.
+    #[inline]
     fn complete(&self, r: Result<T, JoinError>) {
         // SAFETY: the state is RUNNING or WAITING (only `complete` moves it to DONE, and it
         // runs once), so no joiner reads `result` now (step 2 reads it only after DONE).
@@ -290,12 +291,20 @@ impl<T> JoinSlot<T> {
         // AcqRel: Release publishes the result to the joiner's Acquire; Acquire pairs with
         // the joiner's CAS to WAITING, so the waiter it stored is visible.
         if self.state.swap(J_DONE, Ordering::AcqRel) == J_WAITING {
-            // SAFETY: the state was WAITING, so the joiner initialised `waiter` before its CAS
-            // to WAITING (which our AcqRel swap read) and will not touch it again; we move the
-            // value out exactly once (the state is DONE now).
-            let w = unsafe { (*self.waiter.get()).assume_init_read() };
-            w.unpark();
+            self.wake_joiner();
         }
+    }
+
+    /// Step 1's end when a joiner waits: wakes it. Out of line, so that the common case (no
+    /// joiner yet) stays small enough to inline.
+    #[cold]
+    #[inline(never)]
+    fn wake_joiner(&self) {
+        // SAFETY: `complete` swapped WAITING -> DONE, so the joiner initialised `waiter` before
+        // its CAS to WAITING (which that AcqRel swap read) and will not touch it again; we move
+        // the value out exactly once (the state is DONE now).
+        let w = unsafe { (*self.waiter.get()).assume_init_read() };
+        w.unpark();
     }
 
     /// Step 2. Called by the one joiner (`JoinHandle::join` takes `self`).

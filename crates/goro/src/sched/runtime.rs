@@ -273,6 +273,7 @@ impl Shared {
 
     /// Wakes one sleeping worker if none is spinning (Go's `wakep`). `fenced` makes it part of
     /// the sleep handshake (needed when the work would otherwise be stranded).
+    #[inline(always)]
     pub(crate) fn wake_idle(&self, fenced: bool) {
         if fenced {
             // Pairs with the fence in `Local::sleep`.
@@ -281,6 +282,12 @@ impl Shared {
         if self.nspinning.load(Ordering::SeqCst) != 0 || self.nidle.load(Ordering::SeqCst) == 0 {
             return;
         }
+        self.wake_one_idle();
+    }
+
+    /// [`wake_idle`](Self::wake_idle) once it found a worker asleep and none spinning.
+    #[inline(never)]
+    fn wake_one_idle(&self) {
         let w = {
             let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
             let w = idle.pop();
@@ -294,7 +301,6 @@ impl Shared {
         }
     }
 
-    /// Hands a woken goroutine to its home worker from another thread.
     /// Sends an unstarted goroutine to worker `to`'s queue from another worker.
     pub(crate) fn push_spawn(&self, to: usize, g: Arc<Goroutine>) {
         let w = &self.workers[to];
@@ -306,6 +312,7 @@ impl Shared {
         }
     }
 
+    /// Hands a woken goroutine (its slab index) to its home worker from another thread.
     pub(crate) fn push_inbox(&self, home: usize, slot: u32) {
         let w = &self.workers[home];
         w.inbox.push(slot);

@@ -725,7 +725,7 @@ pub(crate) fn push_fresh(rt: &Arc<Shared>, g: Arc<Goroutine>) -> Result<(), Arc<
                     w
                 })
                 .unwrap_or(0);
-            count_owned(&l.rt.workers[l.index].spawned);
+            count_owned(&l.me().spawned);
             if waker != 0 && usize::from(waker - 1) != l.index {
                 l.rt.push_spawn(usize::from(waker - 1), g);
             } else {
@@ -976,22 +976,36 @@ impl Local {
             .or_else(|| self.steal().map(Next::Fresh))
     }
 
+    /// Moves the goroutines other threads woke for this worker into its ready queue. Looked at
+    /// on every pass of the scheduler and empty on almost all of them: the look is inlined,
+    /// the moving is not.
+    #[inline(always)]
     fn drain_inbox(&self) {
-        let inbox = &self.me().inbox;
-        if inbox.is_empty() {
-            return;
+        if !self.me().inbox.is_empty() {
+            self.drain_inbox_slow();
         }
+    }
+
+    #[inline(never)]
+    fn drain_inbox_slow(&self) {
+        let inbox = &self.me().inbox;
         while let Some(i) = steal_retrying(|| inbox.steal()) {
             self.push_ready(i);
         }
     }
 
-    /// Moves the goroutines other workers' spawners sent here into the local queue.
+    /// Moves the goroutines other workers' spawners sent here into the local queue (inlined
+    /// look, as [`drain_inbox`](Self::drain_inbox)).
+    #[inline(always)]
     fn drain_spawns(&self) {
-        let spawns = &self.me().spawns;
-        if spawns.is_empty() {
-            return;
+        if !self.me().spawns.is_empty() {
+            self.drain_spawns_slow();
         }
+    }
+
+    #[inline(never)]
+    fn drain_spawns_slow(&self) {
+        let spawns = &self.me().spawns;
         while let Some(g) = steal_retrying(|| spawns.steal()) {
             self.queue_fresh(g);
         }
@@ -1411,6 +1425,7 @@ impl Local {
 
     /// Gives a starting goroutine its slab index and records it in its header, before it
     /// runs: whoever unparks it later reads the index there.
+    #[inline(always)]
     fn alloc_slot(&self, g: &Goroutine) -> u32 {
         let idx = self.free_slots.borrow_mut().pop().unwrap_or_else(|| {
             let mut slab = self.slab.borrow_mut();
@@ -1433,13 +1448,20 @@ impl Local {
         self.slab.borrow()[idx as usize].get()
     }
 
+    /// A stack of `size` usable bytes (0: the default), from this worker's cache when it can.
+    #[inline(always)]
     fn take_stack(&self, size: usize) -> Stack {
-        let mut cache = self.stacks.borrow_mut();
         if size == 0 {
-            if let Some(s) = cache.pop() {
+            if let Some(s) = self.stacks.borrow_mut().pop() {
                 return s;
             }
         }
+        self.take_stack_slow(size)
+    }
+
+    #[inline(never)]
+    fn take_stack_slow(&self, size: usize) -> Stack {
+        let mut cache = self.stacks.borrow_mut();
         let want = if size == 0 { STACK_CACHE / 2 } else { 1 };
         let mut got = Vec::with_capacity(want);
         if let Err(e) = self.rt.stacks.alloc_batch(size, want, &mut got) {
@@ -1451,7 +1473,21 @@ impl Local {
         s
     }
 
+    /// Takes back a stack: into this worker's cache, which hands half of itself back to the
+    /// pool when it grows past [`STACK_CACHE`].
+    #[inline(always)]
     fn give_stack(&self, s: Stack) {
+        let mut cache = self.stacks.borrow_mut();
+        if s.is_default() && cache.len() < STACK_CACHE {
+            cache.push(s);
+            return;
+        }
+        drop(cache);
+        self.give_stack_slow(s);
+    }
+
+    #[inline(never)]
+    fn give_stack_slow(&self, s: Stack) {
         if !s.is_default() {
             self.rt.stacks.free_batch(&mut vec![s]);
             return;
@@ -1571,7 +1607,9 @@ impl Local {
         why
     }
 
-    /// A goroutine returned: recycle its slab place and its stack.
+    /// A goroutine returned: recycle its slab place and its stack. Inlined: a `Slot` passed
+    /// by value to a call is a 128-byte copy.
+    #[inline(always)]
     fn finished(&self, idx: u32, slot: Slot) {
         slot.g.park.on_exit();
         self.free_slots.borrow_mut().push(idx);
