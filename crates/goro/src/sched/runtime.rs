@@ -253,21 +253,31 @@ impl Shared {
     }
 
     /// Queues a new goroutine: on the current worker if this thread is one, else globally.
+    #[inline]
     pub(crate) fn submit(self: &Arc<Self>, g: Arc<Goroutine>) {
         if let Err(g) = worker::push_fresh(self, g) {
-            self.foreign_spawned.fetch_add(1, Ordering::Relaxed);
-            self.global.push(g);
-            fence(Ordering::SeqCst);
-            if self.shutdown.load(Ordering::SeqCst) {
-                // Raced with shutdown: nobody will run it. Drop it here so its join handle
-                // reports Cancelled instead of waiting forever.
-                self.drain_global();
-                return;
-            }
+            self.submit_foreign(g);
+            return;
         }
         // Fenced even for this worker's own queue: goro cannot preempt, so if the goroutine
         // running here spins until the new one runs, only another worker can run it, and a
         // sleeping worker must not miss it.
+        self.wake_idle(true);
+    }
+
+    /// [`submit`](Self::submit) from a thread that is not one of this runtime's workers: to
+    /// the global queue.
+    #[inline(never)]
+    fn submit_foreign(&self, g: Arc<Goroutine>) {
+        self.foreign_spawned.fetch_add(1, Ordering::Relaxed);
+        self.global.push(g);
+        fence(Ordering::SeqCst);
+        if self.shutdown.load(Ordering::SeqCst) {
+            // Raced with shutdown: nobody will run it. Drop it here so its join handle
+            // reports Cancelled instead of waiting forever.
+            self.drain_global();
+            return;
+        }
         self.wake_idle(true);
     }
 

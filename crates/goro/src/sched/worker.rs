@@ -1013,6 +1013,7 @@ impl Local {
 
     /// Queues an unstarted goroutine on this worker, stamping its place in the local order and
     /// telling thieves (through `fresh_gen`) when the queue goes from empty to holding work.
+    #[inline]
     fn queue_fresh(&self, g: Arc<Goroutine>) {
         self.stamp(&g);
         if self.fresh.is_empty() {

@@ -97,20 +97,25 @@ impl WaitGroup {
     ///
     /// If the count is already zero (Go: "sync: negative WaitGroup counter"). That is a bug
     /// in the calling program with no value to hand back; the count stays at zero.
+    #[inline]
     pub fn done(&self) {
         match self.inner.count.fetch_sub(1, Ordering::AcqRel) {
             1 => self.release(),
-            0 => {
-                // Undo the wrap-around before reporting the misuse.
-                self.inner.count.fetch_add(1, Ordering::Relaxed);
-                panic!(
-                    "goro: WaitGroup::done called more times than add (negative WaitGroup counter)"
-                );
-            }
+            0 => self.negative(),
             _ => {}
         }
     }
 
+    /// `done` past zero: undoes the wrap-around, then reports the misuse.
+    #[cold]
+    #[inline(never)]
+    fn negative(&self) -> ! {
+        self.inner.count.fetch_add(1, Ordering::Relaxed);
+        panic!("goro: WaitGroup::done called more times than add (negative WaitGroup counter)");
+    }
+
+    /// The count reached zero: wakes the waiters. Out of line, so that `done` inlines.
+    #[inline(never)]
     fn release(&self) {
         let waiters = {
             let mut w = self.inner.waiters.lock().unwrap_or_else(|e| e.into_inner());
