@@ -112,3 +112,26 @@ fn waitgroup_stress_goroutines_and_threads() {
         })
         .unwrap();
 }
+
+/// `done` past zero is the caller's bug (Go: "negative WaitGroup counter"): it panics with
+/// that message, and the count stays at zero instead of wrapping around.
+#[test]
+fn waitgroup_done_past_zero_panics_and_keeps_the_count_at_zero() {
+    let wg = WaitGroup::new();
+    wg.add(1);
+    wg.done();
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| wg.done()));
+    let msg = r.expect_err("done past zero panics");
+    let msg = msg
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| msg.downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    assert!(msg.contains("negative WaitGroup counter"), "{msg}");
+    assert_eq!(wg.count(), 0);
+    // Still usable: wait returns at once, and a new round works.
+    wg.wait();
+    wg.add(1);
+    wg.done();
+    wg.wait();
+}
