@@ -437,6 +437,7 @@ impl<T> Chan<T> {
     ///
     /// The lock is held on entry (it is released here), and `slot` points at an `Option<T>`
     /// that outlives the call.
+    #[inline(always)]
     unsafe fn block(&self, q: Queue, slot: *mut (), deadline: Option<Instant>) -> Outcome {
         let reason = match q {
             Queue::Recv => crate::sched::wait::WaitReason::ChanReceive,
