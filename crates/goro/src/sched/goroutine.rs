@@ -119,7 +119,7 @@ impl Task for () {
 /// bytes right after the `Arc`'s two counters. A ring of goroutines handing a value on touches,
 /// per hop, the next goroutine's `home`, `slot`, `park` and `waker` (to wake it) and its `site`
 /// and `id` (to resume it); in Rust's own order they fell on two cache lines of every header,
-/// and now share one in most (see `a_small_goroutine_fits_two_cache_lines`).
+/// and now share one in most (see `the_fields_of_a_switch_come_first`).
 #[repr(C)]
 pub(crate) struct Goroutine<P: ?Sized + Task = dyn Task> {
     /// The worker it runs on, recorded by that worker the first time an [`Unparker`] is made
