@@ -120,13 +120,11 @@ fn waitgroup_done_past_zero_panics_and_keeps_the_count_at_zero() {
     let wg = WaitGroup::new();
     wg.add(1);
     wg.done();
-    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| wg.done()));
-    let msg = r.expect_err("done past zero panics");
-    let msg = msg
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| msg.downcast_ref::<String>().cloned())
-        .unwrap_or_default();
+    let w = wg.clone();
+    let e = goro::run(move || goro::go(move || w.done()).join())
+        .unwrap()
+        .expect_err("done past zero panics");
+    let msg = e.panic_message().unwrap_or_default();
     assert!(msg.contains("negative WaitGroup counter"), "{msg}");
     assert_eq!(wg.count(), 0);
     // Still usable: wait returns at once, and a new round works.
