@@ -183,19 +183,78 @@ enum Next {
     Resume(u32),
 }
 
-/// A started goroutine's fiber, in the slab of its home worker.
+/// A started goroutine's fiber, in the slab of its home worker: one cache line, the one
+/// line of the slab that resuming a goroutine reads (`the_slab_entry_is_one_cache_line`).
+/// A ring of goroutines handing a value on finds every entry cold, a lap after it was last
+/// touched; a second line cost a cache miss per hop. What the worker records at each park
+/// is kept on the goroutine's stack instead ([`ParkRecord`]).
+#[repr(C, align(64))]
 struct Slot {
-    fiber: Fiber,
     g: Arc<Goroutine>,
-    /// When it last parked, on the runtime's coarse clock (`Shared::clock_ms`), for dumps.
-    parked_at: u64,
+    fiber: Fiber,
+}
+
+/// What a worker records when one of its goroutines parks, for dumps and the leak check. It
+/// lives in the goroutine's stack's meta area (`Fiber::record`), on the cache line that the
+/// switch into and out of the goroutine touches anyway, so recording costs no cache miss.
+/// Written when the goroutine starts and at each of its parks, read by dumps, all on its
+/// home worker while the goroutine is suspended.
+#[repr(C)]
+struct ParkRecord {
+    /// When it last parked, in ms of the runtime's coarse clock (`Shared::clock_ms`), in the
+    /// high 40 bits (35 years); how many times it has parked (wrapping), in the low 24.
+    stamp: u64,
     /// What it waits on (an address; 0 if not recorded), for dumps.
     wait_obj: usize,
     /// What it waits on for ever, for the leak check (see `wait::Holds`): valid while it
     /// stays suspended in the park that recorded it.
     holds: Option<ptr::NonNull<dyn Holds>>,
-    /// How many times it has parked (wrapping), for the leak check.
-    parks: u32,
+}
+
+const _: () = assert!(
+    size_of::<ParkRecord>() <= crate::stack::pool::RECORD_SIZE && align_of::<ParkRecord>() <= 16
+);
+
+/// Bits of [`ParkRecord::stamp`] that count parks.
+const PARK_BITS: u32 = 24;
+
+impl ParkRecord {
+    /// The record of a goroutine that has not parked yet.
+    const NEW: ParkRecord = ParkRecord {
+        stamp: 0,
+        wait_obj: 0,
+        holds: None,
+    };
+
+    /// How long it has been parked at `now_ms` (of `Shared::clock_ms`), if it parked at most
+    /// 2^40 ms (35 years) ago.
+    fn waited_ms(&self, now_ms: u64) -> u64 {
+        now_ms.wrapping_sub(self.stamp >> PARK_BITS) & (u64::MAX >> PARK_BITS)
+    }
+
+    /// How many times it has parked, modulo 2^24: the same count in two dumps means the same
+    /// park (a goroutine that parks a multiple of 16 million times between two dumps passes
+    /// for one that has not moved; the leak check asks a third time before it reports).
+    fn parks(&self) -> u32 {
+        (self.stamp & ((1 << PARK_BITS) - 1)) as u32
+    }
+
+    /// Records a park at `now_ms`.
+    #[inline(always)]
+    fn park(&mut self, now_ms: u64, wait_obj: usize, holds: Option<ptr::NonNull<dyn Holds>>) {
+        let parks = (self.stamp.wrapping_add(1)) & ((1 << PARK_BITS) - 1);
+        self.stamp = (now_ms << PARK_BITS) | parks;
+        self.wait_obj = wait_obj;
+        self.holds = holds;
+    }
+}
+
+impl Slot {
+    /// The goroutine's park record.
+    #[inline(always)]
+    fn record(&self) -> *mut ParkRecord {
+        self.fiber.record().cast()
+    }
 }
 
 /// The worker-local half of a worker; see the module doc.
@@ -1360,11 +1419,13 @@ impl Local {
                 None
             };
             let g = &slot.g;
+            // SAFETY: as above; the goroutine is suspended and its record stays put.
+            let rec = unsafe { &*slot.record() };
             let parked = g.park.is_parked();
             let mut holds = Vec::new();
             let mut found = Some(Vec::new());
             if matches!(want, Want::Holdings | Want::Scan(_)) {
-                if let (true, Some(h)) = (parked, slot.holds) {
+                if let (true, Some(h)) = (parked, rec.holds) {
                     // SAFETY: the goroutine is suspended in the park that recorded `h`, inside
                     // the frame that owns it (see `wait::Holds`); it stays there until this
                     // worker resumes it, which is not now.
@@ -1384,8 +1445,8 @@ impl Local {
                 parked.then(|| super::wait::WaitReason::from_u8(g.wait.load(Ordering::Relaxed)));
             let now = self.rt.clock_ms.load(Ordering::Relaxed);
             let record = crate::debug::Goroutine {
-                object: reason.and((slot.wait_obj != 0).then_some(slot.wait_obj)),
-                waited: reason.map(|_| Duration::from_millis(now.saturating_sub(slot.parked_at))),
+                object: reason.and((rec.wait_obj != 0).then_some(rec.wait_obj)),
+                waited: reason.map(|_| Duration::from_millis(rec.waited_ms(now))),
                 id: g.id,
                 name: g.name.as_deref().cloned(),
                 reason,
@@ -1397,7 +1458,7 @@ impl Local {
                 g: record,
                 ips,
                 holds,
-                parks: slot.parks,
+                parks: rec.parks(),
                 found,
             });
         }
@@ -1414,14 +1475,10 @@ impl Local {
         let mut stack = self.take_stack(g.stack_size as usize);
         stack.set_owner(g.id, g.site);
         let fiber = Fiber::new(stack, &self.fiber, body);
-        Slot {
-            fiber,
-            g,
-            parked_at: 0,
-            wait_obj: 0,
-            holds: None,
-            parks: 0,
-        }
+        // SAFETY: the record's room in the meta area of the stack this fiber now owns:
+        // mapped, writable, aligned to 16 and used by nothing else.
+        unsafe { fiber.record().cast::<ParkRecord>().write(ParkRecord::NEW) };
+        Slot { g, fiber }
     }
 
     /// Gives a starting goroutine its slab index and records it in its header, before it
@@ -1577,10 +1634,10 @@ impl Local {
     /// that just suspended in a park waits.
     #[inline(always)]
     fn record_park(&self, slot: &mut Slot) {
-        slot.parked_at = self.rt.clock_ms.load(Ordering::Relaxed);
-        slot.wait_obj = self.wait_obj.get();
-        slot.holds = self.wait_holds.take();
-        slot.parks = slot.parks.wrapping_add(1);
+        let now = self.rt.clock_ms.load(Ordering::Relaxed);
+        // SAFETY: the goroutine's record (`start_fiber` wrote it); it is suspended, and only
+        // this worker touches its stack.
+        unsafe { &mut *slot.record() }.park(now, self.wait_obj.get(), self.wait_holds.take());
     }
 
     /// Switches to the goroutine until it suspends (`Some`) or returns (`None`).
@@ -1655,5 +1712,37 @@ impl Local {
         self.ready.borrow_mut().clear();
         let mut cache = std::mem::take(&mut *self.stacks.borrow_mut());
         self.rt.stacks.free_batch(&mut cache);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Resuming a goroutine reads one line of the slab (see `Slot`).
+    #[test]
+    fn the_slab_entry_is_one_cache_line() {
+        assert_eq!(size_of::<Slot>(), 64);
+        assert_eq!(align_of::<Slot>(), 64);
+        assert_eq!(size_of::<Option<Slot>>(), 64);
+    }
+
+    #[test]
+    fn a_park_record_counts_parks_and_keeps_the_time() {
+        let mut r = ParkRecord::NEW;
+        assert_eq!((r.parks(), r.waited_ms(5)), (0, 5));
+        r.park(1_000, 0xa0, None);
+        r.park(1_250, 0xb0, None);
+        assert_eq!((r.parks(), r.wait_obj), (2, 0xb0));
+        assert_eq!(r.waited_ms(1_250), 0);
+        assert_eq!(r.waited_ms(4_000), 2_750);
+        // The count wraps at 2^24 without touching the time.
+        r.stamp |= (1 << PARK_BITS) - 1;
+        r.park(9_000, 0, None);
+        assert_eq!((r.parks(), r.waited_ms(9_007)), (0, 7));
+        // The time wraps at 2^40 ms: a wait across the wrap still reads right.
+        let wrap = 1u64 << 40;
+        r.park(wrap - 10, 0, None);
+        assert_eq!(r.waited_ms(wrap + 20), 30);
     }
 }

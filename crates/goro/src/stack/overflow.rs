@@ -89,10 +89,16 @@ fn install_handler() {
     });
 }
 
-/// The slot's meta record if `addr` lies in a guard page of a registered chunk.
-fn guard_hit(addr: usize) -> Option<*const Meta> {
+/// The slot's meta record and its usable bytes if `addr` lies in a guard page of a
+/// registered chunk.
+fn guard_hit(addr: usize) -> Option<(*const Meta, usize)> {
     let (start, stride) = slot_of(addr)?;
-    (addr - start < page_size()).then_some((start + stride - META_SIZE) as *const Meta)
+    (addr - start < page_size()).then(|| {
+        (
+            (start + stride - META_SIZE) as *const Meta,
+            stride - page_size() - META_SIZE,
+        )
+    })
 }
 
 /// The start (guard page included) and stride of the stack slot holding `addr`, if it lies
@@ -153,7 +159,7 @@ impl Buf {
 extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
     // SAFETY: the kernel passes a valid siginfo for SA_SIGINFO handlers.
     let addr = unsafe { (*info).si_addr() } as usize;
-    if let Some(meta) = guard_hit(addr) {
+    if let Some((meta, usable)) = guard_hit(addr) {
         // SAFETY: `meta` points at the top of a slot of a registered (hence mapped) chunk; it
         // was written before the goroutine on that stack started.
         let m = unsafe { ptr::read_volatile(meta) };
@@ -164,16 +170,16 @@ extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut li
         buf.push(b"fatal error: goroutine ");
         buf.num(m.goroutine);
         buf.push(b" stack overflow (stack of ");
-        buf.num(m.usable as u64);
+        buf.num(usable as u64);
         buf.push(b" bytes; raise it with goro::Builder::stack_size)\ncreated by ");
-        if !m.site_file.is_null() {
-            // SAFETY: the spawn site's file name is a `&'static str` recorded in `set_owner`.
-            let file = unsafe { std::slice::from_raw_parts(m.site_file, m.site_file_len) };
-            buf.push(file);
+        // SAFETY: `site` is null or the `&'static Location` recorded in `set_owner`; reading
+        // it and its `&'static str` file name are plain memory reads.
+        if let Some(site) = unsafe { m.site.as_ref() } {
+            buf.push(site.file().as_bytes());
             buf.push(b":");
-            buf.num(u64::from(m.site_line));
+            buf.num(u64::from(site.line()));
             buf.push(b":");
-            buf.num(u64::from(m.site_col));
+            buf.num(u64::from(site.column()));
         }
         buf.push(b"\n");
         // SAFETY: write(2) and abort(3) are async-signal-safe.

@@ -18,8 +18,12 @@
 //!   stays one mapping. Where the kernel refuses it, the pool falls back to `mprotect`, which
 //!   splits the mapping in two per stack; when the kernel runs out of mappings the pool says so
 //!   and aborts (see [`fatal_map_limit`]).
-//! * `meta` is 64 bytes at the top of the slot holding the id and spawn site of the goroutine
-//!   that owns the stack, so the overflow handler can name it with plain memory reads.
+//! * `meta` is 48 bytes at the top of the slot: the id and spawn site of the goroutine that
+//!   owns the stack, so the overflow handler can name it with plain memory reads, then the
+//!   scheduler's park record (see [`RECORD_OFFSET`]). 48 rather than a round 64 puts it on the
+//!   cache line of the two words corosensei keeps just below `base()` (the initial function
+//!   and the parent link, which every resume writes), so a goroutine's park record costs no
+//!   cache line of its own: a ring of goroutines touches that line on every hop anyway.
 //! * The guard is installed once, when a slot is first carved; slots are never unmapped
 //!   until the pool is dropped, so guards stay put while stacks are reused.
 //!
@@ -33,14 +37,25 @@
 //! would make each touched stack page cost the memory of eight stacks.
 
 use std::io;
+use std::panic::Location;
 use std::ptr;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Mutex;
 
 use super::overflow;
 
-/// Bytes at the top of every slot reserved for [`Meta`].
-pub(crate) const META_SIZE: usize = 64;
+/// Bytes at the top of every slot reserved for [`Meta`] and the park record; see the module
+/// doc for why 48.
+pub(crate) const META_SIZE: usize = 48;
+
+/// The fewest usable bytes a stack has, whatever size is asked for.
+pub(crate) const MIN_USABLE: usize = 16 * 1024;
+
+/// Where the scheduler keeps a suspended goroutine's park record (`sched::worker`), in bytes
+/// from the stack's `top()`, and how many bytes it may use. The pool only reserves the room.
+pub(crate) const RECORD_OFFSET: usize = size_of::<Meta>();
+/// See [`RECORD_OFFSET`].
+pub(crate) const RECORD_SIZE: usize = META_SIZE - RECORD_OFFSET;
 
 /// The page size (asked once: `sysconf` showed up in profiles of goroutine start).
 pub(crate) fn page_size() -> usize {
@@ -94,11 +109,8 @@ pub fn guard_mode() -> GuardMode {
 #[repr(C)]
 pub(crate) struct Meta {
     pub(crate) goroutine: u64,
-    pub(crate) site_file: *const u8,
-    pub(crate) site_file_len: usize,
-    pub(crate) site_line: u32,
-    pub(crate) site_col: u32,
-    pub(crate) usable: usize,
+    /// Where it was spawned: `'static` data, so the handler may read it.
+    pub(crate) site: *const Location<'static>,
 }
 
 /// One stack carved from the pool. Plain data: it must be handed back with
@@ -107,16 +119,17 @@ pub(crate) struct Meta {
 pub(crate) struct Stack {
     /// Lowest address of the slot (the guard page starts here).
     start: usize,
+    /// Bytes from `start` to the slot end (a stack is at most 1 GiB, see `Builder::stack_size`).
+    /// 32 bits keep a `Stack` at 16 bytes, and a goroutine's slab entry in one cache line.
+    stride: u32,
     /// Size class (index into the pool's classes).
-    class: usize,
-    /// Bytes from `start` to the slot end.
-    stride: usize,
+    class: u32,
 }
 
 impl Stack {
     /// Highest usable address, 16-byte aligned: corosensei starts the stack here.
     pub(crate) fn top(&self) -> usize {
-        self.start + self.stride - META_SIZE
+        self.start + self.stride as usize - META_SIZE
     }
 
     /// Lowest address of the slot, guard page included.
@@ -130,25 +143,11 @@ impl Stack {
     }
 
     /// Records the owner of this stack for the overflow handler.
-    pub(crate) fn set_owner(
-        &mut self,
-        goroutine: u64,
-        site: &'static std::panic::Location<'static>,
-    ) {
+    pub(crate) fn set_owner(&mut self, goroutine: u64, site: &'static Location<'static>) {
         let meta = self.top() as *mut Meta;
-        let file = site.file();
         // SAFETY: the meta area is the last META_SIZE bytes of this slot, inside the mapping,
         // writable, aligned to 16 and owned by whoever holds this `Stack`.
-        unsafe {
-            meta.write(Meta {
-                goroutine,
-                site_file: file.as_ptr(),
-                site_file_len: file.len(),
-                site_line: site.line(),
-                site_col: site.column(),
-                usable: self.stride - page_size() - META_SIZE,
-            });
-        }
+        unsafe { meta.write(Meta { goroutine, site }) };
     }
 }
 
@@ -214,7 +213,7 @@ impl StackPool {
     /// The stride (guard + usable + meta, page-rounded) for a requested usable size.
     fn stride_for(size: usize) -> usize {
         let page = page_size();
-        let body = size.max(16 * 1024) + META_SIZE;
+        let body = size.max(MIN_USABLE) + META_SIZE;
         let body = body.div_ceil(page) * page;
         body + page
     }
@@ -264,7 +263,7 @@ impl StackPool {
         }
         let mut classes = self.classes.lock().unwrap_or_else(|e| e.into_inner());
         for s in stacks.drain(..) {
-            classes[s.class].warm.push(s);
+            classes[s.class as usize].warm.push(s);
         }
         for class in classes.iter_mut() {
             if class.warm.len() > self.cache_limit {
@@ -323,8 +322,10 @@ impl Class {
         chunk.carved += 1;
         Ok(Some(Stack {
             start,
-            class,
-            stride,
+            // Both fit: a stride is at most 1 GiB and a page or two, and there are a handful
+            // of classes.
+            stride: stride as u32,
+            class: class as u32,
         }))
     }
 }
@@ -443,6 +444,25 @@ mod tests {
         pool.alloc_batch(1024 * 1024, 1, &mut a).unwrap();
         assert!(a[1].stride > 1024 * 1024);
         assert_ne!(a[0].stride, a[1].stride);
+        pool.free_batch(&mut a);
+    }
+
+    /// The meta area and the two words corosensei keeps just below a stack's top share one
+    /// cache line, whatever the stack's size; and the park record fits in the meta area.
+    #[test]
+    fn the_meta_area_shares_the_top_line() {
+        let pool = StackPool::new(64 * 1024, 8);
+        let mut a = Vec::new();
+        for size in [0, 16 * 1024, 100_000, 1024 * 1024] {
+            pool.alloc_batch(size, 2, &mut a).unwrap();
+        }
+        for s in &a {
+            let line = s.top() - 16;
+            assert_eq!(line % 64, 0, "stack top {:#x}", s.top());
+            assert_eq!(s.start + s.stride as usize, line + 64, "meta ends the slot");
+            assert!(s.top() - s.limit() >= MIN_USABLE + page_size());
+        }
+        const { assert!(RECORD_SIZE >= 32 && RECORD_OFFSET % 16 == 0) };
         pool.free_batch(&mut a);
     }
 }

@@ -20,10 +20,14 @@
 //!
 //! The one `unsafe` this justifies is in [`suspend`]: dereferencing the raw pointer to the
 //! running coroutine's `Yielder`. The `Yielder` lives at the base of the coroutine's stack for
-//! as long as the coroutine exists; [`Fiber::resume`] publishes its address in the worker's
-//! [`CurrentFiber`] cell just before switching into the coroutine and clears it when the switch
-//! returns, so the pointer is non-null exactly while we are executing on that coroutine's
-//! stack, on the thread that created it.
+//! as long as the coroutine exists. The coroutine publishes its address in the worker's
+//! [`CurrentFiber`] cell itself, each time it is entered: its body on the first entry, and
+//! [`suspend`] on every later one, as the switch back returns (or unwinds, at shutdown) into
+//! it. [`Fiber::resume`] clears the cell when the switch out returns. So the pointer is
+//! non-null exactly while we are executing on that coroutine's stack, on the thread that
+//! created it, and the worker need not keep a copy of it: resuming a goroutine reads only
+//! the coroutine and the stack top, which share one cache line with the goroutine pointer in
+//! the worker's slab (see `sched::worker::Slot`).
 
 use std::cell::Cell;
 use std::ptr;
@@ -31,7 +35,7 @@ use std::ptr;
 use corosensei::stack::StackPointer;
 use corosensei::{Coroutine, CoroutineResult, Yielder};
 
-use super::pool::Stack;
+use super::pool::{Stack, MIN_USABLE, RECORD_OFFSET};
 
 /// Why a goroutine gave the worker back its thread.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,13 +76,11 @@ impl CurrentFiber {
     }
 }
 
-/// A goroutine's coroutine and stack. `!Send`: it lives and dies on its home worker.
+/// A goroutine's coroutine and stack. `!Send`: it lives and dies on its home worker. 48
+/// bytes: it shares a cache line with the goroutine pointer in the slab.
 pub(crate) struct Fiber {
     co: Coroutine<(), Suspend, (), Stack>,
-    yielder: *const Y,
-    /// The lowest usable address of the stack (just above its guard page).
-    limit: usize,
-    /// The address just above the stack.
+    /// The address just above the stack (its meta record starts here).
     top: usize,
 }
 
@@ -95,24 +97,30 @@ impl Fiber {
     /// (both belong to the same worker, which drops its fibers before itself).
     pub(crate) fn new(stack: Stack, cur: &CurrentFiber, body: impl FnOnce() + 'static) -> Fiber {
         let cell: *const CurrentFiber = cur;
-        let (limit, top) = (stack.limit(), stack.top());
+        let top = stack.top();
         let co = Coroutine::with_stack(stack, move |y: &Y, ()| {
             // SAFETY: `cell` points into the worker's local state, which outlives its fibers;
             // we are on the worker's thread (the fiber never leaves it).
             unsafe { (*cell).0.set(y) };
             body()
         });
-        Fiber {
-            co,
-            yielder: ptr::null(),
-            limit,
-            top,
-        }
+        Fiber { co, top }
     }
 
-    /// The lowest usable address of the goroutine's stack.
+    /// The lowest usable address of the goroutine's stack (just above its guard page). Looked
+    /// up in the overflow handler's table of chunks; a chunk that table left out gives the
+    /// lowest address every stack has (16 KiB below the top), which only shortens a backtrace.
     pub(crate) fn stack_limit(&self) -> usize {
-        self.limit
+        super::overflow::stack_limit_of(self.top - 1).unwrap_or(self.top - MIN_USABLE)
+    }
+
+    /// Where the scheduler keeps this goroutine's park record: [`RECORD_SIZE`] bytes, aligned
+    /// to 16, in the stack's meta area.
+    ///
+    /// [`RECORD_SIZE`]: super::pool::RECORD_SIZE
+    #[inline(always)]
+    pub(crate) fn record(&self) -> *mut u8 {
+        (self.top + RECORD_OFFSET) as *mut u8
     }
 
     /// The address just above the goroutine's stack (its first frame is just below).
@@ -122,9 +130,8 @@ impl Fiber {
 
     /// Switches into the goroutine until it suspends (`Some`) or returns (`None`).
     pub(crate) fn resume(&mut self, cur: &CurrentFiber) -> Option<Suspend> {
-        cur.0.set(self.yielder);
         let r = self.co.resume(());
-        self.yielder = cur.0.replace(ptr::null());
+        cur.0.set(ptr::null());
         match r {
             CoroutineResult::Yield(s) => Some(s),
             CoroutineResult::Return(()) => None,
@@ -134,7 +141,7 @@ impl Fiber {
     /// Unwinds a suspended goroutine so the destructors on its stack run, then returns the
     /// stack. Used at shutdown.
     pub(crate) fn unwind(mut self, cur: &CurrentFiber) -> Stack {
-        cur.0.set(self.yielder);
+        // The coroutine publishes its yielder as the unwinding leaves `suspend`.
         self.co.force_unwind();
         cur.0.set(ptr::null());
         self.co.into_stack()
@@ -152,7 +159,20 @@ impl Fiber {
 pub(crate) fn suspend(cur: &CurrentFiber, why: Suspend) {
     let y = cur.0.get();
     assert!(!y.is_null(), "goro: suspend called outside a goroutine");
+    // Publishes the yielder again when this goroutine is next entered: when the switch below
+    // returns, or when it unwinds (a shutdown unwinding the goroutine's frames).
+    let _entered = Entered(cur, y);
     // SAFETY: see the module doc: `y` is the Yielder of the coroutine executing right now, on
     // the thread that created it; it lives at the base of that coroutine's stack.
     unsafe { (*y).suspend(why) }
+}
+
+/// Sets the worker's cell to a coroutine's yielder when dropped, on that coroutine.
+struct Entered<'a>(&'a CurrentFiber, *const Y);
+
+impl Drop for Entered<'_> {
+    #[inline(always)]
+    fn drop(&mut self) {
+        self.0 .0.set(self.1);
+    }
 }
