@@ -161,6 +161,7 @@ impl Signal {
 
     /// Waits for DONE: parks while nobody has claimed the signal, spins while the claimer
     /// finishes.
+    #[inline(always)]
     pub(crate) fn wait(&self) {
         loop {
             match self.state.load(Ordering::Acquire) {

@@ -257,6 +257,7 @@ pub fn park() {
 }
 
 /// [`park`] without recording a wait reason: for primitives that recorded their own.
+#[inline(always)]
 pub(crate) fn park_quiet() {
     if !worker::park_current() {
         std::thread::park();

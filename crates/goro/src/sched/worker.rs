@@ -489,6 +489,7 @@ pub(crate) fn tearing_down() -> bool {
 }
 
 /// Parks the running goroutine (park protocol steps 1-2). False if not on a goroutine.
+#[inline(always)]
 pub(crate) fn park_current() -> bool {
     with_local(|l| match l {
         Some(l) if l.fiber.is_running() => {

@@ -156,6 +156,7 @@ impl Fiber {
 /// Suspends the running goroutine, returning to its worker's loop. Returns when the worker
 /// resumes it. Must be called on a goroutine (`cur.is_running()`).
 #[doc(alias = "gopark")]
+#[inline(always)]
 pub(crate) fn suspend(cur: &CurrentFiber, why: Suspend) {
     let y = cur.0.get();
     assert!(!y.is_null(), "goro: suspend called outside a goroutine");
