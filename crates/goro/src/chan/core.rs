@@ -348,6 +348,7 @@ impl<T> Chan<T> {
         })
     }
 
+    #[inline(always)]
     pub(crate) fn send(&self, v: T, deadline: Option<Instant>) -> Result<(), SendTimeoutError<T>> {
         self.lock();
         // SAFETY: locked; every path below unlocks (directly or in `block`).
@@ -387,6 +388,7 @@ impl<T> Chan<T> {
         }
     }
 
+    #[inline(always)]
     pub(crate) fn recv(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
         self.lock();
         // SAFETY: locked; every path below unlocks.

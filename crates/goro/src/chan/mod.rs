@@ -207,6 +207,7 @@ impl<T> Sender<T> {
     /// assert_eq!(rx.recv(), Ok("a"));
     /// ```
     #[doc(alias = "chansend")]
+    #[inline(always)]
     pub fn send(&self, v: T) -> Result<(), SendError<T>> {
         self.ch.send(v, None).map_err(|e| SendError(e.into_inner()))
     }
@@ -301,6 +302,7 @@ impl<T> Receiver<T> {
     /// assert_eq!(rx.recv(), Err(goro::RecvError));
     /// ```
     #[doc(alias = "chanrecv")]
+    #[inline(always)]
     pub fn recv(&self) -> Result<T, RecvError> {
         self.ch.recv(None).map_err(|_| RecvError)
     }
@@ -507,6 +509,7 @@ pub struct Iter<'a, T> {
 
 impl<T> Iterator for Iter<'_, T> {
     type Item = T;
+    #[inline(always)]
     fn next(&mut self) -> Option<T> {
         self.rx.recv().ok()
     }
@@ -535,6 +538,7 @@ pub struct IntoIter<T> {
 
 impl<T> Iterator for IntoIter<T> {
     type Item = T;
+    #[inline(always)]
     fn next(&mut self) -> Option<T> {
         self.rx.recv().ok()
     }
