@@ -188,7 +188,8 @@ fn bench_vs_go_without_go_prints_goro_alone() {
     );
     assert!(out.status.success(), "{stderr}");
     assert!(
-        stderr.contains("Go is not on PATH") && stderr.contains("apt-get install golang-go"),
+        stderr.contains("Go is not on PATH")
+            && stderr.contains("Install it (on Debian: apt-get install golang-go) and run again."),
         "{stderr}"
     );
     assert!(stdout.starts_with("spawn"), "{stdout}");

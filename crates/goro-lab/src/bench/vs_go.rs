@@ -102,7 +102,7 @@ fn run_go(bin: &PathBuf, name: &str, workers: usize, scale: f64) -> Result<GoRun
 pub(super) fn run(plan: &Plan, args: &BenchArgs) -> Result<(), String> {
     let Some(bin) = build()? else {
         eprintln!(
-            "Go is not on PATH, so there is nothing to compare with. Install it (on Debian: \\
+            "Go is not on PATH, so there is nothing to compare with. Install it (on Debian: \
              apt-get install golang-go) and run again. goro's figures alone:"
         );
         if args.peers {
