@@ -146,6 +146,35 @@ const ID_BLOCK: u64 = 256;
 /// Stacks a worker keeps for itself before returning half to the pool.
 const STACK_CACHE: usize = 64;
 
+/// References a worker holds back for one object before it releases them (see
+/// [`release_later`]).
+const RELEASE_BATCH: u32 = 64;
+
+/// References to one `Arc`'s object that this worker has been asked to drop and has not yet
+/// released (see [`release_later`]).
+#[derive(Clone, Copy)]
+struct Held {
+    /// `Arc::into_raw` of the object.
+    ptr: *const (),
+    /// How many references to release.
+    n: u32,
+    /// Releases `n` references to `ptr`: `release_arc::<T>` for the object's type.
+    release: unsafe fn(*const (), u32),
+}
+
+/// Releases `n` references to the object of an `Arc<T>` whose pointer is `p`; the last one
+/// drops it.
+///
+/// # Safety
+///
+/// `p` came from `Arc::<T>::into_raw`, and the caller owns `n` references to it.
+unsafe fn release_arc<T>(p: *const (), n: u32) {
+    for _ in 0..n {
+        // SAFETY: the caller owns `n` references from `Arc::<T>::into_raw`.
+        unsafe { Arc::decrement_strong_count(p.cast::<T>()) };
+    }
+}
+
 thread_local! {
     static LOCAL: Cell<*const Local> = const { Cell::new(ptr::null()) };
 }
@@ -265,6 +294,8 @@ pub(crate) struct Local {
     me: ptr::NonNull<WorkerShared>,
     /// Given to every goroutine that starts here (`Goroutine::home`).
     home: Arc<Home>,
+    /// References held back by [`release_later`].
+    held: Cell<Option<Held>>,
     fresh: Deque<Arc<Goroutine>>,
     /// A stealer of our own `fresh`: takes the oldest end (see [`OLDEST_EVERY`]).
     oldest: crossbeam_deque::Stealer<Arc<Goroutine>>,
@@ -354,6 +385,21 @@ fn with_local<R>(f: impl FnOnce(Option<&Local>) -> R) -> R {
         // cleared before the frame ends; only this thread reads it.
         f(unsafe { p.as_ref() })
     })
+}
+
+/// Drops `a`, on a worker perhaps a little later: its reference is held back with others to
+/// the same object and released in a batch, at the latest when this worker next runs out of
+/// work (or shuts down). For handles whose drop means nothing but the reference count, such
+/// as a `WaitGroup`'s clones: a goroutine spawned with a clone drops it on the worker that ran
+/// it while the spawner keeps cloning on its own, and one reference count written from both
+/// cores in turn crossed between them twice per goroutine. Not for anything whose drop
+/// others can see (a channel's `Sender` closes it). On a plain thread, dropped at once.
+#[inline]
+pub(crate) fn release_later<T: Send + Sync>(a: Arc<T>) {
+    with_local(|l| match l {
+        Some(l) => l.hold(a),
+        None => drop(a),
+    });
 }
 
 /// Runs `f` with the goroutine running on this thread, if any.
@@ -843,6 +889,7 @@ pub(crate) fn run_worker(rt: Arc<Shared>, parts: WorkerParts, main: Option<MainG
         scan_for: RefCell::new(None),
         scanned: RefCell::new(None),
         tearing_down: Cell::new(false),
+        held: Cell::new(None),
         tracing: rt.trace_path.is_some(),
         trace: RefCell::new(Vec::new()),
         trace_names: RefCell::new(HashMap::new()),
@@ -881,6 +928,8 @@ pub(crate) fn run_worker(rt: Arc<Shared>, parts: WorkerParts, main: Option<MainG
     local.run();
     local.rt.worker_left_loop(local.index);
     local.teardown();
+    // What the unwound goroutines dropped.
+    local.release_held();
     if local.tracing {
         let events = local.trace.take();
         let names = local.trace_names.take();
@@ -889,9 +938,42 @@ pub(crate) fn run_worker(rt: Arc<Shared>, parts: WorkerParts, main: Option<MainG
         out.1.extend(names);
     }
     LOCAL.with(|p| p.set(ptr::null()));
+    local.release_held();
 }
 
 impl Local {
+    /// See [`release_later`].
+    #[inline]
+    fn hold<T: Send + Sync>(&self, a: Arc<T>) {
+        let ptr = Arc::into_raw(a).cast::<()>();
+        match self.held.get() {
+            Some(h) if h.ptr == ptr && h.n < RELEASE_BATCH => {
+                self.held.set(Some(Held { n: h.n + 1, ..h }));
+            }
+            _ => self.hold_new(Held {
+                ptr,
+                n: 1,
+                release: release_arc::<T>,
+            }),
+        }
+    }
+
+    /// A reference to another object than the one held, or one too many: the held ones go.
+    #[inline(never)]
+    fn hold_new(&self, h: Held) {
+        self.release_held();
+        self.held.set(Some(h));
+    }
+
+    /// Releases the references [`release_later`] held back.
+    fn release_held(&self) {
+        if let Some(h) = self.held.take() {
+            // SAFETY: `hold` took these `n` references with `Arc::<T>::into_raw` and
+            // recorded `release_arc::<T>` with them.
+            unsafe { (h.release)(h.ptr, h.n) };
+        }
+    }
+
     /// This worker's shared half.
     fn me(&self) -> &WorkerShared {
         // SAFETY: `me` points into `rt.workers`, which is never resized and lives as long as
@@ -1255,6 +1337,10 @@ impl Local {
     }
 
     fn idle(&self) {
+        // Nothing left to run here for now: what was held back is released before the
+        // worker spins or sleeps, so an object dies at the latest when its last user's worker
+        // runs out of work.
+        self.release_held();
         let t0 = self.tracing.then(super::trace::now_us);
         self.idle_inner();
         if let Some(t0) = t0 {

@@ -17,6 +17,7 @@
 //!    before it runs.
 
 use std::fmt;
+use std::mem::ManuallyDrop;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -26,7 +27,8 @@ use crate::sched::park::{park_quiet, Unparker};
 
 struct Inner {
     /// On its own cache line: `done` runs on many threads, while clones of the `Arc` bump the
-    /// reference count beside it on the spawner's.
+    /// reference count beside it on the spawner's. (Clones dropped on a worker are released
+    /// in batches, `sched::worker::release_later`, so that count stays on the spawner's core.)
     count: CachePadded<AtomicUsize>,
     generation: AtomicU64,
     waiters: Mutex<Vec<Unparker>>,
@@ -57,7 +59,16 @@ struct Inner {
 /// ```
 #[derive(Clone)]
 pub struct WaitGroup {
-    inner: Arc<Inner>,
+    /// Dropped through `release_later` (see `Drop`).
+    inner: ManuallyDrop<Arc<Inner>>,
+}
+
+impl Drop for WaitGroup {
+    fn drop(&mut self) {
+        // SAFETY: `inner` is taken once, here, and not used again.
+        let inner = unsafe { ManuallyDrop::take(&mut self.inner) };
+        crate::sched::worker::release_later(inner);
+    }
 }
 
 impl fmt::Debug for WaitGroup {
@@ -78,11 +89,11 @@ impl WaitGroup {
     /// A group with a count of zero.
     pub fn new() -> Self {
         WaitGroup {
-            inner: Arc::new(Inner {
+            inner: ManuallyDrop::new(Arc::new(Inner {
                 count: CachePadded::new(AtomicUsize::new(0)),
                 generation: AtomicU64::new(0),
                 waiters: Mutex::new(Vec::new()),
-            }),
+            })),
         }
     }
 
@@ -142,7 +153,7 @@ impl WaitGroup {
         };
         crate::sched::wait::set_on(
             crate::sched::wait::WaitReason::WaitGroupWait,
-            Arc::as_ptr(&self.inner) as usize,
+            Arc::as_ptr(&*self.inner) as usize,
         );
         while self.inner.generation.load(Ordering::Acquire) == gen {
             park_quiet();
@@ -185,6 +196,67 @@ mod tests {
                 assert_eq!(wg.count(), 0);
             })
             .unwrap();
+    }
+
+    /// Clones dropped on a worker are held back and released together (see
+    /// `sched::worker::release_later`): when the worker runs out of work, when it holds too
+    /// many, or when another object's reference comes along.
+    #[test]
+    fn clones_dropped_on_a_worker_are_released_in_batches() {
+        let wg = WaitGroup::new();
+        let weak = Arc::downgrade(&*wg.inner);
+        let refs = move || weak.strong_count();
+        let other = WaitGroup::new();
+        let (wg2, refs2) = (wg.clone(), refs.clone());
+        crate::Runtime::builder()
+            .workers(1)
+            .run(move || {
+                let clones: Vec<_> = (0..10).map(|_| wg2.clone()).collect();
+                assert_eq!(refs2(), 12);
+                drop(clones);
+                assert_eq!(refs2(), 12, "released at once");
+                // Running out of work releases them.
+                crate::time::sleep(std::time::Duration::from_millis(1));
+                assert_eq!(refs2(), 2);
+                // At most RELEASE_BATCH are held.
+                let clones: Vec<_> = (0..200).map(|_| wg2.clone()).collect();
+                drop(clones);
+                assert!((2..=2 + 64).contains(&refs2()), "{}", refs2());
+                // A reference to another object releases them.
+                drop(other.clone());
+                assert_eq!(refs2(), 2);
+                // The last reference, dropped in a goroutine, is released when it ends.
+                crate::go(move || drop(wg2)).join().unwrap();
+            })
+            .unwrap();
+        assert_eq!(refs(), 1);
+        // On a plain thread, at once.
+        drop(wg.clone());
+        assert_eq!(refs(), 1);
+        drop(wg);
+        assert_eq!(refs(), 0);
+    }
+
+    /// A goroutine still holding a clone at shutdown is unwound; its clone is released too.
+    #[test]
+    fn clones_of_goroutines_unwound_at_shutdown_are_released() {
+        let wg = WaitGroup::new();
+        let weak = Arc::downgrade(&*wg.inner);
+        crate::Runtime::builder()
+            .workers(2)
+            .exit_report(false)
+            .run(move || {
+                for _ in 0..10 {
+                    let wg = wg.clone();
+                    crate::go(move || {
+                        let _wg = wg;
+                        crate::sched::park::park_quiet();
+                    });
+                }
+                crate::yield_now();
+            })
+            .unwrap();
+        assert_eq!(weak.strong_count(), 0);
     }
 
     #[test]
