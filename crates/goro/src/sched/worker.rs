@@ -961,7 +961,11 @@ impl Local {
     /// A reference to another object than the one held, or one too many: the held ones go.
     #[inline(never)]
     fn hold_new(&self, h: Held) {
-        self.release_held();
+        // Dropping an object may drop a handle that is held back in turn (`hold` again, from
+        // inside `release_held`): release that too rather than overwrite it.
+        while self.held.get().is_some() {
+            self.release_held();
+        }
         self.held.set(Some(h));
     }
 
@@ -1805,6 +1809,31 @@ impl Local {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An object released from the held batch that holds back a reference of its own as it
+    /// drops: that reference is released as well, not lost.
+    #[test]
+    fn a_release_that_holds_back_another_loses_nothing() {
+        struct Outer(Option<Arc<u32>>);
+        impl Drop for Outer {
+            fn drop(&mut self) {
+                release_later(self.0.take().unwrap());
+            }
+        }
+        let inner = Arc::new(7u32);
+        let weak = Arc::downgrade(&inner);
+        crate::Runtime::builder()
+            .workers(1)
+            .run(move || {
+                release_later(Arc::new(Outer(Some(inner))));
+                assert_eq!(weak.strong_count(), 1, "held with its holder");
+                // Another object: the held `Outer` is released, and drops `inner` through
+                // `release_later` while the worker is releasing.
+                release_later(Arc::new(0u8));
+                assert_eq!(weak.strong_count(), 0);
+            })
+            .unwrap();
+    }
 
     /// Resuming a goroutine reads one line of the slab (see `Slot`).
     #[test]
