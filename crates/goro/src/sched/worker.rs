@@ -148,7 +148,7 @@ const STACK_CACHE: usize = 64;
 
 /// References a worker holds back for one object before it releases them (see
 /// [`release_later`]).
-const RELEASE_BATCH: u32 = 64;
+pub(crate) const RELEASE_BATCH: u32 = 64;
 
 /// References to one `Arc`'s object that this worker has been asked to drop and has not yet
 /// released (see [`release_later`]).
@@ -928,8 +928,6 @@ pub(crate) fn run_worker(rt: Arc<Shared>, parts: WorkerParts, main: Option<MainG
     local.run();
     local.rt.worker_left_loop(local.index);
     local.teardown();
-    // What the unwound goroutines dropped.
-    local.release_held();
     if local.tracing {
         let events = local.trace.take();
         let names = local.trace_names.take();
@@ -938,6 +936,8 @@ pub(crate) fn run_worker(rt: Arc<Shared>, parts: WorkerParts, main: Option<MainG
         out.1.extend(names);
     }
     LOCAL.with(|p| p.set(ptr::null()));
+    // What the unwound goroutines dropped. With no worker on this thread any more, a handle
+    // dropped by what this releases goes at once instead of being held again.
     local.release_held();
 }
 
