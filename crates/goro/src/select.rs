@@ -536,9 +536,6 @@ fn wait_without_cases(wait: Wait) -> Option<usize> {
             // Nothing can wake this (S14); a stray unpark just parks again. At shutdown the
             // goroutine is unwound from inside `park`.
             park_quiet();
-            if crate::sched::worker::tearing_down() {
-                std::thread::sleep(Duration::from_millis(1));
-            }
         },
     }
 }

@@ -94,6 +94,7 @@ impl Pool {
 
     /// Queues `job`; with `strict`, refuses it when every thread is busy and none may start.
     fn submit(&'static self, job: Job, strict: bool) -> Result<(), Job> {
+        let done = job.done;
         let mut st = self.lock();
         if st.idle > st.jobs.len() {
             st.jobs.push_back(job);
@@ -109,12 +110,16 @@ impl Pool {
                 .name("goro-blocking".into())
                 .spawn(move || self.serve());
             if started.is_err() {
-                // No thread: the job waits for an existing one, or fails below.
+                // The OS refused a thread: the caller gets back exactly its own job, to run
+                // inline or hand back as `PoolFull` (other submitters may have queued theirs
+                // ahead of it or behind it meanwhile, and the other threads counted may be
+                // starts that fail too). A job is known by its `done` flag, which lives in
+                // its caller's frame. If it is gone from the queue, a thread took it and will
+                // finish it.
                 let mut st = self.lock();
                 st.threads -= 1;
-                if st.threads == 0 {
-                    let job = st.jobs.pop_back();
-                    return job.map_or(Ok(()), Err);
+                if let Some(i) = st.jobs.iter().position(|j| std::ptr::eq(j.done, done)) {
+                    return st.jobs.remove(i).map_or(Ok(()), Err);
                 }
             }
             return Ok(());
@@ -178,8 +183,15 @@ struct WaitDone<'a>(&'a AtomicBool);
 
 impl Drop for WaitDone<'_> {
     fn drop(&mut self) {
+        // Only shutdown's unwind gets here with the call in flight. Parking then hands the
+        // worker back to its teardown, which resumes this goroutine until the call is done,
+        // or abandons it with its stack (never reused) after the shutdown grace.
         while !self.0.load(Ordering::Acquire) {
-            std::thread::sleep(Duration::from_millis(1));
+            if worker::in_goroutine() {
+                park_quiet();
+            } else {
+                std::thread::sleep(Duration::from_millis(1));
+            }
         }
     }
 }
@@ -224,7 +236,7 @@ impl<F> std::error::Error for PoolFull<F> {}
 pub fn blocking<F: FnOnce() -> R + Send, R: Send>(f: F) -> R {
     match run(f, false) {
         Ok(r) => r,
-        // Not even one pool thread could be started: run it here rather than fail.
+        // The OS refused the pool a thread for this call: run it here rather than fail.
         Err(PoolFull(f)) => f(),
     }
 }
@@ -263,12 +275,7 @@ fn run<F: FnOnce() -> R + Send, R: Send>(f: F, strict: bool) -> Result<R, PoolFu
     let _in_flight = crate::sched::Counted::new(&IN_FLIGHT);
     let guard = WaitDone(&done);
     while !done.load(Ordering::Acquire) {
-        if worker::tearing_down() {
-            // Parking returns at once now; do not spin hot.
-            std::thread::sleep(Duration::from_millis(1));
-        } else {
-            park_quiet();
-        }
+        park_quiet();
     }
     drop(guard);
     match call.result.take() {

@@ -41,6 +41,7 @@ use std::sync::Arc;
 use super::park::{park_quiet, ParkState, Unparker};
 use super::runtime::{Handle, Home, Shared};
 use super::worker;
+use crate::stack::switch::{drop_payload, is_shutdown_unwind};
 
 /// Go numbers goroutines from 1 (the main goroutine); so does goro, process-wide.
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -102,8 +103,11 @@ pub(crate) trait Task: Send + Sync {
     /// call (from the worker that starts the goroutine) does anything.
     fn run(&self);
     /// Drops the closure of a goroutine that will never start; its join reports `Cancelled`.
-    /// Does nothing once the goroutine has started.
+    /// Does nothing once the goroutine has started. A `Drop` that panics is caught.
     fn cancel(&self);
+    /// Shutdown gave up the started goroutine (it would not unwind): a joiner hears
+    /// `Cancelled`.
+    fn abandon(&self) {}
 }
 
 /// The main goroutine's task: its closure need not be `Send`, so it is not kept here; the
@@ -256,8 +260,11 @@ impl std::error::Error for JoinError {}
 
 const J_RUNNING: u8 = 0;
 const J_WAITING: u8 = 1;
-const J_DONE: u8 = 2;
-const J_TAKEN: u8 = 3;
+/// The handle was dropped before the goroutine finished: its result is dropped where it is
+/// made, on the goroutine (see [`JoinSlot::complete`]).
+const J_DETACHED: u8 = 2;
+const J_DONE: u8 = 3;
+const J_TAKEN: u8 = 4;
 
 /// Where a goroutine's result waits for its joiner; see "The join slot protocol" above.
 struct JoinSlot<T> {
@@ -282,16 +289,78 @@ impl<T> JoinSlot<T> {
         }
     }
 
-    /// Step 1. Called at most once, by the goroutine's task.
+    /// Step 1. Called at most once, by the goroutine's task (or by shutdown for a goroutine
+    /// it abandoned, which never runs again).
     #[inline]
     fn complete(&self, r: Result<T, JoinError>) {
-        // SAFETY: the state is RUNNING or WAITING (only `complete` moves it to DONE, and it
-        // runs once), so no joiner reads `result` now (step 2 reads it only after DONE).
+        // SAFETY: the state is RUNNING, WAITING or DETACHED (only `complete` moves it to DONE,
+        // and it runs once), so no joiner reads `result` now (step 2 reads it only after DONE).
         unsafe { *self.result.get() = Some(r) };
         // AcqRel: Release publishes the result to the joiner's Acquire; Acquire pairs with
         // the joiner's CAS to WAITING, so the waiter it stored is visible.
-        if self.state.swap(J_DONE, Ordering::AcqRel) == J_WAITING {
-            self.wake_joiner();
+        match self.state.swap(J_DONE, Ordering::AcqRel) {
+            J_WAITING => self.wake_joiner(),
+            J_DETACHED => self.drop_detached(),
+            _ => {}
+        }
+    }
+
+    /// Step 1 when the handle is gone: nobody will take the result, so it is dropped here,
+    /// where the goroutine made it, rather than wherever the last reference to the goroutine
+    /// happens to go (a worker's own stack). A `Drop` that panics is caught here.
+    #[cold]
+    #[inline(never)]
+    fn drop_detached(&self) {
+        // SAFETY: the handle detached before DONE (its swap to DETACHED came first in the
+        // state's order, which our AcqRel swap read), so it will never read `result`; we
+        // wrote it just before and nobody else touches it.
+        let r = unsafe { (*self.result.get()).take() };
+        if let Err(p) = panic::catch_unwind(AssertUnwindSafe(move || drop(r))) {
+            drop_payload(p);
+        }
+    }
+
+    /// The handle is dropped without joining: a result already made is dropped here, by the
+    /// handle's owner; one still to come will be dropped by the goroutine (`drop_detached`).
+    fn detach(&self) {
+        let mut s = self.state.load(Ordering::Acquire);
+        loop {
+            match s {
+                J_RUNNING | J_WAITING => {
+                    // AcqRel: Acquire pairs with `complete`'s swap (below, on DONE) and
+                    // Release with it, so the goroutine that reads DETACHED sees no waiter.
+                    match self.state.compare_exchange(
+                        s,
+                        J_DETACHED,
+                        Ordering::AcqRel,
+                        Ordering::Acquire,
+                    ) {
+                        Ok(_) => {
+                            if s == J_WAITING {
+                                // A join unwound while parked left its unparker; the goroutine
+                                // will not take it now.
+                                // SAFETY: WAITING means it is initialised, and our CAS took it
+                                // back from the goroutine, which reads it only after WAITING.
+                                unsafe { (*self.waiter.get()).assume_init_drop() };
+                            }
+                            return;
+                        }
+                        Err(now) => s = now,
+                    }
+                }
+                J_DONE => {
+                    if self
+                        .state
+                        .compare_exchange(J_DONE, J_TAKEN, Ordering::Acquire, Ordering::Relaxed)
+                        .is_ok()
+                    {
+                        // SAFETY: DONE -> TAKEN by us: the result is ours (as in `join`).
+                        drop(unsafe { (*self.result.get()).take() });
+                    }
+                    return;
+                }
+                _ => return,
+            }
         }
     }
 
@@ -352,6 +421,13 @@ impl<T> JoinSlot<T> {
     fn is_finished(&self) -> bool {
         self.state.load(Ordering::Acquire) >= J_DONE
     }
+
+    /// Joins ends with `Cancelled` if the goroutine has not finished (shutdown abandoned it).
+    fn abandon(&self) {
+        if self.stage.load(Ordering::Acquire) == CLAIMED && !self.is_finished() {
+            self.complete(Err(JoinError::Cancelled));
+        }
+    }
 }
 
 /// The task of a goroutine spawned with `go`: the closure until it starts, then the result.
@@ -380,17 +456,6 @@ impl<F, T> Spawned<F, T> {
     }
 }
 
-/// Marks the join slot cancelled if the goroutine is unwound before it completes.
-struct CancelOnUnwind<'a, T>(&'a JoinSlot<T>);
-
-impl<T> Drop for CancelOnUnwind<'_, T> {
-    fn drop(&mut self) {
-        if std::thread::panicking() && !self.0.is_finished() {
-            self.0.complete(Err(JoinError::Cancelled));
-        }
-    }
-}
-
 impl<F, T> Task for Spawned<F, T>
 where
     F: FnOnce() -> T + Send,
@@ -398,22 +463,31 @@ where
 {
     fn run(&self) {
         let Some(f) = self.claim() else { return };
-        let guard = CancelOnUnwind(&self.join);
         match panic::catch_unwind(AssertUnwindSafe(f)) {
             Ok(v) => self.join.complete(Ok(v)),
-            // Shutdown unwinds parked goroutines with a private panic payload: let it pass
-            // (the guard reports Cancelled on the way out).
-            Err(p) if worker::tearing_down() => panic::resume_unwind(p),
+            // Shutdown's unwind (it was parked when the runtime stopped): it ends here, with
+            // its destructors run; the joiner hears `Cancelled`.
+            Err(p) if is_shutdown_unwind(&*p) => {
+                drop_payload(p);
+                self.join.complete(Err(JoinError::Cancelled));
+            }
             Err(p) => self.join.complete(Err(JoinError::Panicked(p))),
         }
-        drop(guard);
     }
 
     fn cancel(&self) {
         if let Some(f) = self.claim() {
-            drop(f);
+            // What the closure captured drops here, perhaps on a worker's own stack at
+            // shutdown: a `Drop` that panics must not unwind it.
+            if let Err(p) = panic::catch_unwind(AssertUnwindSafe(move || drop(f))) {
+                drop_payload(p);
+            }
             self.join.complete(Err(JoinError::Cancelled));
         }
+    }
+
+    fn abandon(&self) {
+        self.join.abandon();
     }
 }
 
@@ -446,6 +520,14 @@ impl<T> fmt::Debug for JoinHandle<T> {
         f.debug_struct("JoinHandle")
             .field("id", &self.g.id)
             .finish()
+    }
+}
+
+/// Detaches: the goroutine runs on, and its result is dropped when it is made (or here, if it
+/// is made already) rather than wherever the goroutine's last reference goes.
+impl<T> Drop for JoinHandle<T> {
+    fn drop(&mut self) {
+        self.g.task.slot().detach();
     }
 }
 
@@ -657,6 +739,10 @@ impl Builder {
 /// .unwrap();
 /// ```
 ///
+/// Once the runtime is shutting down (its main goroutine has returned), `go` still returns a
+/// handle, but the goroutine never runs: `f` is dropped and `join` says
+/// [`JoinError::Cancelled`].
+///
 /// # Panics
 ///
 /// Outside a runtime (not on a goroutine): use [`Handle::go`] or [`Builder::spawn_on`] from
@@ -681,8 +767,28 @@ where
 {
     match Builder::new().spawn(f) {
         Ok(h) => h,
+        Err(e) if e.reason == SpawnErrorKind::ShutDown => never_started(e.closure),
         Err(e) => panic!("goro::go: {}", e.reason),
     }
+}
+
+/// The handle of a goroutine that will never run, because its runtime has shut down: as in
+/// Go, where a `go` statement never fails and what it starts after `main` returns never
+/// runs. The closure is dropped here (a `Drop` that panics is caught); the join says
+/// `Cancelled`. This is what lets a destructor that spawns run during shutdown's unwind.
+#[track_caller]
+pub(crate) fn never_started<F, T>(f: F) -> JoinHandle<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let task = Spawned {
+        f: UnsafeCell::new(Some(f)),
+        join: JoinSlot::new(),
+    };
+    let g = Arc::new(Goroutine::new(Builder::new(), Location::caller(), task));
+    g.task.cancel();
+    JoinHandle { g }
 }
 
 #[cfg(test)]

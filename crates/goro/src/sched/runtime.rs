@@ -29,7 +29,7 @@ use crossbeam_deque::{Injector, Stealer, Worker as Deque};
 use crossbeam_utils::sync::{Parker, Unparker as ThreadUnparker};
 use crossbeam_utils::CachePadded;
 
-use super::goroutine::{payload_message, Builder, Goroutine, JoinHandle};
+use super::goroutine::{payload_message, Builder, Goroutine, JoinHandle, SpawnErrorKind};
 use super::worker::{self, MainGoroutine, WorkerParts};
 use crate::stack::pool::StackPool;
 
@@ -227,6 +227,11 @@ pub(crate) struct Shared {
     )>,
     /// Set by the deadlock detector; `run` returns it.
     pub(crate) deadlock: Mutex<Option<String>>,
+    /// How long shutdown waits for a worker to leave its loop, and for a worker's goroutines
+    /// to unwind (`RuntimeBuilder::shutdown_grace`).
+    pub(crate) grace: Duration,
+    /// Goroutines that shutdown gave up on (they would not unwind): id and spawn site.
+    pub(crate) abandoned: Mutex<Vec<(u64, &'static Location<'static>)>>,
 }
 
 impl fmt::Debug for Shared {
@@ -553,6 +558,10 @@ pub struct Exit<T> {
     /// Workers that did not stop within the grace period because their goroutine never
     /// yielded; they were left running.
     pub stuck_workers: usize,
+    /// Goroutines that would not unwind at shutdown (they caught the unwind and parked
+    /// again, or a destructor waited past the shutdown grace): abandoned, their stacks
+    /// leaked, each named on stderr with its spawn site.
+    pub abandoned: usize,
 }
 
 /// Entry point to configure a runtime: `goro::Runtime::builder().workers(2).run(f)`.
@@ -681,7 +690,11 @@ impl RuntimeBuilder {
         self
     }
 
-    /// How long shutdown waits for a worker whose goroutine does not yield (default 1 s).
+    /// How long shutdown waits for a worker whose goroutine does not yield, and then for a
+    /// worker's goroutines to unwind (default 1 s). A goroutine still not unwound then (it
+    /// catches the unwind and parks again, or a destructor waits on something that does not
+    /// come) is abandoned: never resumed, its stack leaked, counted in
+    /// [`Exit::abandoned`] and named on stderr.
     pub fn shutdown_grace(mut self, d: Duration) -> Self {
         self.grace = d;
         self
@@ -785,6 +798,8 @@ impl RuntimeBuilder {
             clock_ms: AtomicU64::new(0),
             trace_path: self.trace.clone(),
             trace_out: Mutex::new((Vec::new(), std::collections::HashMap::new())),
+            grace: self.grace,
+            abandoned: Mutex::new(Vec::new()),
         });
         if rt.trace_path.is_some() {
             super::trace::ON.store(true, Ordering::Relaxed);
@@ -888,6 +903,19 @@ impl RuntimeBuilder {
                 }
             }
         }
+        let abandoned =
+            std::mem::take(&mut *rt.abandoned.lock().unwrap_or_else(|e| e.into_inner()));
+        if !abandoned.is_empty() && self.report {
+            eprintln!(
+                "goro: {} goroutine(s) would not unwind within the shutdown grace of {:?} and \
+                 were abandoned (their stacks are leaked):",
+                abandoned.len(),
+                self.grace
+            );
+            for (id, site) in abandoned.iter().take(20) {
+                eprintln!("goro:   goroutine {id}, created at {site}");
+            }
+        }
         let unwound = alive_at_exit.load(Ordering::SeqCst);
         if unwound > 0 && self.report {
             eprintln!("goro: {unwound} goroutine(s) still alive when main returned were unwound:");
@@ -912,6 +940,7 @@ impl RuntimeBuilder {
                 value,
                 unwound,
                 stuck_workers: stuck,
+                abandoned: abandoned.len(),
             }),
             Some(Err(p)) => Err(RunError::Panicked(p)),
             None => Err(RunError::Panicked(Box::new(
@@ -983,6 +1012,9 @@ impl Handle {
     {
         match Builder::new().spawn_on(self, f) {
             Ok(h) => h,
+            Err(e) if e.kind() == SpawnErrorKind::ShutDown => {
+                super::goroutine::never_started(e.into_inner())
+            }
             Err(e) => panic!("goro::Handle::go: {}", e.kind()),
         }
     }

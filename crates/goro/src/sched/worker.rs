@@ -49,7 +49,7 @@ use super::timers::{Fire, Timers};
 use super::wait::Holds;
 use crate::stack::overflow::AltStack;
 use crate::stack::pool::Stack;
-use crate::stack::switch::{suspend, CurrentFiber, Fiber, Suspend};
+use crate::stack::switch::{suspend, CurrentFiber, Fiber, Resume, Suspend};
 
 /// How long an idle worker looks for work before sleeping. A futex sleep and wake costs
 /// ~14 us on the reference machine against ~0.2 us for a spinning hand-off (shared/BENCH.md),
@@ -539,9 +539,10 @@ pub(crate) fn tearing_down() -> bool {
 pub(crate) fn park_current() -> bool {
     with_local(|l| match l {
         Some(l) if l.fiber.is_running() => {
-            // During teardown the goroutine is being unwound: suspending again would restart
-            // the unwind inside a destructor. Return at once (a spurious wake-up).
+            // During teardown, the worker's teardown decides what a park means (see
+            // `Local::teardown`).
             if l.tearing_down.get() {
+                suspend(&l.fiber, Suspend::Park);
                 return true;
             }
             let parks = l.with_current(|g| g.park.prepare_park()).unwrap_or(false);
@@ -663,10 +664,8 @@ fn scan_stack(from: usize, top: usize, words: &[usize]) -> Vec<(usize, u32)> {
 pub(crate) fn yield_current() -> bool {
     with_local(|l| match l {
         Some(l) if l.fiber.is_running() => {
-            if !l.tearing_down.get() {
-                suspend(&l.fiber, Suspend::Yield);
-                answer_captures(l, Suspend::Yield);
-            }
+            suspend(&l.fiber, Suspend::Yield);
+            answer_captures(l, Suspend::Yield);
             true
         }
         _ => false,
@@ -918,7 +917,13 @@ pub(crate) fn run_worker(rt: Arc<Shared>, parts: WorkerParts, main: Option<MainG
         }),
         rt,
     };
+    // A panic that reaches this frame is a bug in goro (user code runs only inside a catch:
+    // DESIGN, "What goro promises at its edges"). It must not leave a dead worker behind
+    // whose goroutines vanish, nor a `LOCAL` pointing into this frame: clear it, and abort
+    // with a message (the guards drop in reverse order: `LOCAL` first).
+    let fatal = AbortOnUnwind(parts.index);
     LOCAL.with(|p| p.set(&local));
+    let clear = ClearLocal;
     if let Some(m) = main {
         let idx = local.alloc_slot(&m.g);
         let slot = local.start_fiber(m.g, m.body);
@@ -935,10 +940,35 @@ pub(crate) fn run_worker(rt: Arc<Shared>, parts: WorkerParts, main: Option<MainG
         out.0.push((local.index, events));
         out.1.extend(names);
     }
-    LOCAL.with(|p| p.set(ptr::null()));
+    drop(clear);
     // What the unwound goroutines dropped. With no worker on this thread any more, a handle
     // dropped by what this releases goes at once instead of being held again.
     local.release_held();
+    std::mem::forget(fatal);
+}
+
+/// Clears `LOCAL` when dropped, however `run_worker` ends.
+struct ClearLocal;
+
+impl Drop for ClearLocal {
+    fn drop(&mut self) {
+        LOCAL.with(|p| p.set(ptr::null()));
+    }
+}
+
+/// Aborts the process if dropped: `run_worker` forgets it on its normal way out, so only an
+/// unwind out of the scheduler (a bug in goro) drops it.
+struct AbortOnUnwind(usize);
+
+impl Drop for AbortOnUnwind {
+    fn drop(&mut self) {
+        eprintln!(
+            "goro: fatal: a panic unwound into worker {}'s scheduler; aborting rather than \
+             leaving a dead worker (this is a bug in goro)",
+            self.0
+        );
+        std::process::abort();
+    }
 }
 
 impl Local {
@@ -1768,23 +1798,58 @@ impl Local {
 
     /// Shutdown: unwind every goroutine that started here, so destructors on their stacks run,
     /// and drop the unstarted ones.
+    ///
+    /// Each suspended goroutine is resumed with `Resume::Unwind`, which throws shutdown's
+    /// unwind from its park (`stack::switch::unwind_for_shutdown`). Most end there. One that
+    /// suspends again is resumed again in the next round: it caught the unwind and parked
+    /// again (a request loop that isolates panics), or a destructor on its way out waits (for
+    /// a channel, a join, a blocking call that still holds its stack), and its unwind cannot
+    /// be thrown while that runs (it gets a spurious wake-up). Rounds go on while goroutines
+    /// finish, and for at most the runtime's shutdown grace; whatever is left then is
+    /// abandoned ([`Local::abandon`]): never resumed, its stack leaked, reported by `run`.
     fn teardown(&self) {
         self.tearing_down.set(true);
-        let slots: Vec<Slot> = self
+        let mut left: Vec<Slot> = self
             .slab
             .borrow_mut()
             .drain(..)
             .filter_map(UnsafeCell::into_inner)
             .collect();
-        for slot in slots {
-            let Slot { fiber, g, .. } = slot;
-            self.current.set(&g);
-            let stack = fiber.unwind(&self.fiber);
-            self.current.set(ptr::null());
-            // What it registered as waiting on is gone with its frames.
-            self.wait_holds.set(None);
-            g.park.on_exit();
-            self.give_stack(stack);
+        let deadline = Instant::now() + self.rt.grace;
+        while !left.is_empty() {
+            let before = left.len();
+            let mut again = Vec::new();
+            for mut slot in left.drain(..) {
+                self.current.set(&slot.g);
+                let r = slot.fiber.resume_as(&self.fiber, Resume::Unwind);
+                self.current.set(ptr::null());
+                // What it registered as waiting on is gone with its frames, or will be
+                // registered again when it parks again.
+                self.wait_holds.set(None);
+                match r {
+                    None => {
+                        let Slot { fiber, g } = slot;
+                        g.park.on_exit();
+                        self.give_stack(fiber.into_stack());
+                    }
+                    Some(_) => again.push(slot),
+                }
+            }
+            left = again;
+            if left.is_empty() {
+                break;
+            }
+            if Instant::now() >= deadline {
+                for slot in left.drain(..) {
+                    self.abandon(slot);
+                }
+                break;
+            }
+            if left.len() == before {
+                // Nobody finished: what they wait for (a blocking call's thread, another
+                // thread) takes time. Do not spin.
+                std::thread::sleep(Duration::from_millis(1));
+            }
         }
         self.timers.borrow_mut().clear();
         self.runnext.take();
@@ -1803,6 +1868,24 @@ impl Local {
         self.ready.borrow_mut().clear();
         let mut cache = std::mem::take(&mut *self.stacks.borrow_mut());
         self.rt.stacks.free_batch(&mut cache);
+    }
+
+    /// Gives up a goroutine that would not unwind at shutdown. Its frames may hold waiter
+    /// records still linked into wait queues, which other threads may yet write to and wake
+    /// through: so its stack stays mapped for the life of the process, and its header is
+    /// never freed (a waiter names its goroutine without owning a reference).
+    fn abandon(&self, slot: Slot) {
+        let Slot { fiber, g } = slot;
+        self.rt.stacks.keep_mapped();
+        fiber.abandon();
+        g.park.on_exit();
+        g.task.abandon();
+        self.rt
+            .abandoned
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((g.id, g.site));
+        std::mem::forget(g);
     }
 }
 

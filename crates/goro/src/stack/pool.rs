@@ -173,6 +173,9 @@ impl Drop for Chunk {
 
 /// The pool of goroutine stacks of one runtime.
 pub(crate) struct StackPool {
+    /// Set when a stack of this pool was abandoned (`Fiber::abandon`): the pool's memory
+    /// then stays mapped when the pool is dropped.
+    keep_mapped: std::sync::atomic::AtomicBool,
     default_size: usize,
     cache_limit: usize,
     classes: Mutex<Vec<Class>>,
@@ -204,6 +207,7 @@ impl StackPool {
             cold: Vec::new(),
         };
         StackPool {
+            keep_mapped: std::sync::atomic::AtomicBool::new(false),
             default_size,
             cache_limit,
             classes: Mutex::new(vec![default]),
@@ -330,8 +334,19 @@ impl Class {
     }
 }
 
+impl StackPool {
+    /// Keeps every chunk mapped for the life of the process: one of its stacks was abandoned
+    /// at shutdown and other threads may still write into waiter records on it.
+    pub(crate) fn keep_mapped(&self) {
+        self.keep_mapped.store(true, Ordering::Relaxed);
+    }
+}
+
 impl Drop for StackPool {
     fn drop(&mut self) {
+        if *self.keep_mapped.get_mut() {
+            return;
+        }
         let classes = self.classes.get_mut().unwrap_or_else(|e| e.into_inner());
         for class in classes.drain(..) {
             for chunk in &class.chunks {

@@ -29,7 +29,9 @@
 //! the coroutine and the stack top, which share one cache line with the goroutine pointer in
 //! the worker's slab (see `sched::worker::Slot`).
 
+use std::any::Any;
 use std::cell::Cell;
+use std::panic::{self, AssertUnwindSafe};
 use std::ptr;
 
 use corosensei::stack::StackPointer;
@@ -46,7 +48,39 @@ pub(crate) enum Suspend {
     Park,
 }
 
-type Y = Yielder<(), Suspend>;
+/// How a worker resumes a suspended goroutine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Resume {
+    /// Go on from where it suspended.
+    Run,
+    /// Shutdown: unwind its stack from where it suspended (see [`ShutdownUnwind`]), so the
+    /// destructors on it run. A goroutine that is already unwinding on this thread is only
+    /// woken (see [`suspend`]).
+    Unwind,
+}
+
+/// The payload of the unwind that shutdown throws into a parked goroutine (`Resume::Unwind`).
+/// goro's own code never swallows it: a catch inside goro that sees it lets it go on
+/// ([`is_shutdown_unwind`]). A user's `catch_unwind` may catch it; the goroutine then keeps
+/// running until it parks again, and is unwound again, a bounded number of times (see
+/// `sched::worker::Local::teardown`).
+pub(crate) struct ShutdownUnwind;
+
+/// True if a caught panic payload is shutdown's unwind, which must be let through.
+pub(crate) fn is_shutdown_unwind(p: &(dyn Any + Send)) -> bool {
+    p.is::<ShutdownUnwind>()
+}
+
+/// Drops a panic payload that nobody else will take, on a goroutine's stack or the worker's,
+/// without letting its `Drop` unwind further: a payload whose drop panics is forgotten (a
+/// leak, never an unwind into the caller).
+pub(crate) fn drop_payload(p: Box<dyn Any + Send>) {
+    if let Err(again) = panic::catch_unwind(AssertUnwindSafe(move || drop(p))) {
+        std::mem::forget(again);
+    }
+}
+
+type Y = Yielder<Resume, Suspend>;
 
 // SAFETY: `Stack` describes a slot of the pool: `top()` is 16-byte aligned (slot end minus the
 // 64-byte meta record, both page/16 aligned) and `limit()` is the slot start, below the guard
@@ -79,7 +113,7 @@ impl CurrentFiber {
 /// A goroutine's coroutine and stack. `!Send`: it lives and dies on its home worker. 48
 /// bytes: it shares a cache line with the goroutine pointer in the slab.
 pub(crate) struct Fiber {
-    co: Coroutine<(), Suspend, (), Stack>,
+    co: Coroutine<Resume, Suspend, (), Stack>,
     /// The address just above the stack (its meta record starts here).
     top: usize,
 }
@@ -95,14 +129,28 @@ impl std::fmt::Debug for Fiber {
 impl Fiber {
     /// Prepares `body` to run on `stack`. `cur` is the worker's cell; it must outlive the fiber
     /// (both belong to the same worker, which drops its fibers before itself).
+    ///
+    /// Nothing unwinds out of the fiber into the worker's stack: whatever panic reaches the
+    /// fiber's root (shutdown's unwind, or a panic that escaped the goroutine's own catch) is
+    /// caught there and its payload dropped on the fiber ([`drop_payload`]).
     pub(crate) fn new(stack: Stack, cur: &CurrentFiber, body: impl FnOnce() + 'static) -> Fiber {
         let cell: *const CurrentFiber = cur;
         let top = stack.top();
-        let co = Coroutine::with_stack(stack, move |y: &Y, ()| {
+        let co = Coroutine::with_stack(stack, move |y: &Y, first: Resume| {
             // SAFETY: `cell` points into the worker's local state, which outlives its fibers;
             // we are on the worker's thread (the fiber never leaves it).
             unsafe { (*cell).0.set(y) };
-            body()
+            let r = match first {
+                Resume::Run => panic::catch_unwind(AssertUnwindSafe(body)),
+                // Unwound before its first instruction: only what the body captured drops.
+                Resume::Unwind => panic::catch_unwind(AssertUnwindSafe(move || drop(body))),
+            };
+            if let Err(p) = r {
+                if !is_shutdown_unwind(&*p) {
+                    escaped(&*p);
+                }
+                drop_payload(p);
+            }
         });
         Fiber { co, top }
     }
@@ -129,8 +177,16 @@ impl Fiber {
     }
 
     /// Switches into the goroutine until it suspends (`Some`) or returns (`None`).
+    #[inline(always)]
     pub(crate) fn resume(&mut self, cur: &CurrentFiber) -> Option<Suspend> {
-        let r = self.co.resume(());
+        self.resume_as(cur, Resume::Run)
+    }
+
+    /// Like [`resume`](Self::resume), saying how (shutdown resumes with `Resume::Unwind`).
+    #[inline(always)]
+    pub(crate) fn resume_as(&mut self, cur: &CurrentFiber, how: Resume) -> Option<Suspend> {
+        // Never unwinds: the body catches everything at its root (see `new`).
+        let r = self.co.resume(how);
         cur.0.set(ptr::null());
         match r {
             CoroutineResult::Yield(s) => Some(s),
@@ -138,19 +194,26 @@ impl Fiber {
         }
     }
 
-    /// Unwinds a suspended goroutine so the destructors on its stack run, then returns the
-    /// stack. Used at shutdown.
-    pub(crate) fn unwind(mut self, cur: &CurrentFiber) -> Stack {
-        // The coroutine publishes its yielder as the unwinding leaves `suspend`.
-        self.co.force_unwind();
-        cur.0.set(ptr::null());
-        self.co.into_stack()
-    }
-
     /// The stack of a goroutine that has returned.
     pub(crate) fn into_stack(self) -> Stack {
         self.co.into_stack()
     }
+
+    /// Gives up a goroutine that would not unwind: its frames are never resumed and never
+    /// freed, and its stack is never reused (the pool must keep it mapped, as waiter records
+    /// on it may still be linked into wait queues: `StackPool::keep_mapped`). Dropping the
+    /// coroutine instead would unwind it again.
+    pub(crate) fn abandon(self) {
+        std::mem::forget(self);
+    }
+}
+
+/// Reports a panic that reached a fiber's root: a goroutine's own code catches its panics, so
+/// this is one that a destructor threw while its payload or result was being dropped.
+#[cold]
+fn escaped(p: &(dyn Any + Send)) {
+    let msg = crate::sched::goroutine::payload_message(p).unwrap_or("<non-string payload>");
+    eprintln!("goro: a panic escaped a goroutine and was dropped there: {msg}");
 }
 
 /// Suspends the running goroutine, returning to its worker's loop. Returns when the worker
@@ -162,10 +225,28 @@ pub(crate) fn suspend(cur: &CurrentFiber, why: Suspend) {
     assert!(!y.is_null(), "goro: suspend called outside a goroutine");
     // Publishes the yielder again when this goroutine is next entered: when the switch below
     // returns, or when it unwinds (a shutdown unwinding the goroutine's frames).
-    let _entered = Entered(cur, y);
+    let entered = Entered(cur, y);
     // SAFETY: see the module doc: `y` is the Yielder of the coroutine executing right now, on
     // the thread that created it; it lives at the base of that coroutine's stack.
-    unsafe { (*y).suspend(why) }
+    let how = unsafe { (*y).suspend(why) };
+    drop(entered);
+    if how == Resume::Unwind {
+        unwind_for_shutdown();
+    }
+}
+
+/// Shutdown resumed this goroutine to unwind it: throw [`ShutdownUnwind`] from its park, unless
+/// something on this thread is unwinding already. Then the goroutine is parked inside a
+/// destructor that runs during an unwind (its own, or that of another goroutine of this worker
+/// suspended mid-unwind: std counts panics per thread), and a second unwind thrown from a
+/// destructor aborts the process; it gets a spurious wake-up instead, and the worker's
+/// teardown resumes it again later or abandons it.
+#[cold]
+#[inline(never)]
+fn unwind_for_shutdown() {
+    if !std::thread::panicking() {
+        panic::resume_unwind(Box::new(ShutdownUnwind));
+    }
 }
 
 /// Sets the worker's cell to a coroutine's yielder when dropped, on that coroutine.

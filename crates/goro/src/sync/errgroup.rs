@@ -140,6 +140,18 @@ impl<E: Send + 'static> ErrGroup<E> {
         let inner = self.inner.clone();
         crate::go(move || {
             let r = catch_unwind(AssertUnwindSafe(f));
+            if let Err(p) = &r {
+                if crate::stack::switch::is_shutdown_unwind(&**p) {
+                    // Shutdown unwinds the goroutine: not the job's panic. Let it go on.
+                    if let Some(sem) = &inner.limit {
+                        sem.release(1);
+                    }
+                    inner.wg.done();
+                    if let Err(p) = r {
+                        resume_unwind(p);
+                    }
+                }
+            }
             let failed = !matches!(r, Ok(Ok(())));
             if failed {
                 let mut first = inner.first.lock().unwrap_or_else(|e| e.into_inner());

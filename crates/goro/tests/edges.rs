@@ -1,0 +1,438 @@
+//! The runtime's edges (docs/DESIGN.md, "What goro promises at its edges"): user code that
+//! panics where the runtime runs it, panics seen across goroutines, shutdown that must end.
+//!
+//! Each shape that could abort or crash the process runs in a child process (this binary
+//! again, one `child_*` test selected) under a time limit, and the parent reads how it ended.
+
+mod common;
+
+use std::io::Read;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How a child run ended.
+struct Ended {
+    /// The exit code; `None` if a signal ended it or it was killed for running too long.
+    code: Option<i32>,
+    timed_out: bool,
+    out: String,
+}
+
+/// Runs the `child_*` test `name` in a child process, with `env`, for at most `limit`.
+fn child(name: &str, env: &[(&str, &str)], limit: Duration) -> Ended {
+    let mut cmd = Command::new(std::env::current_exe().expect("test binary path"));
+    cmd.args(["--exact", name, "--nocapture", "--include-ignored"])
+        .env("RUST_BACKTRACE", "0")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut c = cmd.spawn().expect("start the test binary again");
+    let (mut so, mut se) = (c.stdout.take().unwrap(), c.stderr.take().unwrap());
+    let reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = so.read_to_string(&mut s);
+        s
+    });
+    let reader2 = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = se.read_to_string(&mut s);
+        s
+    });
+    let start = Instant::now();
+    let mut timed_out = false;
+    let status = loop {
+        if let Some(s) = c.try_wait().unwrap() {
+            break s;
+        }
+        if start.elapsed() > limit {
+            timed_out = true;
+            let _ = c.kill();
+            break c.wait().unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let mut out = reader.join().unwrap();
+    out.push_str(&reader2.join().unwrap());
+    Ended {
+        code: status.code(),
+        timed_out,
+        out,
+    }
+}
+
+/// Asserts that the child test `name` ran to its end and passed, within `limit`.
+fn child_passes(name: &str, limit: Duration) -> String {
+    let e = child(name, &[], limit);
+    assert!(
+        !e.timed_out,
+        "{name} still ran after {limit:?} (a hang):\n{}",
+        e.out
+    );
+    assert_eq!(e.code, Some(0), "{name} did not pass:\n{}", e.out);
+    assert!(e.out.contains("CHILD DONE"), "{name}:\n{}", e.out);
+    e.out
+}
+
+const LIMIT: Duration = Duration::from_secs(30);
+
+/// A value whose `Drop` panics.
+struct Bomb(&'static str);
+
+impl Drop for Bomb {
+    fn drop(&mut self) {
+        panic!("{}", self.0);
+    }
+}
+
+/// After `run` has returned on this thread, the thread is a plain thread again: asking it for
+/// the current goroutine, the workers, a sleep or a spawn must not read the worker's frame.
+fn thread_is_plain_again() {
+    assert_eq!(goro::current_id(), None);
+    assert_eq!(goro::current_name(), None);
+    let _ = goro::workers();
+    goro::time::sleep(Duration::from_millis(1));
+    let r = catch_unwind(|| drop(goro::go(|| 1)));
+    assert!(r.is_err(), "go outside a runtime panics");
+    println!("CHILD DONE");
+}
+
+// ---- 1. No user code unwinds into a worker's own stack ----
+
+/// A goroutine that catches the shutdown's unwind and then panics (`.unwrap()` on what it
+/// caught), on worker 0 and on worker 1.
+#[test]
+#[ignore = "run by catching_the_shutdown_unwind_then_panicking_is_contained"]
+fn child_catch_shutdown_unwind_then_panic() {
+    for w in [1, 2] {
+        let r = goro::Runtime::builder().workers(w).run(|| {
+            let parked = goro::sync::WaitGroup::new();
+            for _ in 0..4 {
+                let (tx, rx) = goro::chan::<u8>(0);
+                let p = parked.clone();
+                p.add(1);
+                goro::go(move || {
+                    let _tx = tx; // the channel stays open: the receive never ends
+                    p.done();
+                    let r = catch_unwind(AssertUnwindSafe(|| rx.recv()));
+                    r.unwrap().unwrap();
+                });
+            }
+            parked.wait();
+            goro::time::sleep(Duration::from_millis(5));
+            7
+        });
+        assert_eq!(r.unwrap(), 7, "with {w} workers");
+    }
+    thread_is_plain_again();
+}
+
+#[test]
+fn catching_the_shutdown_unwind_then_panicking_is_contained() {
+    child_passes("child_catch_shutdown_unwind_then_panic", LIMIT);
+}
+
+/// The `Drop` of a detached goroutine's result, and of its panic payload, panics.
+#[test]
+#[ignore = "run by a_detached_result_whose_drop_panics_is_contained"]
+fn child_detached_result_drop_panics() {
+    for w in [1, 2] {
+        let r = goro::Runtime::builder().workers(w).run(|| {
+            for _ in 0..8 {
+                drop(goro::go(|| Bomb("result")));
+                drop(goro::go(|| std::panic::panic_any(Bomb("payload"))));
+            }
+            // A joined result whose drop panics is the joiner's own business.
+            let h = goro::go(|| Bomb("joined"));
+            let v = h.join().unwrap();
+            assert!(catch_unwind(AssertUnwindSafe(|| drop(v))).is_err());
+            goro::time::sleep(Duration::from_millis(20));
+            5
+        });
+        assert_eq!(r.unwrap(), 5, "with {w} workers");
+    }
+    thread_is_plain_again();
+}
+
+#[test]
+fn a_detached_result_whose_drop_panics_is_contained() {
+    child_passes("child_detached_result_drop_panics", LIMIT);
+}
+
+/// At shutdown, what an unstarted goroutine captured panics as it is dropped.
+#[test]
+#[ignore = "run by an_unstarted_goroutine_whose_capture_panics_is_contained"]
+fn child_unstarted_capture_panics() {
+    for w in [1, 2] {
+        let r = goro::Runtime::builder()
+            .workers(w)
+            .exit_report(false)
+            .run(|| {
+                for _ in 0..16 {
+                    let b = Bomb("capture");
+                    goro::go(move || drop(b));
+                }
+                3
+            });
+        assert_eq!(r.unwrap(), 3, "with {w} workers");
+    }
+    thread_is_plain_again();
+}
+
+#[test]
+fn an_unstarted_goroutine_whose_capture_panics_is_contained() {
+    child_passes("child_unstarted_capture_panics", LIMIT);
+}
+
+#[allow(dead_code)]
+fn unused(_: &AtomicUsize, _: Arc<()>) {
+    let _ = Ordering::SeqCst;
+}
+
+// ---- 3. Shutdown ends, always ----
+
+/// Sends on an unbuffered channel that nobody receives from when dropped: Go's
+/// `defer func() { done <- x }()` with nobody left to take it.
+struct SendOnDrop(Option<goro::Sender<u8>>);
+
+impl Drop for SendOnDrop {
+    fn drop(&mut self) {
+        if let Some(tx) = self.0.take() {
+            let _ = tx.send(1);
+        }
+    }
+}
+
+/// A goroutine parked inside a destructor that runs while its own panic unwinds, when main
+/// returns: shutdown must not throw its unwind into that destructor (an abort), and `run`
+/// still returns.
+#[test]
+#[ignore = "run by a_goroutine_parked_in_a_destructor_during_a_panic_does_not_abort_shutdown"]
+fn child_parked_in_drop_during_panic() {
+    let exit = goro::Runtime::builder()
+        .workers(2)
+        .shutdown_grace(Duration::from_millis(200))
+        .run_and_report(|| {
+            let (tx, rx) = goro::chan::<u8>(0);
+            let h = goro::go(move || {
+                let _g = SendOnDrop(Some(tx));
+                panic!("boom");
+            });
+            goro::time::sleep(Duration::from_millis(50));
+            drop(h);
+            let _rx = rx; // open, never read
+            9
+        })
+        .unwrap();
+    assert_eq!(exit.value, 9);
+    println!("CHILD DONE");
+}
+
+#[test]
+fn a_goroutine_parked_in_a_destructor_during_a_panic_does_not_abort_shutdown() {
+    child_passes("child_parked_in_drop_during_panic", LIMIT);
+}
+
+/// A value whose `Drop` spawns a goroutine: run during shutdown's unwind, `go` must not panic.
+struct SpawnOnDrop(Arc<AtomicUsize>);
+
+impl Drop for SpawnOnDrop {
+    fn drop(&mut self) {
+        let n = self.0.clone();
+        let h = goro::go(move || n.fetch_add(1, Ordering::SeqCst));
+        if let Err(e) = h.join() {
+            assert!(matches!(e, goro::JoinError::Cancelled), "{e}");
+            self.0.fetch_add(100, Ordering::SeqCst);
+        }
+    }
+}
+
+#[test]
+fn go_during_shutdown_returns_a_cancelled_handle() {
+    let n = Arc::new(AtomicUsize::new(0));
+    let n2 = n.clone();
+    goro::Runtime::builder()
+        .workers(1)
+        .exit_report(false)
+        .run(move || {
+            common::park_forever_holding([SpawnOnDrop(n2)]);
+        })
+        .unwrap();
+    // The spawned goroutine never ran; its join said Cancelled.
+    assert_eq!(n.load(Ordering::SeqCst), 100);
+    // The same from a plain thread through a handle of a runtime that has shut down.
+    let handle = goro::run(|| goro::Handle::current().unwrap()).unwrap();
+    let e = handle.go(|| 1).join().unwrap_err();
+    assert!(matches!(e, goro::JoinError::Cancelled), "{e}");
+}
+
+/// The request-isolation loop: each request handled inside `catch_unwind`, the request
+/// channel held open by another goroutine. It catches shutdown's unwind too, and parks again:
+/// it is unwound again, then abandoned after the shutdown grace; `run` returns.
+#[test]
+fn a_goroutine_that_catches_every_unwind_is_abandoned_and_run_returns() {
+    let grace = Duration::from_millis(200);
+    let caught = Arc::new(AtomicUsize::new(0));
+    let c2 = caught.clone();
+    let start = Instant::now();
+    let exit = goro::Runtime::builder()
+        .workers(2)
+        .shutdown_grace(grace)
+        .run_and_report(move || {
+            let (req_tx, req_rx) = goro::chan::<u32>(0);
+            let ready = goro::sync::WaitGroup::new();
+            ready.add(1);
+            let r2 = ready.clone();
+            goro::go(move || {
+                r2.done();
+                loop {
+                    match catch_unwind(AssertUnwindSafe(|| req_rx.recv())) {
+                        Ok(Ok(_)) => {}
+                        Ok(Err(_)) => break, // closed
+                        Err(_) => {
+                            c2.fetch_add(1, Ordering::SeqCst);
+                        }
+                    }
+                }
+            });
+            // Held open by someone who never closes it (a plain thread, a global).
+            std::mem::forget(req_tx);
+            ready.wait();
+            goro::time::sleep(Duration::from_millis(10));
+        })
+        .unwrap();
+    let took = start.elapsed();
+    assert_eq!(exit.abandoned, 1, "{exit:?}");
+    assert!(caught.load(Ordering::SeqCst) >= 2, "unwound more than once");
+    assert!(
+        took < grace * 10 + Duration::from_secs(5),
+        "run took {took:?}"
+    );
+}
+
+/// A `Drop` that joins another goroutine of the same worker while shutdown unwinds: `run`
+/// returns; the pair is unwound, or abandoned after the grace, never spun on for ever.
+#[test]
+fn a_drop_that_joins_a_goroutine_of_its_worker_does_not_hang_shutdown() {
+    struct JoinOnDrop(Option<goro::JoinHandle<()>>);
+    impl Drop for JoinOnDrop {
+        fn drop(&mut self) {
+            if let Some(h) = self.0.take() {
+                let _ = h.join();
+            }
+        }
+    }
+    let start = Instant::now();
+    let exit = goro::Runtime::builder()
+        .workers(1)
+        .shutdown_grace(Duration::from_millis(200))
+        .exit_report(false)
+        .run_and_report(|| {
+            let gate = common::gate_never_opened();
+            let g2 = gate.clone();
+            let b = goro::go(move || g2.wait());
+            let a = goro::go(move || {
+                let _j = JoinOnDrop(Some(b));
+                gate.wait();
+            });
+            goro::time::sleep(Duration::from_millis(10));
+            drop(a);
+        })
+        .unwrap();
+    assert!(exit.abandoned <= 2);
+    assert!(start.elapsed() < Duration::from_secs(10));
+}
+
+/// goro's own `ErrGroup` lets shutdown's unwind through instead of recording it as a job's
+/// panic: after `run`, `wait` reports no panic.
+#[test]
+fn an_errgroup_does_not_take_the_shutdown_unwind_for_a_panic() {
+    let g: Arc<goro::sync::ErrGroup<String>> = Arc::new(goro::sync::ErrGroup::new());
+    let g2 = g.clone();
+    goro::Runtime::builder()
+        .workers(1)
+        .exit_report(false)
+        .run(move || {
+            let gate = common::gate_never_opened();
+            g2.go(move || {
+                gate.wait();
+                Ok(())
+            });
+            goro::time::sleep(Duration::from_millis(10));
+        })
+        .unwrap();
+    assert_eq!(g.wait(), Ok(()));
+}
+
+// ---- 4. The blocking pool when the OS refuses a thread ----
+
+/// Caps the process's address space just above what it uses now, so that starting a thread
+/// (a 2 MiB stack mapping) fails while small allocations still succeed.
+fn cap_address_space() {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap();
+    let pages: u64 = statm.split_whitespace().next().unwrap().parse().unwrap();
+    // SAFETY: sysconf has no preconditions.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as u64;
+    let limit = pages * page + (1 << 20);
+    let r = libc::rlimit {
+        rlim_cur: limit,
+        rlim_max: limit,
+    };
+    // SAFETY: a valid rlimit for this process.
+    assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_AS, &r) }, 0);
+}
+
+/// Two goroutines call `blocking` 20,000 times each while the OS refuses every new thread:
+/// each call runs (inline, on its own goroutine), none is lost to another caller.
+#[test]
+#[ignore = "run by blocking_calls_survive_refused_threads"]
+fn child_blocking_with_threads_refused() {
+    goro::Runtime::builder()
+        .workers(2)
+        .run(|| {
+            cap_address_space();
+            let inline = Arc::new(AtomicUsize::new(0));
+            let hs: Vec<_> = (0..2)
+                .map(|_| {
+                    let inline = inline.clone();
+                    goro::go(move || {
+                        let mut sum = 0u64;
+                        for i in 0..20_000u64 {
+                            sum += goro::blocking(|| {
+                                let name = std::thread::current().name().map(String::from);
+                                if name.as_deref() != Some("goro-blocking") {
+                                    inline.fetch_add(1, Ordering::Relaxed);
+                                }
+                                i
+                            });
+                        }
+                        sum
+                    })
+                })
+                .collect();
+            for h in hs {
+                assert_eq!(h.join().unwrap(), 20_000 * 19_999 / 2);
+            }
+            assert!(inline.load(Ordering::Relaxed) > 0, "no thread was refused");
+            // `try_blocking` hands the closure back rather than lose it.
+            let r = goro::try_blocking(|| 5);
+            assert!(matches!(r, Ok(5) | Err(_)));
+            if let Err(full) = r {
+                assert_eq!((full.0)(), 5);
+            }
+        })
+        .unwrap();
+    println!("CHILD DONE");
+}
+
+#[test]
+fn blocking_calls_survive_refused_threads() {
+    child_passes(
+        "child_blocking_with_threads_refused",
+        Duration::from_secs(120),
+    );
+}
