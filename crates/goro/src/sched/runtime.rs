@@ -45,6 +45,9 @@ pub(crate) struct Running {
     pub(crate) seq: AtomicU64,
     /// The goroutine's spawn site (`&'static`, so safe to read from any thread at any time).
     pub(crate) site: std::sync::atomic::AtomicPtr<std::panic::Location<'static>>,
+    /// True while that goroutine waits with the worker's thread, because it parked while
+    /// unwinding from a panic (see `worker::park_holding_thread`): blocked, not computing.
+    pub(crate) held: AtomicBool,
 }
 
 /// The shared half of one worker.

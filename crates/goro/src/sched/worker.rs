@@ -51,6 +51,12 @@ use crate::stack::overflow::AltStack;
 use crate::stack::pool::Stack;
 use crate::stack::switch::{suspend, CurrentFiber, Fiber, Resume, Suspend};
 
+/// How long a goroutine that parks while unwinding a panic may keep its worker's thread (see
+/// `park_holding_thread`): long enough for a destructor's send to a busy receiver or a
+/// panic hook's write to a logger, short enough that a wait that never ends freezes the
+/// worker's other goroutines only briefly.
+const HOLD_MAX: Duration = Duration::from_millis(100);
+
 /// How long an idle worker looks for work before sleeping. A futex sleep and wake costs
 /// ~14 us on the reference machine against ~0.2 us for a spinning hand-off (shared/BENCH.md),
 /// so spinning a little longer than one wake-up is cheap insurance.
@@ -545,6 +551,10 @@ pub(crate) fn park_current() -> bool {
                 suspend(&l.fiber, Suspend::Park);
                 return true;
             }
+            if std::thread::panicking() {
+                park_holding_thread(l);
+                return true;
+            }
             let parks = l.with_current(|g| g.park.prepare_park()).unwrap_or(false);
             if parks {
                 suspend(&l.fiber, Suspend::Park);
@@ -554,6 +564,86 @@ pub(crate) fn park_current() -> bool {
         }
         _ => false,
     })
+}
+
+/// Parks the running goroutine while this thread is unwinding a panic of that goroutine (a
+/// `Drop` that sends on a channel, a panic hook that logs through one): it waits for its
+/// wake-up *with* the worker's thread instead of handing the thread to other goroutines.
+///
+/// Why: std keeps the panic count and the "in the panic hook" flag per thread. Had the
+/// goroutine suspended, the next goroutine on this worker would see
+/// `std::thread::panicking()` true (its "commit unless unwinding" guards roll back, the std
+/// mutexes it unlocks are poisoned), and a panic of its own while the hook ran would abort
+/// the process. Holding the thread keeps one panic per thread at a time, as on a plain thread.
+///
+/// The cost: the worker's other goroutines wait meanwhile (its unstarted ones may be stolen
+/// by idle workers). So the hold is bounded by [`HOLD_MAX`]: a wake-up that takes longer
+/// (one that only a goroutine of this worker can give, or none at all, as when nobody will
+/// ever receive what a destructor sends) must not freeze the worker, its main goroutine
+/// included, for ever. Past the bound the goroutine suspends as any park does, and says so
+/// on stderr: until it finishes unwinding, its worker's other goroutines see
+/// `std::thread::panicking()` true. While it waits, this loop does the
+/// worker's part of waking it: it fires the worker's due timers (its own sleep or timeout is
+/// among them) and sleeps on the worker's futex, published as sleeping, so that a waker on
+/// another thread unparks it (`Shared::push_inbox`). Once woken, it takes its own slot out
+/// of the queue the waker put it in, so the worker never resumes it twice. At shutdown it
+/// suspends as any park does, and the teardown decides (`Local::teardown`).
+#[cold]
+#[inline(never)]
+fn park_holding_thread(l: &Local) {
+    let Some((parks, idx)) =
+        l.with_current(|g| (g.park.prepare_park(), g.slot.load(Ordering::Relaxed)))
+    else {
+        return;
+    };
+    if !parks {
+        return;
+    }
+    let me = l.me();
+    me.running.held.store(true, Ordering::Relaxed);
+    let give_up = Instant::now() + HOLD_MAX;
+    loop {
+        if l.with_current(|g| !g.park.is_parked()).unwrap_or(true) {
+            // Woken (QUEUED): find the slot the waker queued, perhaps not pushed yet.
+            if l.take_own_slot(idx) {
+                let _ = l.with_current(|g| g.park.on_resume());
+                break;
+            }
+            std::thread::yield_now();
+            continue;
+        }
+        let now = Instant::now();
+        if l.rt.is_shut_down() || now >= give_up {
+            me.running.held.store(false, Ordering::Relaxed);
+            if now >= give_up && !l.rt.is_shut_down() {
+                let id = l.with_current(|g| g.id).unwrap_or(0);
+                eprintln!(
+                    "goro: goroutine {id} has waited {HOLD_MAX:?} while unwinding a panic (a \
+                     destructor or panic hook that blocks); worker {} runs its other \
+                     goroutines meanwhile, and they see std::thread::panicking() until it is done",
+                    l.index
+                );
+            }
+            suspend(&l.fiber, Suspend::Park);
+            answer_captures(l, Suspend::Park);
+            return;
+        }
+        l.fire_timers();
+        me.sleeping.store(true, Ordering::SeqCst);
+        // Pairs with the fence in `push_inbox`: either we see the wake-up's state change
+        // below, or the waker sees us sleeping and unparks us.
+        fence(Ordering::SeqCst);
+        if l.with_current(|g| g.park.is_parked()).unwrap_or(false) {
+            let timer = l.timers.borrow().next();
+            // A bound, so a shutdown (which unparks every worker) or a lost race is never
+            // waited on for ever.
+            let until = (Instant::now() + Duration::from_millis(10)).min(give_up);
+            l.parker
+                .park_deadline(timer.map_or(until, |t| t.min(until)));
+        }
+        me.sleeping.store(false, Ordering::SeqCst);
+    }
+    me.running.held.store(false, Ordering::Relaxed);
 }
 
 /// After the running goroutine suspended: while its worker resumes it only to look at its
@@ -664,8 +754,12 @@ fn scan_stack(from: usize, top: usize, words: &[usize]) -> Vec<(usize, u32)> {
 pub(crate) fn yield_current() -> bool {
     with_local(|l| match l {
         Some(l) if l.fiber.is_running() => {
-            suspend(&l.fiber, Suspend::Yield);
-            answer_captures(l, Suspend::Yield);
+            // While this thread unwinds a panic of the running goroutine, the thread is not
+            // handed to another (see `park_holding_thread`).
+            if !std::thread::panicking() || l.tearing_down.get() {
+                suspend(&l.fiber, Suspend::Yield);
+                answer_captures(l, Suspend::Yield);
+            }
             true
         }
         _ => false,
@@ -1044,6 +1138,24 @@ impl Local {
         let s = self.seq.get().wrapping_add(1);
         self.seq.set(s);
         self.ready.borrow_mut().push_back((idx, s));
+    }
+
+    /// Takes slot `idx` out of the queues a waker may have put it in (`runnext`, `ready`,
+    /// the inbox): true if found (see [`park_holding_thread`]).
+    fn take_own_slot(&self, idx: u32) -> bool {
+        self.drain_inbox_slow();
+        if self.runnext.get() == Some(idx) {
+            self.runnext.set(None);
+            return true;
+        }
+        let mut ready = self.ready.borrow_mut();
+        match ready.iter().position(|&(i, _)| i == idx) {
+            Some(p) => {
+                ready.remove(p);
+                true
+            }
+            None => false,
+        }
     }
 
     fn push_runnext(&self, idx: u32) {
