@@ -153,6 +153,8 @@ pub fn deadlock_report(_scale: f64) -> String {
             .workers(1)
             .exit_report(false)
             .deadlock_detection(Some(Duration::from_millis(100)))
+            // A demonstration of a real deadlock: the lab's own threads hold no handle.
+            .deadlock_fatal_unproven(true)
             .run(|| {
                 for h in start_alice_and_bob() {
                     let _ = h.join();

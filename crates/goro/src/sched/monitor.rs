@@ -19,7 +19,7 @@
 
 use std::collections::HashSet;
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use super::runtime::Shared;
@@ -93,21 +93,107 @@ impl Quiet {
     }
 }
 
+/// The runtimes of this process, for the deadlock proof.
+static LIVE: Mutex<Vec<Weak<Shared>>> = Mutex::new(Vec::new());
+
+/// Records a runtime for the deadlock proof ([`unproven`]).
+pub(crate) fn register(rt: &Arc<Shared>) {
+    let mut live = LIVE.lock().unwrap_or_else(|e| e.into_inner());
+    live.retain(|w| w.strong_count() > 0);
+    live.push(Arc::downgrade(rt));
+}
+
+/// The deadlock detector's settings.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct DeadlockCheck {
+    pub(crate) grace: Duration,
+    /// End `run` even when the deadlock is not proven.
+    pub(crate) fatal_unproven: bool,
+}
+
+/// Why a quiet runtime `rt` may still not be deadlocked, if it may not: another runtime of
+/// the process is not quiet (its goroutines may yet wake ours), or a thread of the process
+/// is none of the runtimes' own (it may hold a handle and send, unlock, close or unpark).
+/// `Some(None)`: another runtime runs, which says nothing worth a warning. `None`: proven.
+fn unproven(rt: &Arc<Shared>) -> Option<Option<String>> {
+    let live: Vec<Arc<Shared>> = LIVE
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .filter_map(Weak::upgrade)
+        .collect();
+    if live
+        .iter()
+        .any(|o| !Arc::ptr_eq(o, rt) && !o.is_shut_down() && quiet(o).is_none())
+    {
+        return Some(None);
+    }
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return Some(Some("goro cannot list this process's threads".into()));
+    };
+    let callers: Vec<i32> = live.iter().map(|o| o.caller_tid).collect();
+    let mut others = Vec::new();
+    for t in tasks.flatten() {
+        let Some(tid) = t.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+            continue;
+        };
+        if callers.contains(&tid) {
+            continue;
+        }
+        let comm = std::fs::read_to_string(t.path().join("comm")).unwrap_or_default();
+        if !comm.starts_with("goro-") {
+            others.push(format!("{tid} ({})", comm.trim_end()));
+        }
+    }
+    if others.is_empty() {
+        return None;
+    }
+    Some(Some(format!(
+        "{} other thread(s) of this process could still wake a goroutine: {}",
+        others.len(),
+        others.join(", ")
+    )))
+}
+
 /// The monitor's loop; returns when the runtime shuts down.
-pub(crate) fn run(rt: Arc<Shared>, deadlock_grace: Option<Duration>, warn: bool) {
+pub(crate) fn run(rt: Arc<Shared>, deadlock: Option<DeadlockCheck>, warn: bool) {
     let mut seen: Vec<Option<Seen>> = vec![None; rt.workers.len()];
     let mut warned: HashSet<u64> = HashSet::new();
     let mut quiet = Quiet::default();
+    // The quiet spell last warned about (its resume count), so a spell is warned about once.
+    let mut warned_spell: Option<u64> = None;
     let start = Instant::now();
     while !rt.is_shut_down() {
         let now = Instant::now();
         let ms = u64::try_from(now.duration_since(start).as_millis()).unwrap_or(u64::MAX);
         rt.clock_ms.store(ms, Ordering::Relaxed);
-        if let Some(grace) = deadlock_grace {
-            if quiet.deadlocked(&rt, now, grace) {
-                let (gs, _) = rt.dump(Duration::from_millis(500), true);
-                rt.report_deadlock(crate::debug::format(&gs));
-                return;
+        if let Some(check) = deadlock {
+            if quiet.deadlocked(&rt, now, check.grace) {
+                let spell = quiet.since.map(|(_, s)| s);
+                match unproven(&rt) {
+                    None => {
+                        let (gs, _) = rt.dump(Duration::from_millis(500), true);
+                        rt.report_deadlock(crate::debug::format(&gs));
+                        return;
+                    }
+                    Some(Some(_)) if check.fatal_unproven => {
+                        let (gs, _) = rt.dump(Duration::from_millis(500), true);
+                        rt.report_deadlock(crate::debug::format(&gs));
+                        return;
+                    }
+                    Some(Some(why)) if warned_spell != spell => {
+                        warned_spell = spell;
+                        let (gs, _) = rt.dump(Duration::from_millis(500), true);
+                        eprintln!(
+                            "goro: all goroutines are asleep, but {why}; not a proven \
+                             deadlock, so the program goes on \
+                             (Runtime::builder().deadlock_fatal_unproven(true) or \
+                             GORO_DEADLOCK=fatal ends it instead).\n\n{}",
+                            crate::debug::format(&gs)
+                        );
+                    }
+                    Some(_) => {}
+                }
             }
         }
         let mut busy = false;

@@ -235,6 +235,8 @@ pub(crate) struct Shared {
     pub(crate) grace: Duration,
     /// Goroutines that shutdown gave up on (they would not unwind): id and spawn site.
     pub(crate) abandoned: Mutex<Vec<(u64, &'static Location<'static>)>>,
+    /// The kernel's id of the thread that called `run` (worker 0), for the deadlock proof.
+    pub(crate) caller_tid: i32,
 }
 
 impl fmt::Debug for Shared {
@@ -587,6 +589,7 @@ pub struct RuntimeBuilder {
     grace: Duration,
     report: bool,
     deadlock: Option<Duration>,
+    deadlock_unproven: bool,
     hog_warnings: bool,
     trace: Option<std::path::PathBuf>,
 }
@@ -606,6 +609,7 @@ impl Default for RuntimeBuilder {
             deadlock: std::env::var("GORO_DEADLOCK")
                 .map_or(true, |v| v != "0")
                 .then_some(DEADLOCK_GRACE),
+            deadlock_unproven: std::env::var("GORO_DEADLOCK").is_ok_and(|v| v == "fatal"),
             hog_warnings: super::monitor::enabled(),
             trace: std::env::var_os("GORO_TRACE")
                 .filter(|p| !p.is_empty())
@@ -618,10 +622,19 @@ impl RuntimeBuilder {
     /// Global deadlock detection (Go's "all goroutines are asleep - deadlock!"): when every
     /// goroutine is parked and nothing pending could wake one (no timer, socket wait or
     /// blocking call) for `grace`, `run` stops and returns [`RunError::Deadlock`] with a dump
-    /// of the goroutines. Go reports at once; the grace is there because goro channels work
-    /// from plain OS threads too, and a thread the runtime cannot see may still be about to
-    /// send. Default: on, with [`DEADLOCK_GRACE`] (1 s); `None` or `GORO_DEADLOCK=0` turns it
-    /// off.
+    /// of the goroutines. Default: on, with [`DEADLOCK_GRACE`] (1 s); `None` or
+    /// `GORO_DEADLOCK=0` turns it off.
+    ///
+    /// goro channels, mutexes and handles work from plain OS threads too, and goro cannot see
+    /// what those threads hold. So the report ends `run` only when the deadlock is proven:
+    /// every goro runtime in the process is quiet, and every thread of the process is a
+    /// runtime's own (its workers, the caller of `run`, goro's helper threads). Otherwise a
+    /// thread goro cannot see (a `std::thread` about to send, a C callback, the test
+    /// harness's main thread) might still wake a goroutine: the same report is printed once
+    /// to stderr as a warning, and the program goes on. [`deadlock_fatal_unproven`] (or
+    /// `GORO_DEADLOCK=fatal`) makes it end `run` in that case too.
+    ///
+    /// [`deadlock_fatal_unproven`]: Self::deadlock_fatal_unproven
     ///
     /// # Examples
     ///
@@ -640,6 +653,29 @@ impl RuntimeBuilder {
     /// ```
     pub fn deadlock_detection(mut self, grace: Option<Duration>) -> Self {
         self.deadlock = grace;
+        self
+    }
+
+    /// With `true`, a quiet runtime is reported as deadlocked (and `run` ends) even when other
+    /// threads of the process could still wake a goroutine: for programs whose other threads
+    /// never hold goro handles, and for tests. Default `false`, or `true` with
+    /// `GORO_DEADLOCK=fatal`. See [`deadlock_detection`](Self::deadlock_detection).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let harness = std::thread::spawn(|| std::thread::sleep(Duration::from_secs(5)));
+    /// let r = goro::Runtime::builder()
+    ///     .deadlock_detection(Some(Duration::from_millis(100)))
+    ///     .deadlock_fatal_unproven(true)
+    ///     .exit_report(false)
+    ///     .run(|| goro::chan::<u32>(0).0.send(1).unwrap());
+    /// assert!(r.unwrap_err().to_string().starts_with("all goroutines are asleep"));
+    /// # drop(harness);
+    /// ```
+    pub fn deadlock_fatal_unproven(mut self, on: bool) -> Self {
+        self.deadlock_unproven = on;
         self
     }
 
@@ -803,6 +839,8 @@ impl RuntimeBuilder {
             trace_out: Mutex::new((Vec::new(), std::collections::HashMap::new())),
             grace: self.grace,
             abandoned: Mutex::new(Vec::new()),
+            // SAFETY: gettid has no preconditions.
+            caller_tid: unsafe { libc::gettid() },
         });
         if rt.trace_path.is_some() {
             super::trace::ON.store(true, Ordering::Relaxed);
@@ -828,8 +866,13 @@ impl RuntimeBuilder {
         }
 
         crate::debug::register(&rt);
+        super::monitor::register(&rt);
         let monitor = {
-            let (rt2, deadlock, warn) = (rt.clone(), self.deadlock, self.hog_warnings);
+            let (rt2, warn) = (rt.clone(), self.hog_warnings);
+            let deadlock = self.deadlock.map(|grace| super::monitor::DeadlockCheck {
+                grace,
+                fatal_unproven: self.deadlock_unproven,
+            });
             std::thread::Builder::new()
                 .name("goro-monitor".into())
                 .spawn(move || super::monitor::run(rt2, deadlock, warn))
