@@ -237,6 +237,15 @@ fn a_goroutine_parked_in_a_destructor_during_a_panic_does_not_abort_shutdown() {
     child_passes("child_parked_in_drop_during_panic", LIMIT);
 }
 
+/// Sets a flag when dropped.
+struct SetOnDrop(Arc<std::sync::atomic::AtomicBool>);
+
+impl Drop for SetOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
 /// A value whose `Drop` spawns a goroutine: run during shutdown's unwind, `go` must not panic.
 struct SpawnOnDrop(Arc<AtomicUsize>);
 
@@ -458,17 +467,30 @@ fn a_goroutine_never_sees_another_goroutines_panic() {
         .workers(1)
         .run(|| {
             let (tx, rx) = goro::chan::<u8>(0);
+            let dropping = Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let d2 = dropping.clone();
+            let d3 = dropping.clone();
+            // Takes A's value 30 ms after A's cleanup began: A's send waits meanwhile.
             let taker = std::thread::spawn(move || {
-                std::thread::sleep(Duration::from_millis(50));
+                while !d3.load(Ordering::SeqCst) {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                std::thread::sleep(Duration::from_millis(30));
                 rx.recv().unwrap()
             });
             let a = goro::go(move || {
                 let _g = SendOnDrop(Some(tx));
+                let _flag = SetOnDrop(d2);
                 panic!("a panics");
             });
-            let b = goro::go(|| {
+            let b = goro::go(move || {
                 let m = std::sync::Mutex::new(0);
-                for _ in 0..200 {
+                // Until A's cleanup has begun, then a while longer.
+                let mut after = 0;
+                while after < 50 {
+                    if dropping.load(Ordering::SeqCst) {
+                        after += 1;
+                    }
                     assert!(!std::thread::panicking(), "b saw another goroutine's panic");
                     *m.lock().unwrap() += 1;
                     goro::yield_now();
