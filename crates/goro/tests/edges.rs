@@ -546,3 +546,65 @@ fn child_panic_hook_parks() {
 fn a_panic_hook_that_parks_does_not_abort() {
     child_passes("child_panic_hook_parks", LIMIT);
 }
+
+// ---- 6. The monitor tells a blocked thread from a computing one ----
+
+/// One worker. A goroutine holds a `std::sync::Mutex` guard across a park; another goroutine
+/// of the same worker locks it and blocks the worker's thread in the kernel for good (the
+/// holder cannot run to release it): the documented hazard of every M:N runtime. The monitor
+/// must say that the thread is blocked, name the goroutine and the likely cause, and not
+/// call it a goroutine that computes.
+#[test]
+#[ignore = "run by the_monitor_names_a_goroutine_that_blocks_its_worker_thread"]
+fn child_std_mutex_across_a_park() {
+    static M: std::sync::Mutex<u32> = std::sync::Mutex::new(0);
+    goro::Runtime::builder()
+        .workers(1)
+        .run(|| {
+            let held = goro::sync::WaitGroup::new();
+            held.add(1);
+            let h2 = held.clone();
+            let holder = goro::go(move || {
+                let mut g = M.lock().unwrap();
+                h2.done();
+                goro::time::sleep(Duration::from_millis(20)); // parks holding the guard
+                *g += 1;
+            });
+            held.wait();
+            let blocker = goro::go(|| *M.lock().unwrap() += 1);
+            holder.join().unwrap();
+            blocker.join().unwrap();
+        })
+        .unwrap();
+}
+
+/// A goroutine that calls `std::thread::sleep`: blocked, not computing.
+#[test]
+#[ignore = "run by the_monitor_names_a_goroutine_that_blocks_its_worker_thread"]
+fn child_thread_sleep_on_a_goroutine() {
+    goro::Runtime::builder()
+        .workers(1)
+        .run(|| goro::go(|| std::thread::sleep(Duration::from_millis(300))).join())
+        .unwrap()
+        .unwrap();
+    println!("CHILD DONE");
+}
+
+#[test]
+fn the_monitor_names_a_goroutine_that_blocks_its_worker_thread() {
+    for name in [
+        "child_std_mutex_across_a_park",
+        "child_thread_sleep_on_a_goroutine",
+    ] {
+        let e = child(name, &[], Duration::from_secs(2));
+        assert!(
+            e.out
+                .contains("has blocked worker 0's thread in the kernel")
+                && e.out.contains("std::sync::Mutex")
+                && e.out.contains("tests/edges.rs"),
+            "{name}: no warning naming the blocked goroutine and the cause:\n{}",
+            e.out
+        );
+        assert!(!e.out.contains("without yielding"), "{name}: {}", e.out);
+    }
+}

@@ -526,7 +526,7 @@ fn the_monitor_names_a_goroutine_that_does_not_yield() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
     assert!(
-        err.contains("has run for")
+        err.contains("has computed for")
             && err.contains("without yielding")
             && err.contains("tests/scheduler.rs"),
         "no warning naming the goroutine and its spawn site: {err}"

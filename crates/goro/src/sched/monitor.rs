@@ -1,12 +1,15 @@
 //! The monitor (Go's `sysmon`): a thread per runtime that looks at the workers every 10 ms.
 //!
 //! goro cannot preempt a goroutine (it is pinned to its worker's thread and switches only
-//! where it parks or yields), so a goroutine that computes for a long time without yielding
-//! holds up every goroutine queued behind it on its worker. The monitor names it: a worker
-//! whose `Running::seq` has not moved for [`HOG`] while it runs the same goroutine gets one
-//! warning on stderr per goroutine, with its id, spawn site and how long it has run, pointing
-//! at `yield_now` and `blocking`. Reading `seq`, `id` and `site` is safe from any thread: they
-//! are plain atomics, and a spawn site is `&'static`.
+//! where it parks or yields), so a goroutine that keeps its worker's thread holds up every
+//! goroutine queued behind it there. The monitor names it, once per goroutine and kind, with
+//! its id and spawn site, telling two cases apart by the worker thread's CPU clock
+//! ([`judge`]): a goroutine that *computes* ([`HOG`] of CPU time without a switch: call
+//! `yield_now`, or use `blocking`), and one that *blocks the thread in the kernel*
+//! ([`BLOCKED`] of wall time, little CPU, the thread waiting in the kernel: a std lock that
+//! a parked goroutine of the same worker holds, `std::thread::sleep`, a blocking system
+//! call). Reading `seq`, `id` and `site` is safe from any thread: they are plain atomics,
+//! and a spawn site is `&'static`.
 //!
 //! It also wakes a sleeping worker when the global queue holds goroutines and nobody is
 //! spinning to find them (a backstop; spawns from plain threads wake one already).
@@ -42,6 +45,61 @@ struct Seen {
     seq: u64,
     id: u64,
     since: Instant,
+    /// The worker thread's CPU time then, if its clock is known.
+    cpu0: Option<Duration>,
+}
+
+/// How a worker that has run one goroutine for a while without a switch spends its thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Stuck {
+    /// On the CPU: the goroutine computes without yielding.
+    Computing,
+    /// In the kernel: the goroutine blocks the thread (an OS lock, a sleep, a system call).
+    Blocked,
+}
+
+/// A worker blocked in the kernel this long in one goroutine is reported.
+const BLOCKED: Duration = Duration::from_millis(50);
+
+/// Judges one uninterrupted run of a goroutine from its wall time and its thread's CPU time.
+/// Computing means [`HOG`] of CPU time, not of wall time: on a loaded machine a goroutine
+/// waiting for the CPU between short bursts is neither. Blocked means [`BLOCKED`] of wall
+/// time during which the thread used under a quarter of it on the CPU and is waiting in the
+/// kernel now (not runnable, which a thread the OS has paused would be). Without a CPU
+/// clock, wall time stands in for CPU time.
+fn judge(
+    wall: Duration,
+    cpu: Option<Duration>,
+    waiting_in_kernel: impl FnOnce() -> Option<bool>,
+) -> Option<Stuck> {
+    let Some(cpu) = cpu else {
+        return (wall >= HOG).then_some(Stuck::Computing);
+    };
+    if cpu >= HOG {
+        return Some(Stuck::Computing);
+    }
+    if wall >= BLOCKED && cpu < wall / 4 && waiting_in_kernel() == Some(true) {
+        return Some(Stuck::Blocked);
+    }
+    None
+}
+
+/// The goroutines already warned about, each once per kind. Bounded: past [`Warned::CAP`]
+/// entries it starts afresh (a goroutine may then be named again), so a long-running
+/// process that warns about many goroutines does not grow it for ever.
+#[derive(Default)]
+struct Warned(HashSet<(u64, Stuck)>);
+
+impl Warned {
+    const CAP: usize = 4096;
+
+    /// True if `(id, kind)` had not been warned about.
+    fn insert(&mut self, id: u64, kind: Stuck) -> bool {
+        if self.0.len() >= Self::CAP {
+            self.0.clear();
+        }
+        self.0.insert((id, kind))
+    }
 }
 
 /// True if nothing in the runtime can make progress on its own: every worker asleep with no
@@ -158,7 +216,7 @@ fn unproven(rt: &Arc<Shared>) -> Option<Option<String>> {
 /// The monitor's loop; returns when the runtime shuts down.
 pub(crate) fn run(rt: Arc<Shared>, deadlock: Option<DeadlockCheck>, warn: bool) {
     let mut seen: Vec<Option<Seen>> = vec![None; rt.workers.len()];
-    let mut warned: HashSet<u64> = HashSet::new();
+    let mut warned = Warned::default();
     let mut quiet = Quiet::default();
     // The quiet spell last warned about (its resume count), so a spell is warned about once.
     let mut warned_spell: Option<u64> = None;
@@ -205,21 +263,44 @@ pub(crate) fn run(rt: Arc<Shared>, deadlock: Option<DeadlockCheck>, warn: bool) 
                 continue;
             }
             busy = true;
-            match seen[i] {
+            match &mut seen[i] {
                 Some(s) if s.seq == seq && s.id == id => {
-                    let ran = now.duration_since(s.since);
-                    if warn && ran >= HOG && warned.insert(id) {
-                        let site = r.site.load(Ordering::Relaxed);
-                        // SAFETY: a non-null site is a `&'static Location` (see `Running`).
-                        let site = unsafe { site.as_ref() }
-                            .map_or_else(|| "an unknown site".to_string(), |l| l.to_string());
-                        eprintln!(
-                            "goro: goroutine {id} (created at {site}) has run for {:.0?} on worker \
-                             {i} without yielding; goroutines queued on that worker wait for it. \
-                             Call goro::yield_now() in long loops, or run blocking work with \
-                             goro::blocking(). (GORO_MONITOR=0 silences this.)",
-                            ran
-                        );
+                    if !warn || r.held.load(Ordering::Relaxed) {
+                        // A goroutine holding its thread through a panic says so itself.
+                        continue;
+                    }
+                    let wall = now.duration_since(s.since);
+                    let cpu = w.cpu_time().zip(s.cpu0).map(|(c, c0)| c.saturating_sub(c0));
+                    let site = r.site.load(Ordering::Relaxed);
+                    // SAFETY: a non-null site is a `&'static Location` (see `Running`).
+                    let site = unsafe { site.as_ref() }
+                        .map_or_else(|| "an unknown site".to_string(), |l| l.to_string());
+                    match judge(wall, cpu, || w.waiting_in_kernel()) {
+                        Some(Stuck::Computing) if warned.insert(id, Stuck::Computing) => {
+                            eprintln!(
+                                "goro: goroutine {id} (created at {site}) has computed for \
+                                 {:.0?} on worker {i} without yielding; goroutines queued on \
+                                 that worker wait for it. Call goro::yield_now() in long \
+                                 loops, or run the work with goro::blocking(). \
+                                 (GORO_MONITOR=0 silences this.)",
+                                cpu.unwrap_or(wall)
+                            );
+                        }
+                        Some(Stuck::Blocked) if warned.insert(id, Stuck::Blocked) => {
+                            eprintln!(
+                                "goro: goroutine {id} (created at {site}) has blocked worker \
+                                 {i}'s thread in the kernel for {wall:.0?} (it used {:.0?} of \
+                                 CPU); goroutines of that worker cannot run meanwhile. Likely \
+                                 causes: a std::sync::Mutex, RwLock or stdout().lock() that \
+                                 another goroutine of this worker holds across a park (it \
+                                 cannot run to release it: use goro::sync::Mutex), \
+                                 std::thread::sleep (use goro::time::sleep), or a blocking \
+                                 system call (wrap it in goro::blocking()). \
+                                 (GORO_MONITOR=0 silences this.)",
+                                cpu.unwrap_or_default()
+                            );
+                        }
+                        _ => {}
                     }
                 }
                 _ => {
@@ -227,6 +308,7 @@ pub(crate) fn run(rt: Arc<Shared>, deadlock: Option<DeadlockCheck>, warn: bool) 
                         seq,
                         id,
                         since: now,
+                        cpu0: w.cpu_time(),
                     })
                 }
             }
@@ -236,5 +318,47 @@ pub(crate) fn run(rt: Arc<Shared>, deadlock: Option<DeadlockCheck>, warn: bool) 
         }
         // Unparked at shutdown, so `run` does not wait out the tick.
         std::thread::park_timeout(if busy { TICK } else { IDLE_TICK });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MS: Duration = Duration::from_millis(1);
+
+    #[test]
+    fn cpu_time_not_wall_time_makes_a_hog() {
+        // 40 ms of wall time with 2 ms of CPU, the thread runnable: paused by the OS, not a hog.
+        assert_eq!(judge(40 * MS, Some(2 * MS), || Some(false)), None);
+        assert_eq!(
+            judge(12 * MS, Some(11 * MS), || Some(false)),
+            Some(Stuck::Computing)
+        );
+        // No CPU clock: wall time stands in.
+        assert_eq!(judge(12 * MS, None, || None), Some(Stuck::Computing));
+    }
+
+    #[test]
+    fn a_thread_waiting_in_the_kernel_is_blocked_not_computing() {
+        assert_eq!(
+            judge(60 * MS, Some(MS), || Some(true)),
+            Some(Stuck::Blocked)
+        );
+        // Too short yet, or runnable (waiting for a CPU), or the state unknown.
+        assert_eq!(judge(30 * MS, Some(MS), || Some(true)), None);
+        assert_eq!(judge(60 * MS, Some(MS), || Some(false)), None);
+        assert_eq!(judge(60 * MS, Some(MS), || None), None);
+    }
+
+    #[test]
+    fn the_set_of_warned_goroutines_is_bounded() {
+        let mut w = Warned::default();
+        for id in 0..20_000 {
+            assert!(w.insert(id, Stuck::Computing));
+        }
+        assert!(w.0.len() <= Warned::CAP);
+        assert!(!w.insert(19_999, Stuck::Computing));
+        assert!(w.insert(19_999, Stuck::Blocked));
     }
 }

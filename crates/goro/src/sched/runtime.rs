@@ -95,6 +95,9 @@ pub(crate) struct WorkerShared {
     /// starts: lets a thief tell a worker busy in one goroutine from one the OS has paused
     /// (see `worker::BUSY_STEAL`).
     pub(crate) cpu_clock: AtomicI32,
+    /// The kernel's id of the worker's thread, 0 until it starts: the monitor reads the
+    /// thread's state (running or waiting in the kernel) from `/proc`.
+    pub(crate) tid: AtomicI32,
 }
 
 impl WorkerShared {
@@ -126,6 +129,21 @@ impl WorkerShared {
         if unsafe { libc::pthread_getcpuclockid(libc::pthread_self(), &mut clock) } == 0 {
             self.cpu_clock.store(clock, Ordering::Relaxed);
         }
+        // SAFETY: gettid has no preconditions.
+        self.tid.store(unsafe { libc::gettid() }, Ordering::Relaxed);
+    }
+
+    /// True if the worker's thread is waiting in the kernel (state `S` or `D` in
+    /// `/proc/self/task/TID/stat`), false if it is running or runnable, `None` if unknown.
+    pub(crate) fn waiting_in_kernel(&self) -> Option<bool> {
+        let tid = self.tid.load(Ordering::Relaxed);
+        if tid == 0 {
+            return None;
+        }
+        let stat = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")).ok()?;
+        // The state follows the command name, which is in parentheses and may hold spaces.
+        let state = stat.rsplit_once(')')?.1.split_whitespace().next()?;
+        Some(matches!(state, "S" | "D"))
     }
 }
 
@@ -811,6 +829,7 @@ impl RuntimeBuilder {
                 timers_pending: AtomicBool::new(false),
                 dumped: AtomicU64::new(0),
                 cpu_clock: AtomicI32::new(-1),
+                tid: AtomicI32::new(0),
             }));
             parts.push(WorkerParts {
                 index,
