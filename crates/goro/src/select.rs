@@ -444,6 +444,12 @@ fn select_with(
         let j = ((x >> 32) * (i as u64 + 1)) >> 32;
         poll.swap(i, j as usize);
     }
+    // The lock order starts as the poll order and is sorted stably, so that cases on one
+    // channel keep their random order: they are linked into its queue in that order, and a
+    // counterpart takes the first linked. Go gets the same from its heap sort of the poll
+    // order; a lock order built from source order made the first-listed of several cases on
+    // one channel win every blocked select.
+    order.copy_from_slice(poll);
     let (poll, order): (&[u32], &mut [u32]) = (poll, order);
     // Fast path: a case that looks ready is tried under its own lock alone. Only a case that
     // really completes returns from here (an operation that happened atomically under that
@@ -462,7 +468,7 @@ fn select_with(
             }
         }
     }
-    order.sort_unstable_by_key(|&i| cases[i as usize].addr());
+    order.sort_by_key(|&i| cases[i as usize].addr());
 
     // Step 3.
     lock_all(cases, order);
@@ -833,6 +839,13 @@ impl<'a> Select<'a> {
 /// ```
 #[macro_export]
 macro_rules! select {
+    // Every arm ends with a comma (the last may not) and none is `default`: parsed in one
+    // step, so a select of hundreds of cases stays far inside the compiler's recursion limit
+    // (the cases are then bound eight per step, see `__select_bind`).
+    ($($kind:ident ($($args:tt)*) -> $p:pat => $body:expr),+ $(,)?) => {
+        $crate::__select_bind!(() $(($kind ($($args)*) $p => $body))+ ; ())
+    };
+    // Anything else (block arms without commas, `default`): one arm per step.
     ($($arms:tt)*) => {
         $crate::__select_parse!(() () $($arms)*)
     };
@@ -895,23 +908,29 @@ macro_rules! __select_parse {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __select_bind {
-    (($($b:tt)*) (recv ($rx:expr) $p:pat => $body:expr) $($rest:tt)*) => {{
-        // Borrowed, so a channel named here is not moved away, and a temporary (such as
-        // `time::after(d)`) lives until the select is over.
-        let __goro_op = &$rx;
-        let mut __goro_case = $crate::select::__private::RecvCase::new(
-            $crate::select::__private::RecvOperand::receiver(__goro_op),
-        );
-        $crate::__select_bind!(($($b)* (__goro_case $p => $body)) $($rest)*)
+    // Eight cases per step, each bound by `__select_case` to a local of its own.
+    (($($b:tt)*)
+        ($k1:ident $a1:tt $p1:pat => $e1:expr) ($k2:ident $a2:tt $p2:pat => $e2:expr)
+        ($k3:ident $a3:tt $p3:pat => $e3:expr) ($k4:ident $a4:tt $p4:pat => $e4:expr)
+        ($k5:ident $a5:tt $p5:pat => $e5:expr) ($k6:ident $a6:tt $p6:pat => $e6:expr)
+        ($k7:ident $a7:tt $p7:pat => $e7:expr) ($k8:ident $a8:tt $p8:pat => $e8:expr)
+        $($rest:tt)*) => {{
+        $crate::__select_case!(__goro_c1 $k1 $a1);
+        $crate::__select_case!(__goro_c2 $k2 $a2);
+        $crate::__select_case!(__goro_c3 $k3 $a3);
+        $crate::__select_case!(__goro_c4 $k4 $a4);
+        $crate::__select_case!(__goro_c5 $k5 $a5);
+        $crate::__select_case!(__goro_c6 $k6 $a6);
+        $crate::__select_case!(__goro_c7 $k7 $a7);
+        $crate::__select_case!(__goro_c8 $k8 $a8);
+        $crate::__select_bind!(($($b)*
+            (__goro_c1 $p1 => $e1) (__goro_c2 $p2 => $e2) (__goro_c3 $p3 => $e3)
+            (__goro_c4 $p4 => $e4) (__goro_c5 $p5 => $e5) (__goro_c6 $p6 => $e6)
+            (__goro_c7 $p7 => $e7) (__goro_c8 $p8 => $e8)) $($rest)*)
     }};
-    (($($b:tt)*) (send ($tx:expr, $v:expr) $p:pat => $body:expr) $($rest:tt)*) => {{
-        let __goro_op = &$tx;
-        let __goro_value = $v;
-        let mut __goro_case = $crate::select::__private::SendCase::new(
-            $crate::select::__private::SendOperand::sender(__goro_op),
-            __goro_value,
-        );
-        $crate::__select_bind!(($($b)* (__goro_case $p => $body)) $($rest)*)
+    (($($b:tt)*) ($k:ident $a:tt $p:pat => $e:expr) $($rest:tt)*) => {{
+        $crate::__select_case!(__goro_case $k $a);
+        $crate::__select_bind!(($($b)* (__goro_case $p => $e)) $($rest)*)
     }};
     (($(($case:ident $p:pat => $body:expr))*) ; ()) => {{
         $crate::select::__private::run(
@@ -937,4 +956,30 @@ macro_rules! __select_bind {
             $default
         }
     }};
+}
+
+/// Binds one case of `select!` to the local `$name`, with its channel operand borrowed (a
+/// temporary such as `time::after(d)` lives until the select is over).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __select_case {
+    ($name:ident recv ($rx:expr)) => {
+        let __goro_op = &$rx;
+        let mut $name = $crate::select::__private::RecvCase::new(
+            $crate::select::__private::RecvOperand::receiver(__goro_op),
+        );
+    };
+    ($name:ident send ($tx:expr, $v:expr)) => {
+        let __goro_op = &$tx;
+        let __goro_value = $v;
+        let mut $name = $crate::select::__private::SendCase::new(
+            $crate::select::__private::SendOperand::sender(__goro_op),
+            __goro_value,
+        );
+    };
+    ($name:ident $other:ident $args:tt) => {
+        ::core::compile_error!(
+            "select! arms are `recv(rx) -> res => ...`, `send(tx, value) -> res => ...` or `default => ...`"
+        );
+    };
 }

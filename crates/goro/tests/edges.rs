@@ -608,3 +608,73 @@ fn the_monitor_names_a_goroutine_that_blocks_its_worker_thread() {
         assert!(!e.out.contains("without yielding"), "{name}: {}", e.out);
     }
 }
+
+// ---- 7. A goroutine's panic names the goroutine ----
+
+#[test]
+#[ignore = "run by a_goroutine_panic_names_the_goroutine"]
+fn child_named_goroutine_panics() {
+    goro::run(|| {
+        let h = goro::Builder::new()
+            .name("fetcher")
+            .spawn(|| panic!("no route to host"))
+            .unwrap();
+        assert!(h.join().is_err());
+    })
+    .unwrap();
+    println!("CHILD DONE");
+}
+
+#[test]
+fn a_goroutine_panic_names_the_goroutine() {
+    let out = child_passes("child_named_goroutine_panics", LIMIT);
+    let line = out
+        .lines()
+        .find(|l| l.contains("\"fetcher\""))
+        .unwrap_or_else(|| panic!("no line names the goroutine:\n{out}"));
+    assert!(
+        line.starts_with("goroutine ") && line.contains("(created at crates/goro/tests/edges.rs:"),
+        "{line}"
+    );
+    assert!(out.contains("no route to host"), "{out}");
+}
+
+/// A goroutine that never yields keeps worker 1 past the shutdown grace: `run` returns, and
+/// the exit report does not count that goroutine as unwound.
+#[test]
+fn goroutines_left_on_a_stuck_worker_are_not_counted_as_unwound() {
+    static STOP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    let exit = goro::Runtime::builder()
+        .workers(2)
+        .shutdown_grace(Duration::from_millis(100))
+        .exit_report(false)
+        .run_and_report(|| {
+            let on = Arc::new(AtomicUsize::new(usize::MAX));
+            let on2 = on.clone();
+            // Started by worker 1 while main keeps worker 0 busy without yielding.
+            goro::go(move || {
+                let gate = common::gate_never_opened();
+                let here = std::thread::current()
+                    .name()
+                    .and_then(|n| n.strip_prefix("goro-worker-"))
+                    .and_then(|i| i.parse::<usize>().ok());
+                // A second goroutine, queued on this worker, which never gets to start it.
+                goro::go(move || gate.wait());
+                on2.store(here.unwrap_or(usize::MAX - 1), Ordering::SeqCst);
+                while !STOP.load(Ordering::SeqCst) {
+                    std::hint::spin_loop();
+                }
+            });
+            while on.load(Ordering::SeqCst) == usize::MAX {
+                std::hint::spin_loop();
+            }
+            on.load(Ordering::SeqCst)
+        })
+        .unwrap();
+    STOP.store(true, Ordering::SeqCst);
+    assert_eq!(exit.value, 1, "the spinner ran on worker 1");
+    assert_eq!(exit.stuck_workers, 1);
+    // The second goroutine never started (its worker was busy): it is dropped unstarted and
+    // counted; the spinner, left running, is not.
+    assert_eq!(exit.unwound, 1, "{exit:?}");
+}

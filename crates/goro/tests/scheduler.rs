@@ -317,7 +317,8 @@ fn shutdown_leaves_a_goroutine_that_never_yields_and_says_so() {
         .unwrap();
     STOP.store(true, Ordering::Release);
     assert_eq!(exit.stuck_workers, 1);
-    assert_eq!(exit.unwound, 1);
+    // It was left running, not unwound.
+    assert_eq!(exit.unwound, 0);
 }
 
 #[test]

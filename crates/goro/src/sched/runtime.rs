@@ -45,6 +45,10 @@ pub(crate) struct Running {
     pub(crate) seq: AtomicU64,
     /// The goroutine's spawn site (`&'static`, so safe to read from any thread at any time).
     pub(crate) site: std::sync::atomic::AtomicPtr<std::panic::Location<'static>>,
+    /// Goroutines started on this worker (written by its thread only, `count_owned`; here
+    /// because a start writes this line anyway). Less `WorkerShared::exited`: the goroutines
+    /// that live on this worker, which shutdown reports when the worker is stuck.
+    pub(crate) started: AtomicUsize,
     /// True while that goroutine waits with the worker's thread, because it parked while
     /// unwinding from a panic (see `worker::park_holding_thread`): blocked, not computing.
     pub(crate) held: AtomicBool,
@@ -576,7 +580,9 @@ impl std::error::Error for RunError {}
 pub struct Exit<T> {
     /// The main goroutine's value.
     pub value: T,
-    /// Goroutines still alive when the main goroutine returned (unwound or never started).
+    /// Goroutines still alive when the main goroutine returned that shutdown unwound (their
+    /// destructors ran) or dropped unstarted. Those left on a stuck worker or abandoned are
+    /// not counted here.
     pub unwound: usize,
     /// Workers that did not stop within the grace period because their goroutine never
     /// yielded; they were left running.
@@ -805,6 +811,7 @@ impl RuntimeBuilder {
         if worker::in_worker() {
             return Err(RunError::Nested);
         }
+        install_panic_hook();
         let n = self.resolve_workers()?;
         let mut parts = Vec::with_capacity(n);
         let mut shared = Vec::with_capacity(n);
@@ -956,6 +963,23 @@ impl RuntimeBuilder {
                 g.task.cancel();
             }
         }
+        // A stuck worker's unstarted goroutines never start: drop them (unstarted goroutines
+        // may be taken by any thread), so their joins return `Cancelled`.
+        for w in rt
+            .workers
+            .iter()
+            .filter(|w| !w.left_loop.load(Ordering::SeqCst))
+        {
+            while let Some(g) = worker::steal_retrying(|| w.stealer.steal()) {
+                g.task.cancel();
+            }
+            while let Some(g) = worker::steal_retrying(|| w.spawns.steal()) {
+                g.task.cancel();
+            }
+            if let Some(g) = w.take_deferred() {
+                g.task.cancel();
+            }
+        }
         if stuck > 0 && self.report {
             for (i, w) in rt.workers.iter().enumerate() {
                 let g = w.running.id.load(Ordering::Relaxed);
@@ -981,7 +1005,26 @@ impl RuntimeBuilder {
                 eprintln!("goro:   goroutine {id}, created at {site}");
             }
         }
-        let unwound = alive_at_exit.load(Ordering::SeqCst);
+        // Goroutines of a stuck worker were not unwound: it never got to its teardown.
+        let left_running: usize = rt
+            .workers
+            .iter()
+            .filter(|w| !w.left_loop.load(Ordering::SeqCst))
+            .map(|w| {
+                w.running
+                    .started
+                    .load(Ordering::SeqCst)
+                    .saturating_sub(w.exited.load(Ordering::SeqCst))
+            })
+            .sum();
+        let alive = alive_at_exit.load(Ordering::SeqCst);
+        let unwound = alive.saturating_sub(left_running + abandoned.len());
+        if left_running > 0 && self.report {
+            eprintln!(
+                "goro: {left_running} goroutine(s) were left on stuck worker(s), neither \
+                 unwound nor dropped"
+            );
+        }
         if unwound > 0 && self.report {
             eprintln!("goro: {unwound} goroutine(s) still alive when main returned were unwound:");
             for line in leaks.borrow().lines() {
@@ -1013,6 +1056,29 @@ impl RuntimeBuilder {
             ))),
         }
     }
+}
+
+/// Wraps the process's panic hook, once: a panic on a goroutine is announced with the
+/// goroutine's id, name and spawn site (std names only the OS thread, a worker that runs
+/// thousands of goroutines), then the hook that was there before runs as usual, std's default
+/// or the program's own. `GORO_PANIC_HOOK=0` leaves the hook alone.
+fn install_panic_hook() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    if std::env::var("GORO_PANIC_HOOK").is_ok_and(|v| v == "0") {
+        return;
+    }
+    ONCE.call_once(|| {
+        let prev = panic::take_hook();
+        panic::set_hook(Box::new(move |info| {
+            if let Some((id, name, site)) = worker::current_goroutine_label() {
+                match name {
+                    Some(n) => eprintln!("goroutine {id} \"{n}\" (created at {site}) panicked:"),
+                    None => eprintln!("goroutine {id} (created at {site}) panicked:"),
+                }
+            }
+            prev(info);
+        }));
+    });
 }
 
 /// Runs `f` as the main goroutine of a new runtime with default settings and returns its

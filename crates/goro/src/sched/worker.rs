@@ -456,6 +456,12 @@ pub(crate) fn current_goroutine_id() -> Option<u64> {
     with_current(|g| g.id)
 }
 
+/// The id, name and spawn site of the goroutine running on this thread.
+pub(crate) fn current_goroutine_label(
+) -> Option<(u64, Option<String>, &'static std::panic::Location<'static>)> {
+    with_current(|g| (g.id, g.name.as_deref().map(String::from), g.site))
+}
+
 /// The name of the goroutine running on this thread.
 pub(crate) fn current_goroutine_name() -> Option<String> {
     with_current(|g| g.name.as_deref().map(String::from)).flatten()
@@ -1706,7 +1712,11 @@ impl Local {
     /// Creates the fiber of a goroutine starting on this worker.
     fn start_fiber(&self, g: Arc<Goroutine>, body: impl FnOnce() + 'static) -> Slot {
         let mut stack = self.take_stack(g.stack_size as usize);
-        stack.set_owner(g.id, g.site);
+        let asked = match g.stack_size as usize {
+            0 => self.rt.stacks.default_size(),
+            n => n,
+        };
+        stack.set_owner(g.id, g.site, asked);
         let fiber = Fiber::new(stack, &self.fiber, body);
         // SAFETY: the record's room in the meta area of the stack this fiber now owns:
         // mapped, writable, aligned to 16 and used by nothing else.
@@ -1725,6 +1735,7 @@ impl Local {
             u32::try_from(slab.len() - 1).unwrap_or(NOT_STARTED - 1)
         });
         g.slot.store(idx, Ordering::Relaxed);
+        count_owned(&self.me().running.started);
         idx
     }
 

@@ -18,7 +18,7 @@ use std::ptr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Once, OnceLock};
 
-use super::pool::{page_size, Meta, META_SIZE};
+use super::pool::{page_size, Meta, ID_BITS, META_SIZE};
 
 /// One registered chunk: `base == 0` marks a free entry.
 struct Region {
@@ -159,7 +159,7 @@ impl Buf {
 extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
     // SAFETY: the kernel passes a valid siginfo for SA_SIGINFO handlers.
     let addr = unsafe { (*info).si_addr() } as usize;
-    if let Some((meta, usable)) = guard_hit(addr) {
+    if let Some((meta, _usable)) = guard_hit(addr) {
         // SAFETY: `meta` points at the top of a slot of a registered (hence mapped) chunk; it
         // was written before the goroutine on that stack started.
         let m = unsafe { ptr::read_volatile(meta) };
@@ -168,10 +168,11 @@ extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut li
             len: 0,
         };
         buf.push(b"fatal error: goroutine ");
-        buf.num(m.goroutine);
+        buf.num(m.goroutine & ((1 << ID_BITS) - 1));
         buf.push(b" stack overflow (stack of ");
-        buf.num(usable as u64);
-        buf.push(b" bytes; raise it with goro::Builder::stack_size)\ncreated by ");
+        buf.num(m.goroutine >> ID_BITS);
+        buf.push(b" KiB; raise it with goro::Builder::stack_size or ");
+        buf.push(b"Runtime::builder().stack_size)\ncreated by ");
         // SAFETY: `site` is null or the `&'static Location` recorded in `set_owner`; reading
         // it and its `&'static str` file name are plain memory reads.
         if let Some(site) = unsafe { m.site.as_ref() } {

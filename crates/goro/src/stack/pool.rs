@@ -105,9 +105,15 @@ pub fn guard_mode() -> GuardMode {
     }
 }
 
+/// Bits of [`Meta::goroutine`] that hold the id (8.8 trillion goroutines).
+pub(crate) const ID_BITS: u32 = 43;
+
 /// Who owns a stack, written at the top of its slot for the overflow handler.
 #[repr(C)]
 pub(crate) struct Meta {
+    /// The goroutine's id in the low [`ID_BITS`] bits, and the stack size it asked for, in
+    /// KiB rounded up, in the high bits (1 GiB is 2^20 KiB): the overflow message names the
+    /// size the program asked for, not the slot's (larger) usable size.
     pub(crate) goroutine: u64,
     /// Where it was spawned: `'static` data, so the handler may read it.
     pub(crate) site: *const Location<'static>,
@@ -143,7 +149,15 @@ impl Stack {
     }
 
     /// Records the owner of this stack for the overflow handler.
-    pub(crate) fn set_owner(&mut self, goroutine: u64, site: &'static Location<'static>) {
+    /// Records the goroutine that owns the stack, and the stack size (bytes) it asked for.
+    pub(crate) fn set_owner(
+        &mut self,
+        goroutine: u64,
+        site: &'static Location<'static>,
+        requested: usize,
+    ) {
+        let kib = (requested.div_ceil(1024) as u64).min((1 << (64 - ID_BITS)) - 1);
+        let goroutine = (goroutine & ((1 << ID_BITS) - 1)) | (kib << ID_BITS);
         let meta = self.top() as *mut Meta;
         // SAFETY: the meta area is the last META_SIZE bytes of this slot, inside the mapping,
         // writable, aligned to 16 and owned by whoever holds this `Stack`.
@@ -197,6 +211,11 @@ fn chunk_slots(index: usize) -> usize {
 }
 
 impl StackPool {
+    /// The usable size of a default stack, as the runtime was asked for it.
+    pub(crate) fn default_size(&self) -> usize {
+        self.default_size
+    }
+
     /// A pool whose default stacks have `default_size` usable bytes.
     pub(crate) fn new(default_size: usize, cache_limit: usize) -> Self {
         // The default size is class 0, so `Stack::is_default` is a comparison.

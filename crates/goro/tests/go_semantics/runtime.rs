@@ -128,11 +128,12 @@ fn r3_1000000_goroutines_parked_at_once() {
     park_many(1_000_000);
 }
 
-fn overflow_child(guard: &str) -> (std::process::ExitStatus, String) {
-    let out = crate::common::rerun_in_child(
-        "runtime::r6_child",
-        &[("GORO_R6_CHILD", "1"), ("GORO_GUARD", guard)],
-    );
+fn overflow_child(guard: &str, stack: Option<&str>) -> (std::process::ExitStatus, String) {
+    let mut env = vec![("GORO_R6_CHILD", "1"), ("GORO_GUARD", guard)];
+    if let Some(n) = stack {
+        env.push(("GORO_R6_STACK", n));
+    }
+    let out = crate::common::rerun_in_child("runtime::r6_child", &env);
     (
         out.status,
         String::from_utf8_lossy(&out.stderr).into_owned(),
@@ -143,7 +144,7 @@ fn overflow_child(guard: &str) -> (std::process::ExitStatus, String) {
 fn r6_stack_overflow_is_reported_and_aborts() {
     use std::os::unix::process::ExitStatusExt;
     for guard in ["madvise", "mprotect"] {
-        let (status, err) = overflow_child(guard);
+        let (status, err) = overflow_child(guard, None);
         assert_eq!(
             status.signal(),
             Some(libc_sigabrt()),
@@ -154,11 +155,21 @@ fn r6_stack_overflow_is_reported_and_aborts() {
             .find(|l| l.contains("stack overflow"))
             .unwrap_or_else(|| panic!("no report: {err}"));
         assert!(line.starts_with("fatal error: goroutine "), "{line}");
+        // The size the program asked for (the default), not the slot's usable size.
+        assert!(line.contains("stack of 256 KiB"), "{line}");
         assert!(err.contains("created by "), "spawn site missing: {err}");
         assert!(
             err.contains("runtime.rs:"),
             "spawn site should point at this file: {err}"
         );
+    }
+}
+
+#[test]
+fn r6_the_overflow_report_names_the_stack_size_asked_for() {
+    for (asked, says) in [("16384", "stack of 16 KiB"), ("100000", "stack of 98 KiB")] {
+        let (_, err) = overflow_child("madvise", Some(asked));
+        assert!(err.contains(says), "asked {asked}: {err}");
     }
 }
 
@@ -172,7 +183,21 @@ fn r6_child() {
     if std::env::var("GORO_R6_CHILD").is_err() {
         return;
     }
-    let _ = goro::run(|| goro::go(|| recurse(0)).join());
+    match std::env::var("GORO_R6_STACK") {
+        Ok(n) => {
+            let n: usize = n.parse().unwrap();
+            let _ = goro::run(move || {
+                goro::Builder::new()
+                    .stack_size(n)
+                    .spawn(|| recurse(0))
+                    .unwrap()
+                    .join()
+            });
+        }
+        Err(_) => {
+            let _ = goro::run(|| goro::go(|| recurse(0)).join());
+        }
+    }
 }
 
 #[inline(never)]
