@@ -316,7 +316,7 @@ impl<T> JoinSlot<T> {
         // wrote it just before and nobody else touches it.
         let r = unsafe { (*self.result.get()).take() };
         if let Err(p) = panic::catch_unwind(AssertUnwindSafe(move || drop(r))) {
-            drop_payload(p);
+            pass_shutdown_unwind(p);
         }
     }
 
@@ -430,6 +430,15 @@ impl<T> JoinSlot<T> {
     }
 }
 
+/// After catching a panic from a `Drop` that goro runs for the program: shutdown's unwind
+/// (thrown into a goroutine whose destructor parked) goes on; any other payload is dropped.
+fn pass_shutdown_unwind(p: Box<dyn Any + Send>) {
+    if is_shutdown_unwind(&*p) {
+        panic::resume_unwind(p);
+    }
+    drop_payload(p);
+}
+
 /// The task of a goroutine spawned with `go`: the closure until it starts, then the result.
 struct Spawned<F, T> {
     /// The closure: `join.stage` is UNSTARTED until `run` or `cancel` claims it with a swap.
@@ -480,7 +489,7 @@ where
             // What the closure captured drops here, perhaps on a worker's own stack at
             // shutdown: a `Drop` that panics must not unwind it.
             if let Err(p) = panic::catch_unwind(AssertUnwindSafe(move || drop(f))) {
-                drop_payload(p);
+                pass_shutdown_unwind(p);
             }
             self.join.complete(Err(JoinError::Cancelled));
         }

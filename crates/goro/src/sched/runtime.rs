@@ -913,7 +913,16 @@ impl RuntimeBuilder {
             let (leaks, report) = (leaks.clone(), self.report);
             let body: Box<dyn FnOnce()> = Box::new(move || {
                 let r = panic::catch_unwind(AssertUnwindSafe(f));
-                *out.borrow_mut() = Some(r);
+                if let Err(p) = r {
+                    // Shutdown's unwind (a deadlock ended the run while main waited): not
+                    // main's own panic. Let it go on; `run` reports the deadlock.
+                    if crate::stack::switch::is_shutdown_unwind(&*p) {
+                        panic::resume_unwind(p);
+                    }
+                    *out.borrow_mut() = Some(Err(p));
+                } else {
+                    *out.borrow_mut() = Some(r);
+                }
                 // The main goroutine itself is still counted in `live`.
                 let n = rt2.live().saturating_sub(1);
                 alive.store(n, Ordering::SeqCst);
