@@ -77,6 +77,11 @@
 #[doc = include_str!("../../../README.md")]
 struct ReadmeDoctests;
 
+/// So do the examples of docs/GO.md, the guide for Go programmers.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/GO.md")]
+struct GoGuideDoctests;
+
 pub mod blocking;
 pub mod chan;
 pub mod context;

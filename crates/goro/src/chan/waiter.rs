@@ -206,7 +206,7 @@ impl Signal {
         }
     }
 
-    /// Waits for DONE without parking: used while unwinding, when parking returns at once,
+    /// Waits for DONE without parking: used while unwinding (a withdrawal that lost the race),
     /// and while a claimer finishes step 3.
     pub(crate) fn wait_spinning(&self) {
         let mut n = 0u32;
