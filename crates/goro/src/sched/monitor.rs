@@ -234,7 +234,7 @@ pub(crate) fn run(rt: Arc<Shared>, deadlock: Option<DeadlockCheck>, warn: bool) 
                         rt.report_deadlock(crate::debug::format(&gs));
                         return;
                     }
-                    Some(Some(_)) if check.fatal_unproven => {
+                    Some(_) if check.fatal_unproven => {
                         let (gs, _) = rt.dump(Duration::from_millis(500), true);
                         rt.report_deadlock(crate::debug::format(&gs));
                         return;

@@ -681,8 +681,8 @@ impl RuntimeBuilder {
     }
 
     /// With `true`, a quiet runtime is reported as deadlocked (and `run` ends) even when other
-    /// threads of the process could still wake a goroutine: for programs whose other threads
-    /// never hold goro handles, and for tests. Default `false`, or `true` with
+    /// threads of the process, or another goro runtime that is not quiet, could still wake a
+    /// goroutine: for programs whose other threads never hold goro handles, and for tests. Default `false`, or `true` with
     /// `GORO_DEADLOCK=fatal`. See [`deadlock_detection`](Self::deadlock_detection).
     ///
     /// # Examples
