@@ -8,12 +8,11 @@
 use std::io::Read;
 use std::os::fd::FromRawFd;
 use std::sync::atomic::{AtomicI32, Ordering};
-use std::sync::{Arc, Mutex, Once, Weak};
+use std::sync::{Arc, Once};
 use std::time::Duration;
 
 use crate::sched::runtime::Shared;
 
-static RUNTIMES: Mutex<Vec<Weak<Shared>>> = Mutex::new(Vec::new());
 static WRITE_FD: AtomicI32 = AtomicI32::new(-1);
 
 extern "C" fn on_sigquit(_: libc::c_int) {
@@ -26,16 +25,14 @@ extern "C" fn on_sigquit(_: libc::c_int) {
     }
 }
 
-/// Registers a runtime for SIGQUIT dumps, installing the handler the first time.
-pub(crate) fn register(rt: &Arc<Shared>) {
+/// Installs the handler, the first time a runtime starts (the runtimes it dumps are the
+/// process's live ones, `monitor::live_runtimes`).
+pub(crate) fn register(_rt: &Arc<Shared>) {
     if std::env::var("GORO_SIGQUIT").is_ok_and(|v| v == "0") {
         return;
     }
     static INSTALL: Once = Once::new();
     INSTALL.call_once(install);
-    let mut rts = RUNTIMES.lock().unwrap_or_else(|e| e.into_inner());
-    rts.retain(|w| w.strong_count() > 0);
-    rts.push(Arc::downgrade(rt));
 }
 
 fn install() {
@@ -73,12 +70,7 @@ fn install() {
 }
 
 fn print_dumps() {
-    let rts: Vec<Arc<Shared>> = RUNTIMES
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .iter()
-        .filter_map(Weak::upgrade)
-        .collect();
+    let rts = crate::sched::monitor::live_runtimes();
     for (i, rt) in rts.iter().enumerate() {
         let (gs, missing) = rt.dump(Duration::from_millis(200), true);
         let mut out = format!("SIGQUIT: goro runtime {} of {}\n\n", i + 1, rts.len());

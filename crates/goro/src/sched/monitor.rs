@@ -151,14 +151,23 @@ impl Quiet {
     }
 }
 
-/// The runtimes of this process, for the deadlock proof.
+/// The runtimes of this process: for the deadlock proof, and for SIGQUIT's dumps.
 static LIVE: Mutex<Vec<Weak<Shared>>> = Mutex::new(Vec::new());
 
-/// Records a runtime for the deadlock proof ([`unproven`]).
+/// Records a runtime as live, for as long as it exists.
 pub(crate) fn register(rt: &Arc<Shared>) {
     let mut live = LIVE.lock().unwrap_or_else(|e| e.into_inner());
     live.retain(|w| w.strong_count() > 0);
     live.push(Arc::downgrade(rt));
+}
+
+/// The runtimes of this process that still exist.
+pub(crate) fn live_runtimes() -> Vec<Arc<Shared>> {
+    LIVE.lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .filter_map(Weak::upgrade)
+        .collect()
 }
 
 /// The deadlock detector's settings.
@@ -174,12 +183,7 @@ pub(crate) struct DeadlockCheck {
 /// is none of the runtimes' own (it may hold a handle and send, unlock, close or unpark).
 /// `Some(None)`: another runtime runs, which says nothing worth a warning. `None`: proven.
 fn unproven(rt: &Arc<Shared>) -> Option<Option<String>> {
-    let live: Vec<Arc<Shared>> = LIVE
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .iter()
-        .filter_map(Weak::upgrade)
-        .collect();
+    let live = live_runtimes();
     if live
         .iter()
         .any(|o| !Arc::ptr_eq(o, rt) && !o.is_shut_down() && quiet(o).is_none())
