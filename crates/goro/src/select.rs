@@ -444,12 +444,6 @@ fn select_with(
         let j = ((x >> 32) * (i as u64 + 1)) >> 32;
         poll.swap(i, j as usize);
     }
-    // The lock order starts as the poll order and is sorted stably, so that cases on one
-    // channel keep their random order: they are linked into its queue in that order, and a
-    // counterpart takes the first linked. Go gets the same from its heap sort of the poll
-    // order; a lock order built from source order made the first-listed of several cases on
-    // one channel win every blocked select.
-    order.copy_from_slice(poll);
     let (poll, order): (&[u32], &mut [u32]) = (poll, order);
     // Fast path: a case that looks ready is tried under its own lock alone. Only a case that
     // really completes returns from here (an operation that happened atomically under that
@@ -468,7 +462,22 @@ fn select_with(
             }
         }
     }
-    order.sort_by_key(|&i| cases[i as usize].addr());
+    // The lock order starts as the poll order and is sorted stably, so that cases on one
+    // channel keep their random order: they are linked into its queue in that order, and a
+    // counterpart takes the first linked. Go gets the same from its heap sort of the poll
+    // order; a lock order built from source order made the first-listed of several cases on
+    // one channel win every blocked select. Insertion sort: stable, and for the handful of
+    // cases a select has, cheaper than the library's stable sort.
+    order.copy_from_slice(poll);
+    for j in 1..order.len() {
+        let (x, key) = (order[j], cases[order[j] as usize].addr());
+        let mut i = j;
+        while i > 0 && cases[order[i - 1] as usize].addr() > key {
+            order[i] = order[i - 1];
+            i -= 1;
+        }
+        order[i] = x;
+    }
 
     // Step 3.
     lock_all(cases, order);

@@ -17,8 +17,8 @@
 //!
 //! # The join slot protocol
 //!
-//! `state` is RUNNING, WAITING (a joiner registered its unparker), DONE (the result is
-//! written) or TAKEN (the joiner took it).
+//! `state` is RUNNING, WAITING (a joiner registered its unparker), DETACHED (the handle was
+//! dropped), DONE (the result is written) or TAKEN (the joiner took it).
 //!
 //! 1. The goroutine writes `result` while the state is RUNNING or WAITING (nobody reads it
 //!    then), then swaps the state to DONE (AcqRel: the joiner's Acquire sees the result). If
@@ -29,6 +29,13 @@
 //!    unparker it wrote (the goroutine never saw it) and goes to 2; else it parks and goes to 2
 //!    when woken. Writing the waiter before publishing WAITING means the goroutine that sees
 //!    WAITING always finds it, and `waiter` is touched by one side at a time.
+//! 3. A handle dropped without a join swaps the state to DETACHED (AcqRel). If it was DONE,
+//!    the result is the handle's to drop, there, in its owner's code. If it was RUNNING, the
+//!    goroutine's swap in step 1 reads DETACHED and drops the result where it made it, on its
+//!    own stack inside `catch_unwind`. Either way the result never drops with the last
+//!    reference to the goroutine, which may go on a worker's own stack (DESIGN, "What goro
+//!    promises at its edges"). (WAITING: a join unwound while parked; the handle takes its
+//!    unparker back.)
 
 use std::any::Any;
 use std::cell::UnsafeCell;
@@ -179,6 +186,9 @@ impl<P: ?Sized + Task> fmt::Debug for Goroutine<P> {
 }
 
 impl<P: Task> Goroutine<P> {
+    /// Inlined: it is on spawn's common path (with a second, cold caller, `never_started`,
+    /// that would otherwise make it a call).
+    #[inline(always)]
     pub(crate) fn new(b: Builder, site: &'static Location<'static>, task: P) -> Self {
         let (id, parent) = worker::new_goroutine_ids();
         Goroutine {
@@ -293,6 +303,7 @@ impl<T> JoinSlot<T> {
     /// it abandoned, which never runs again).
     #[inline]
     fn complete(&self, r: Result<T, JoinError>) {
+        let needs_drop = std::mem::needs_drop::<T>() || r.is_err();
         // SAFETY: the state is RUNNING, WAITING or DETACHED (only `complete` moves it to DONE,
         // and it runs once), so no joiner reads `result` now (step 2 reads it only after DONE).
         unsafe { *self.result.get() = Some(r) };
@@ -300,7 +311,8 @@ impl<T> JoinSlot<T> {
         // the joiner's CAS to WAITING, so the waiter it stored is visible.
         match self.state.swap(J_DONE, Ordering::AcqRel) {
             J_WAITING => self.wake_joiner(),
-            J_DETACHED => self.drop_detached(),
+            // Nothing to drop for a value without drop glue (skynet's `()`).
+            J_DETACHED if needs_drop => self.drop_detached(),
             _ => {}
         }
     }
@@ -323,44 +335,23 @@ impl<T> JoinSlot<T> {
     /// The handle is dropped without joining: a result already made is dropped here, by the
     /// handle's owner; one still to come will be dropped by the goroutine (`drop_detached`).
     fn detach(&self) {
-        let mut s = self.state.load(Ordering::Acquire);
-        loop {
-            match s {
-                J_RUNNING | J_WAITING => {
-                    // AcqRel: Acquire pairs with `complete`'s swap (below, on DONE) and
-                    // Release with it, so the goroutine that reads DETACHED sees no waiter.
-                    match self.state.compare_exchange(
-                        s,
-                        J_DETACHED,
-                        Ordering::AcqRel,
-                        Ordering::Acquire,
-                    ) {
-                        Ok(_) => {
-                            if s == J_WAITING {
-                                // A join unwound while parked left its unparker; the goroutine
-                                // will not take it now.
-                                // SAFETY: WAITING means it is initialised, and our CAS took it
-                                // back from the goroutine, which reads it only after WAITING.
-                                unsafe { (*self.waiter.get()).assume_init_drop() };
-                            }
-                            return;
-                        }
-                        Err(now) => s = now,
-                    }
-                }
-                J_DONE => {
-                    if self
-                        .state
-                        .compare_exchange(J_DONE, J_TAKEN, Ordering::Acquire, Ordering::Relaxed)
-                        .is_ok()
-                    {
-                        // SAFETY: DONE -> TAKEN by us: the result is ours (as in `join`).
-                        drop(unsafe { (*self.result.get()).take() });
-                    }
-                    return;
-                }
-                _ => return,
+        // Step 3. AcqRel: Release orders before the goroutine's swap in `complete` that reads
+        // DETACHED (so it drops the result itself); Acquire pairs with its swap to DONE when
+        // that came first (so the result it wrote is visible here).
+        match self.state.swap(J_DETACHED, Ordering::AcqRel) {
+            J_WAITING => {
+                // A join unwound while parked left its unparker; the goroutine will not take
+                // it now.
+                // SAFETY: WAITING means it is initialised, and our swap took it back from the
+                // goroutine, which moves it out only after reading WAITING.
+                unsafe { (*self.waiter.get()).assume_init_drop() };
             }
+            J_DONE => {
+                // SAFETY: the goroutine wrote the result before DONE and never touches it
+                // again; no joiner exists any more.
+                drop(unsafe { (*self.result.get()).take() });
+            }
+            _ => {}
         }
     }
 

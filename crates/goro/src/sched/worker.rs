@@ -49,7 +49,7 @@ use super::timers::{Fire, Timers};
 use super::wait::Holds;
 use crate::stack::overflow::AltStack;
 use crate::stack::pool::Stack;
-use crate::stack::switch::{suspend, CurrentFiber, Fiber, Resume, Suspend};
+use crate::stack::switch::{suspend, CurrentFiber, Fiber, Suspend};
 
 /// How long a goroutine that parks while unwinding a panic may keep its worker's thread (see
 /// `park_holding_thread`): long enough for a destructor's send to a busy receiver or a
@@ -551,14 +551,10 @@ pub(crate) fn tearing_down() -> bool {
 pub(crate) fn park_current() -> bool {
     with_local(|l| match l {
         Some(l) if l.fiber.is_running() => {
-            // During teardown, the worker's teardown decides what a park means (see
-            // `Local::teardown`).
-            if l.tearing_down.get() {
-                suspend(&l.fiber, Suspend::Park);
-                return true;
-            }
-            if std::thread::panicking() {
-                park_holding_thread(l);
+            // Teardown, or a panic unwinding on this thread: out of line, so that this path
+            // stays small enough to inline down to the switch.
+            if l.tearing_down.get() || std::thread::panicking() {
+                park_unusual(l);
                 return true;
             }
             let parks = l.with_current(|g| g.park.prepare_park()).unwrap_or(false);
@@ -570,6 +566,18 @@ pub(crate) fn park_current() -> bool {
         }
         _ => false,
     })
+}
+
+/// [`park_current`] during teardown (the worker's teardown decides what a park means, see
+/// `Local::teardown`) or while this thread unwinds a panic ([`park_holding_thread`]).
+#[cold]
+#[inline(never)]
+fn park_unusual(l: &Local) {
+    if l.tearing_down.get() {
+        suspend(&l.fiber, Suspend::Park);
+    } else {
+        park_holding_thread(l);
+    }
 }
 
 /// Parks the running goroutine while this thread is unwinding a panic of that goroutine (a
@@ -594,8 +602,6 @@ pub(crate) fn park_current() -> bool {
 /// another thread unparks it (`Shared::push_inbox`). Once woken, it takes its own slot out
 /// of the queue the waker put it in, so the worker never resumes it twice. At shutdown it
 /// suspends as any park does, and the teardown decides (`Local::teardown`).
-#[cold]
-#[inline(never)]
 fn park_holding_thread(l: &Local) {
     let Some((parks, idx)) =
         l.with_current(|g| (g.park.prepare_park(), g.slot.load(Ordering::Relaxed)))
@@ -655,7 +661,15 @@ fn park_holding_thread(l: &Local) {
 /// After the running goroutine suspended: while its worker resumes it only to look at its
 /// stack (a dump, or a leak check's scan), record what is asked and suspend again the same
 /// way (see [`capture_stack`]).
+#[inline(always)]
 fn answer_captures(l: &Local, why: Suspend) {
+    if l.capture.get() != 0 {
+        answer_captures_now(l, why);
+    }
+}
+
+#[inline(never)]
+fn answer_captures_now(l: &Local, why: Suspend) {
     while l.capture.get() != 0 {
         // The scan starts here: the frames of the capture itself, below, hold the words it
         // looks for.
@@ -1205,10 +1219,16 @@ impl Local {
         }
     }
 
+    /// Fires the due timers. The look at an empty heap is inlined into the loop's tick.
+    #[inline(always)]
     fn fire_timers(&self) {
         if self.timers.borrow().is_empty() {
             return;
         }
+        self.fire_due_timers();
+    }
+
+    fn fire_due_timers(&self) {
         let now = Instant::now();
         loop {
             let due = self.timers.borrow_mut().pop_due(now);
@@ -1922,8 +1942,8 @@ impl Local {
     /// Shutdown: unwind every goroutine that started here, so destructors on their stacks run,
     /// and drop the unstarted ones.
     ///
-    /// Each suspended goroutine is resumed with `Resume::Unwind`, which throws shutdown's
-    /// unwind from its park (`stack::switch::unwind_for_shutdown`). Most end there. One that
+    /// Each suspended goroutine is resumed to unwind (`CurrentFiber::set_unwinding`), which
+    /// throws shutdown's unwind from its park (`stack::switch::unwind_for_shutdown`). Most end there. One that
     /// suspends again is resumed again in the next round: it caught the unwind and parked
     /// again (a request loop that isolates panics), or a destructor on its way out waits (for
     /// a channel, a join, a blocking call that still holds its stack), and its unwind cannot
@@ -1932,6 +1952,7 @@ impl Local {
     /// abandoned ([`Local::abandon`]): never resumed, its stack leaked, reported by `run`.
     fn teardown(&self) {
         self.tearing_down.set(true);
+        self.fiber.set_unwinding();
         let mut left: Vec<Slot> = self
             .slab
             .borrow_mut()
@@ -1944,7 +1965,7 @@ impl Local {
             let mut again = Vec::new();
             for mut slot in left.drain(..) {
                 self.current.set(&slot.g);
-                let r = slot.fiber.resume_as(&self.fiber, Resume::Unwind);
+                let r = slot.fiber.resume(&self.fiber);
                 self.current.set(ptr::null());
                 // What it registered as waiting on is gone with its frames, or will be
                 // registered again when it parks again.

@@ -48,18 +48,8 @@ pub(crate) enum Suspend {
     Park,
 }
 
-/// How a worker resumes a suspended goroutine.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Resume {
-    /// Go on from where it suspended.
-    Run,
-    /// Shutdown: unwind its stack from where it suspended (see [`ShutdownUnwind`]), so the
-    /// destructors on it run. A goroutine that is already unwinding on this thread is only
-    /// woken (see [`suspend`]).
-    Unwind,
-}
-
-/// The payload of the unwind that shutdown throws into a parked goroutine (`Resume::Unwind`).
+/// The payload of the unwind that shutdown throws into a parked goroutine (see
+/// [`CurrentFiber::set_unwinding`]).
 /// goro's own code never swallows it: a catch inside goro that sees it lets it go on
 /// ([`is_shutdown_unwind`]). A user's `catch_unwind` may catch it; the goroutine then keeps
 /// running until it parks again, and is unwound again, a bounded number of times (see
@@ -80,7 +70,7 @@ pub(crate) fn drop_payload(p: Box<dyn Any + Send>) {
     }
 }
 
-type Y = Yielder<Resume, Suspend>;
+type Y = Yielder<(), Suspend>;
 
 // SAFETY: `Stack` describes a slot of the pool: `top()` is 16-byte aligned (slot end minus the
 // 64-byte meta record, both page/16 aligned) and `limit()` is the slot start, below the guard
@@ -96,24 +86,34 @@ unsafe impl corosensei::stack::Stack for Stack {
 }
 
 /// The worker's record of which coroutine is executing: the address of its `Yielder`, or null
-/// when the worker is on its own stack.
+/// when the worker is on its own stack; and whether the worker resumes goroutines to unwind
+/// them (shutdown).
 #[derive(Debug)]
-pub(crate) struct CurrentFiber(Cell<*const Y>);
+pub(crate) struct CurrentFiber(Cell<*const Y>, Cell<bool>);
 
 impl CurrentFiber {
     pub(crate) fn new() -> Self {
-        CurrentFiber(Cell::new(ptr::null()))
+        CurrentFiber(Cell::new(ptr::null()), Cell::new(false))
     }
     /// True while a goroutine is executing on this worker.
     pub(crate) fn is_running(&self) -> bool {
         !self.0.get().is_null()
+    }
+    /// From now on every resume unwinds the goroutine from where it suspended (shutdown): it
+    /// throws [`ShutdownUnwind`] there (see [`suspend`]), so the destructors on its stack run;
+    /// a goroutine not started yet only drops what its body captured. A flag beside the
+    /// yielder pointer rather than a value passed with each resume: the switch back into a
+    /// goroutine reads this line anyway, and a resume value would cost every switch a store
+    /// and a load through memory.
+    pub(crate) fn set_unwinding(&self) {
+        self.1.set(true);
     }
 }
 
 /// A goroutine's coroutine and stack. `!Send`: it lives and dies on its home worker. 48
 /// bytes: it shares a cache line with the goroutine pointer in the slab.
 pub(crate) struct Fiber {
-    co: Coroutine<Resume, Suspend, (), Stack>,
+    co: Coroutine<(), Suspend, (), Stack>,
     /// The address just above the stack (its meta record starts here).
     top: usize,
 }
@@ -136,14 +136,18 @@ impl Fiber {
     pub(crate) fn new(stack: Stack, cur: &CurrentFiber, body: impl FnOnce() + 'static) -> Fiber {
         let cell: *const CurrentFiber = cur;
         let top = stack.top();
-        let co = Coroutine::with_stack(stack, move |y: &Y, first: Resume| {
+        let co = Coroutine::with_stack(stack, move |y: &Y, ()| {
             // SAFETY: `cell` points into the worker's local state, which outlives its fibers;
             // we are on the worker's thread (the fiber never leaves it).
-            unsafe { (*cell).0.set(y) };
-            let r = match first {
-                Resume::Run => panic::catch_unwind(AssertUnwindSafe(body)),
+            let unwinding = unsafe {
+                (*cell).0.set(y);
+                (*cell).1.get()
+            };
+            let r = if unwinding {
                 // Unwound before its first instruction: only what the body captured drops.
-                Resume::Unwind => panic::catch_unwind(AssertUnwindSafe(move || drop(body))),
+                panic::catch_unwind(AssertUnwindSafe(move || drop(body)))
+            } else {
+                panic::catch_unwind(AssertUnwindSafe(body))
             };
             if let Err(p) = r {
                 if !is_shutdown_unwind(&*p) {
@@ -176,17 +180,11 @@ impl Fiber {
         self.top
     }
 
-    /// Switches into the goroutine until it suspends (`Some`) or returns (`None`).
+    /// Switches into the goroutine until it suspends (`Some`) or returns (`None`). Never
+    /// unwinds: the body catches everything at its root (see `new`).
     #[inline(always)]
     pub(crate) fn resume(&mut self, cur: &CurrentFiber) -> Option<Suspend> {
-        self.resume_as(cur, Resume::Run)
-    }
-
-    /// Like [`resume`](Self::resume), saying how (shutdown resumes with `Resume::Unwind`).
-    #[inline(always)]
-    pub(crate) fn resume_as(&mut self, cur: &CurrentFiber, how: Resume) -> Option<Suspend> {
-        // Never unwinds: the body catches everything at its root (see `new`).
-        let r = self.co.resume(how);
+        let r = self.co.resume(());
         cur.0.set(ptr::null());
         match r {
             CoroutineResult::Yield(s) => Some(s),
@@ -228,9 +226,9 @@ pub(crate) fn suspend(cur: &CurrentFiber, why: Suspend) {
     let entered = Entered(cur, y);
     // SAFETY: see the module doc: `y` is the Yielder of the coroutine executing right now, on
     // the thread that created it; it lives at the base of that coroutine's stack.
-    let how = unsafe { (*y).suspend(why) };
+    unsafe { (*y).suspend(why) };
     drop(entered);
-    if how == Resume::Unwind {
+    if cur.1.get() {
         unwind_for_shutdown();
     }
 }
