@@ -229,6 +229,10 @@ fn child_parked_in_drop_during_panic() {
         })
         .unwrap();
     assert_eq!(exit.value, 9);
+    // Its destructor's send gave up at shutdown (nobody could ever receive), so the unwind
+    // finished: nothing abandoned, and no panic left counted on this thread.
+    assert_eq!(exit.abandoned, 0, "{exit:?}");
+    assert!(!std::thread::panicking());
     println!("CHILD DONE");
 }
 
@@ -244,6 +248,41 @@ impl Drop for SetOnDrop {
     fn drop(&mut self) {
         self.0.store(true, Ordering::SeqCst);
     }
+}
+
+/// A destructor that sends on a channel nobody will ever receive from, run by shutdown's
+/// unwind: the send gives up and hands its value back, the destructor finishes, nothing is
+/// abandoned.
+#[test]
+fn a_destructor_waiting_on_a_channel_at_shutdown_gives_up_and_finishes() {
+    struct SendThenMark(Option<goro::Sender<u8>>, Arc<AtomicUsize>);
+    impl Drop for SendThenMark {
+        fn drop(&mut self) {
+            if let Some(tx) = self.0.take() {
+                if let Err(e) = tx.send(7) {
+                    assert_eq!(e.0, 7, "the value comes back");
+                    self.1.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+        }
+    }
+    let finished = Arc::new(AtomicUsize::new(0));
+    let f2 = finished.clone();
+    let exit = goro::Runtime::builder()
+        .workers(1)
+        .exit_report(false)
+        .run_and_report(move || {
+            let (tx, rx) = goro::chan::<u8>(0);
+            std::mem::forget(rx); // open for ever, never read
+            common::park_forever_holding([SendThenMark(Some(tx), f2)]);
+        })
+        .unwrap();
+    assert_eq!(exit.abandoned, 0, "{exit:?}");
+    assert_eq!(
+        finished.load(Ordering::SeqCst),
+        1,
+        "the destructor finished"
+    );
 }
 
 /// A value whose `Drop` spawns a goroutine: run during shutdown's unwind, `go` must not panic.

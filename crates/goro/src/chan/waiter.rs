@@ -186,8 +186,30 @@ impl Signal {
         withdraw: impl FnOnce() -> bool,
     ) -> bool {
         let Some(d) = deadline else {
-            self.wait();
-            return true;
+            let mut withdraw = Some(withdraw);
+            loop {
+                match self.state.load(Ordering::Acquire) {
+                    DONE => return true,
+                    CLAIMED => self.wait_spinning(),
+                    _ => {
+                        park_quiet();
+                        // Still waiting after a wake-up: spurious, or shutdown's teardown
+                        // resumed a goroutine whose destructor waits while it unwinds. That
+                        // wait can never be answered (nothing else runs on its worker) and
+                        // no unwind may be thrown into it: it gives up, as on a closed
+                        // channel, so the destructor can finish (a send hands its value back).
+                        if self.state.load(Ordering::Relaxed) == WAITING
+                            && crate::sched::worker::waits_give_up()
+                        {
+                            if let Some(w) = withdraw.take() {
+                                if w() {
+                                    return false;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
         };
         loop {
             if !self.is_waiting() {

@@ -541,6 +541,15 @@ pub(crate) fn in_worker() -> bool {
     with_local(|l| l.is_some())
 }
 
+/// True if a wait that has just woken spuriously should give up: this worker is tearing
+/// down and the goroutine is unwinding (a destructor that waits), so the wait can never be
+/// answered and shutdown cannot unwind it either (see `Local::teardown`).
+#[cold]
+#[inline(never)]
+pub(crate) fn waits_give_up() -> bool {
+    tearing_down() && std::thread::panicking()
+}
+
 /// True while this worker unwinds its goroutines at shutdown.
 pub(crate) fn tearing_down() -> bool {
     with_local(|l| l.is_some_and(|l| l.tearing_down.get()))
@@ -616,8 +625,9 @@ fn park_holding_thread(l: &Local) {
     let give_up = Instant::now() + HOLD_MAX;
     loop {
         if l.with_current(|g| !g.park.is_parked()).unwrap_or(true) {
-            // Woken (QUEUED): find the slot the waker queued, perhaps not pushed yet.
-            if l.take_own_slot(idx) {
+            // Woken (QUEUED): find the slot the waker queued, perhaps not pushed yet. After a
+            // shutdown, a waker on another thread does not push it at all.
+            if l.take_own_slot(idx) || l.rt.is_shut_down() {
                 let _ = l.with_current(|g| g.park.on_resume());
                 break;
             }
