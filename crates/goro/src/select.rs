@@ -854,7 +854,12 @@ macro_rules! select {
     ($($kind:ident ($($args:tt)*) -> $p:pat => $body:expr),+ $(,)?) => {
         $crate::__select_bind!(() $(($kind ($($args)*) $p => $body))+ ; ())
     };
-    // Anything else (block arms without commas, `default`): one arm per step.
+    // Every arm's body is a block, each followed by a comma or not, none `default`: the same.
+    ($($kind:ident ($($args:tt)*) -> $p:pat => $body:block $(,)?)+) => {
+        $crate::__select_bind!(() $(($kind ($($args)*) $p => $body))+ ; ())
+    };
+    // Anything else (expression and block arms mixed, `default`): one arm per step, which
+    // reaches the compiler's default recursion limit near 60 arms.
     ($($arms:tt)*) => {
         $crate::__select_parse!(() () $($arms)*)
     };

@@ -1073,7 +1073,9 @@ impl RuntimeBuilder {
 /// or the program's own. `GORO_PANIC_HOOK=0` leaves the hook alone.
 fn install_panic_hook() {
     static ONCE: std::sync::Once = std::sync::Once::new();
-    if std::env::var("GORO_PANIC_HOOK").is_ok_and(|v| v == "0") {
+    // The hook cannot be changed from a panicking thread (`run` called by a destructor
+    // during an unwind): leave it for a later `run`.
+    if std::env::var("GORO_PANIC_HOOK").is_ok_and(|v| v == "0") || std::thread::panicking() {
         return;
     }
     ONCE.call_once(|| {
