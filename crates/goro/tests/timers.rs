@@ -134,3 +134,81 @@ fn a_loop_of_long_timeouts_that_finish_early_does_not_pile_up_timers() {
         assert!(armed < 50_000, "{armed} timers still armed");
     });
 }
+
+/// Busy work between polls: a little computation, no goro call, no park.
+fn work() {
+    let mut x = 0u64;
+    for i in 0..2_000u64 {
+        x = std::hint::black_box(x.wrapping_add(i));
+    }
+}
+
+/// Runs `f` as the main goroutine, which never parks or yields, on 1 worker and on 2 (the
+/// other idle), and returns how long each run took. A timer armed by a goroutine that then
+/// computes sits in its busy worker's heap: the monitor fires it for the worker.
+fn busy_main_times(f: impl Fn() + Clone + 'static) -> Vec<Duration> {
+    [1, 2]
+        .into_iter()
+        .map(|w| {
+            let f = f.clone();
+            let t = Instant::now();
+            goro::Runtime::builder()
+                .workers(w)
+                .run(f)
+                .unwrap_or_else(|e| panic!("with {w} workers: {e}"));
+            t.elapsed()
+        })
+        .collect()
+}
+
+/// A deadline ends a loop that polls its context in a `select!` with `default`, though the
+/// loop never parks and the deadline's timer lives on its busy worker (it used to run for
+/// ever). Go ends it at 50 ms; the bound here only tells "ends" from "never".
+#[test]
+fn a_deadline_fires_while_its_worker_is_busy_polling_select_default() {
+    let took = busy_main_times(|| {
+        let (ctx, _cancel) =
+            goro::context::Context::background().with_timeout(Duration::from_millis(50));
+        let done = ctx.done();
+        loop {
+            goro::select! {
+                recv(done) -> _ => break,
+                default => work(),
+            }
+        }
+        assert!(ctx.err().is_some());
+    });
+    for t in took {
+        assert!(
+            t >= Duration::from_millis(50) && t < Duration::from_secs(10),
+            "{t:?}"
+        );
+    }
+}
+
+/// The same with `time::after` and with `Context::is_done`.
+#[test]
+fn after_and_is_done_fire_while_their_worker_is_busy() {
+    let took = busy_main_times(|| {
+        let timeout = goro::time::after(Duration::from_millis(50));
+        loop {
+            goro::select! {
+                recv(timeout) -> _ => break,
+                default => work(),
+            }
+        }
+    });
+    let took2 = busy_main_times(|| {
+        let (ctx, _cancel) =
+            goro::context::Context::background().with_timeout(Duration::from_millis(50));
+        while !ctx.is_done() {
+            work();
+        }
+    });
+    for t in took.into_iter().chain(took2) {
+        assert!(
+            t >= Duration::from_millis(50) && t < Duration::from_secs(10),
+            "{t:?}"
+        );
+    }
+}

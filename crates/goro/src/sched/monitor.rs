@@ -151,6 +151,60 @@ impl Quiet {
     }
 }
 
+/// How late a busy worker's timer may be before the monitor fires it for the worker: the
+/// worker fires its own due timers at every scheduling tick, so a timer this late means
+/// the worker has been in one goroutine since (Go: `stealWork` runs other Ps' timers).
+const TIMER_LATE: Duration = Duration::from_millis(1);
+
+/// The shortest sleep of the monitor while it waits for a timer to become overdue.
+const MIN_TIMER_WAIT: Duration = Duration::from_micros(200);
+
+/// Fires the timers of workers that are [`TIMER_LATE`] past their earliest deadline while
+/// running a goroutine (a goroutine that computes, or blocks its thread, keeps the worker
+/// from its own timers): a context's deadline, `time::after`, a `Timer` or a sleep's
+/// wake-up happen on time whoever is busy. Firing wakes, closes, sends or cancels; a
+/// goroutine it wakes is queued on its own worker's inbox, never resumed here. Returns when
+/// the next such timer will be overdue, if any worker running a goroutine has one.
+fn fire_overdue(rt: &Arc<Shared>) -> Option<Instant> {
+    let late = u64::try_from(TIMER_LATE.as_nanos()).unwrap_or(u64::MAX);
+    let mut next: Option<u64> = None;
+    for w in rt.workers.iter() {
+        let at = w.next_timer.load(Ordering::Relaxed);
+        if at == u64::MAX || w.running.id.load(Ordering::Relaxed) == 0 {
+            continue;
+        }
+        let now = Instant::now();
+        let now_ns = super::runtime::nanos_since(rt.epoch, now);
+        if now_ns < at.saturating_add(late) {
+            let due = at.saturating_add(late);
+            next = Some(next.map_or(due, |n| n.min(due)));
+            continue;
+        }
+        loop {
+            let due = {
+                // Not `lock`: a worker holding its heap's lock is not stuck, and will fire.
+                let Ok(mut heap) = w.timers.try_lock() else {
+                    break;
+                };
+                let due = heap.pop_due(now);
+                w.publish_next_timer(&heap, rt.epoch);
+                due
+            };
+            match due {
+                None => break,
+                Some((when, fire)) => {
+                    if let Some((again, fire)) = fire.fire_anywhere(when, now) {
+                        let mut heap = w.lock_timers();
+                        heap.push(again, fire);
+                        w.publish_next_timer(&heap, rt.epoch);
+                    }
+                }
+            }
+        }
+    }
+    next.map(|n| rt.epoch + Duration::from_nanos(n))
+}
+
 /// The runtimes of this process: for the deadlock proof, and for SIGQUIT's dumps.
 static LIVE: Mutex<Vec<Weak<Shared>>> = Mutex::new(Vec::new());
 
@@ -320,8 +374,18 @@ pub(crate) fn run(rt: Arc<Shared>, deadlock: Option<DeadlockCheck>, warn: bool) 
         if !rt.global.is_empty() && rt.nspinning.load(Ordering::SeqCst) == 0 {
             rt.wake_idle(true);
         }
+        let next_overdue = fire_overdue(&rt);
         // Unparked at shutdown, so `run` does not wait out the tick.
-        std::thread::park_timeout(if busy { TICK } else { IDLE_TICK });
+        let tick = if busy || next_overdue.is_some() {
+            TICK
+        } else {
+            IDLE_TICK
+        };
+        let wait = next_overdue.map_or(tick, |t| {
+            t.saturating_duration_since(Instant::now())
+                .clamp(MIN_TIMER_WAIT, tick)
+        });
+        std::thread::park_timeout(wait);
     }
 }
 

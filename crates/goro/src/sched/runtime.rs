@@ -30,6 +30,7 @@ use crossbeam_utils::sync::{Parker, Unparker as ThreadUnparker};
 use crossbeam_utils::CachePadded;
 
 use super::goroutine::{payload_message, Builder, Goroutine, JoinHandle, SpawnErrorKind};
+use super::timers::Timers;
 use super::worker::{self, MainGoroutine, WorkerParts};
 use crate::stack::pool::StackPool;
 
@@ -93,6 +94,14 @@ pub(crate) struct WorkerShared {
     /// Set as the worker goes to sleep: whether its timer heap holds anything (a pending
     /// timer is live work for the deadlock detector, SEMANTICS T5).
     pub(crate) timers_pending: AtomicBool,
+    /// The worker's timer heap. Its own thread arms and fires its entries; when the worker
+    /// has been in one goroutine past a deadline, the monitor fires the overdue ones (see
+    /// `monitor::fire_overdue`). Firing wakes a goroutine or closes, sends or cancels
+    /// something; it never resumes a goroutine, so it may happen on any thread.
+    pub(crate) timers: Mutex<Timers>,
+    /// The heap's earliest deadline, in ns since `Shared::epoch`; `u64::MAX` when empty.
+    /// Written under the heap's lock, read without it (a hint: the lock decides).
+    pub(crate) next_timer: AtomicU64,
     /// The last dump request this worker answered (see `Shared::dump`).
     pub(crate) dumped: AtomicU64,
     /// The CPU-time clock of the worker's thread (`pthread_getcpuclockid`), -1 until it
@@ -105,6 +114,17 @@ pub(crate) struct WorkerShared {
 }
 
 impl WorkerShared {
+    /// The worker's timer heap, locked.
+    pub(crate) fn lock_timers(&self) -> std::sync::MutexGuard<'_, Timers> {
+        self.timers.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Publishes the heap's earliest deadline (call with the heap locked).
+    pub(crate) fn publish_next_timer(&self, heap: &Timers, epoch: Instant) {
+        let next = heap.next().map_or(u64::MAX, |t| nanos_since(epoch, t));
+        self.next_timer.store(next, Ordering::Relaxed);
+    }
+
     /// CPU time the worker's thread has used, if its clock is known.
     pub(crate) fn cpu_time(&self) -> Option<std::time::Duration> {
         let clock = self.cpu_clock.load(Ordering::Relaxed);
@@ -171,6 +191,11 @@ impl WorkerShared {
     pub(crate) fn has_deferred(&self) -> bool {
         self.has_deferred.load(Ordering::SeqCst)
     }
+}
+
+/// `t` as nanoseconds since `epoch` (0 before it).
+pub(crate) fn nanos_since(epoch: Instant, t: Instant) -> u64 {
+    u64::try_from(t.saturating_duration_since(epoch).as_nanos()).unwrap_or(u64::MAX - 1)
 }
 
 /// Adds one to a counter that only the calling worker's thread writes (`WorkerShared::spawned`
@@ -242,6 +267,8 @@ pub(crate) struct Shared {
     /// Milliseconds since the runtime started, advanced by the monitor every 10-50 ms: a
     /// clock cheap enough to read on every park (for how long a goroutine has waited).
     pub(crate) clock_ms: AtomicU64,
+    /// When the runtime started: the origin of `WorkerShared::next_timer`.
+    pub(crate) epoch: Instant,
     /// Where to write the execution trace (tracing is on for this runtime when set), and the
     /// workers' buffers, handed in as they stop.
     pub(crate) trace_path: Option<std::path::PathBuf>,
@@ -834,6 +861,8 @@ impl RuntimeBuilder {
                 resumes: CachePadded::new(AtomicU32::new(0)),
                 backlog: AtomicU32::new(0),
                 timers_pending: AtomicBool::new(false),
+                timers: Mutex::new(Timers::default()),
+                next_timer: AtomicU64::new(u64::MAX),
                 dumped: AtomicU64::new(0),
                 cpu_clock: AtomicI32::new(-1),
                 tid: AtomicI32::new(0),
@@ -861,6 +890,7 @@ impl RuntimeBuilder {
             dump_serial: Mutex::new(()),
             deadlock: Mutex::new(None),
             clock_ms: AtomicU64::new(0),
+            epoch: Instant::now(),
             trace_path: self.trace.clone(),
             trace_out: Mutex::new((Vec::new(), std::collections::HashMap::new())),
             grace: self.grace,

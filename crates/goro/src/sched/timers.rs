@@ -1,8 +1,13 @@
 //! The timer heap: one per worker, and one for the timer thread that serves plain OS threads.
 //!
-//! An entry is (deadline, arming order, what to do). A worker's heap is touched only by its
-//! own thread, so it needs no lock; the worker loop fires due entries every tick, and an idle
-//! worker sleeps on its futex no longer than the earliest deadline. What an entry does:
+//! An entry is (deadline, arming order, what to do). A worker's heap sits behind a mutex in
+//! its shared half (`WorkerShared::timers`), with its earliest deadline published beside it
+//! (`next_timer`): the worker arms entries and fires due ones at every tick (the look at the
+//! published deadline is one relaxed load), and an idle worker sleeps on its futex no longer
+//! than the earliest deadline. The lock is uncontended but for one case: a worker that has
+//! run one goroutine past a deadline cannot get to its heap, and the monitor fires the
+//! overdue entries for it (`monitor::fire_overdue`, [`Fire::fire_anywhere`]), so deadlines
+//! hold whoever is busy. What an entry does:
 //!
 //! * [`Fire::Wake`]: unpark a goroutine of this worker (`sleep`, a channel operation or a
 //!   `select` with a deadline).
@@ -61,6 +66,20 @@ impl Fire {
             Fire::Send { tx, .. } => tx.is_dead(),
             Fire::Timer { core, gen } => core.upgrade().is_none_or(|c| c.gen() != *gen),
             Fire::Deadline { ctx } => ctx.upgrade().is_none_or(|c| c.is_cancelled()),
+        }
+    }
+
+    /// Fires any entry that was due at `when`, on whatever thread: a `Wake` unparks its
+    /// goroutine (which its home worker then resumes); the others as [`Fire::fire`].
+    pub(crate) fn fire_anywhere(self, when: Instant, now: Instant) -> Option<(Instant, Fire)> {
+        match self {
+            Fire::Wake { g, gen } => {
+                if g.timer_gen.load(Ordering::Relaxed) == gen && g.park.unpark() {
+                    super::worker::schedule_woken(&g);
+                }
+                None
+            }
+            other => other.fire(when, now),
         }
     }
 

@@ -45,7 +45,7 @@ use crossbeam_utils::sync::Parker;
 
 use super::goroutine::{Goroutine, NOT_STARTED};
 use super::runtime::{count_owned, DumpLine, Home, Shared, Want, WorkerShared};
-use super::timers::{Fire, Timers};
+use super::timers::Fire;
 use super::wait::Holds;
 use crate::stack::overflow::AltStack;
 use crate::stack::pool::Stack;
@@ -331,7 +331,6 @@ pub(crate) struct Local {
     /// Goroutine ids handed out here, taken from the global counter in blocks (Go's
     /// `goidcache`), so spawning on several workers does not share one counter's cache line.
     ids: Cell<(u64, u64)>,
-    timers: RefCell<Timers>,
     stacks: RefCell<Vec<Stack>>,
     parker: Parker,
     tick: Cell<u32>,
@@ -656,7 +655,7 @@ fn park_holding_thread(l: &Local) {
         // below, or the waker sees us sleeping and unparks us.
         fence(Ordering::SeqCst);
         if l.with_current(|g| g.park.is_parked()).unwrap_or(false) {
-            let timer = l.timers.borrow().next();
+            let timer = l.next_timer();
             // A bound, so a shutdown (which unparks every worker) or a lost race is never
             // waited on for ever.
             let until = (Instant::now() + Duration::from_millis(10)).min(give_up);
@@ -818,7 +817,7 @@ pub(crate) fn park_current_until(deadline: Instant) -> bool {
         Some(l) if l.fiber.is_running() => l.with_current(|g| {
             let gen = g.timer_gen.load(Ordering::Relaxed);
             let wake = Fire::Wake { g: g.clone(), gen };
-            l.timers.borrow_mut().push(deadline, wake);
+            l.arm(deadline, wake);
             gen
         }),
         _ => None,
@@ -834,7 +833,7 @@ pub(crate) fn park_current_until(deadline: Instant) -> bool {
 pub(crate) fn arm_timer(when: Instant, fire: Fire) -> Result<(), Fire> {
     with_local(|l| match l {
         Some(l) => {
-            l.timers.borrow_mut().push(when, fire);
+            l.arm(when, fire);
             Ok(())
         }
         None => Err(fire),
@@ -998,7 +997,6 @@ pub(crate) fn run_worker(rt: Arc<Shared>, parts: WorkerParts, main: Option<MainG
         fiber: CurrentFiber::new(),
         current: Cell::new(ptr::null()),
         ids: Cell::new((0, 0)),
-        timers: RefCell::new(Timers::default()),
         stacks: RefCell::new(Vec::new()),
         parker: parts.parker,
         tick: Cell::new(0),
@@ -1229,10 +1227,24 @@ impl Local {
         }
     }
 
-    /// Fires the due timers. The look at an empty heap is inlined into the loop's tick.
+    /// Arms a timer entry on this worker's heap.
+    fn arm(&self, when: Instant, fire: Fire) {
+        let me = self.me();
+        let mut heap = me.lock_timers();
+        heap.push(when, fire);
+        me.publish_next_timer(&heap, self.rt.epoch);
+    }
+
+    /// The earliest deadline of this worker's heap.
+    fn next_timer(&self) -> Option<Instant> {
+        self.me().lock_timers().next()
+    }
+
+    /// Fires the due timers. The look at an empty heap (its published deadline) is inlined
+    /// into the loop's tick.
     #[inline(always)]
     fn fire_timers(&self) {
-        if self.timers.borrow().is_empty() {
+        if self.me().next_timer.load(Ordering::Relaxed) == u64::MAX {
             return;
         }
         self.fire_due_timers();
@@ -1240,8 +1252,19 @@ impl Local {
 
     fn fire_due_timers(&self) {
         let now = Instant::now();
+        let me = self.me();
+        if super::runtime::nanos_since(self.rt.epoch, now) < me.next_timer.load(Ordering::Relaxed) {
+            return;
+        }
         loop {
-            let due = self.timers.borrow_mut().pop_due(now);
+            // Popped with the heap locked, fired with it unlocked: firing a `Timer` takes its
+            // lock, and a goroutine arming one holds that lock while it takes the heap's.
+            let due = {
+                let mut heap = me.lock_timers();
+                let due = heap.pop_due(now);
+                me.publish_next_timer(&heap, self.rt.epoch);
+                due
+            };
             match due {
                 None => break,
                 Some((_, Fire::Wake { g, gen })) => {
@@ -1260,7 +1283,7 @@ impl Local {
                         self.trace_instant("timer", 0);
                     }
                     if let Some((next, fire)) = fire.fire(when, now) {
-                        self.timers.borrow_mut().push(next, fire);
+                        self.arm(next, fire);
                     }
                 }
             }
@@ -1497,11 +1520,8 @@ impl Local {
             || self.me().has_deferred()
             || self.runnext.get().is_some()
             || !self.ready.borrow().is_empty()
-            || self
-                .timers
-                .borrow()
-                .next()
-                .is_some_and(|t| t <= Instant::now())
+            || self.me().next_timer.load(Ordering::Relaxed)
+                <= super::runtime::nanos_since(self.rt.epoch, Instant::now())
             || rt.is_shut_down()
             || self.workers_queued(true)
     }
@@ -1626,8 +1646,10 @@ impl Local {
     fn sleep(&self) {
         let rt = &self.rt;
         let me = self.me();
-        me.timers_pending
-            .store(!self.timers.borrow().is_empty(), Ordering::SeqCst);
+        me.timers_pending.store(
+            me.next_timer.load(Ordering::Relaxed) != u64::MAX,
+            Ordering::SeqCst,
+        );
         me.sleeping.store(true, Ordering::SeqCst);
         rt.add_idle(self.index);
         // Pairs with the fence in `wake_idle` / `push_inbox`: either we see their work here,
@@ -1640,7 +1662,7 @@ impl Local {
             // CPU, and when the OS had put it on the victim's CPU (the other one busy) it
             // stopped the victim for the whole STEAL_DELAY and then took its queue: a ring of
             // 503 goroutines being spawned lost half of them this way, in one run of three.
-            let timer = self.timers.borrow().next();
+            let timer = self.next_timer();
             let recheck = self.workers_queued(false).then(|| Instant::now() + RECHECK);
             match timer.into_iter().chain(recheck).min() {
                 Some(t) => self.parker.park_deadline(t),
@@ -2005,7 +2027,11 @@ impl Local {
                 std::thread::sleep(Duration::from_millis(1));
             }
         }
-        self.timers.borrow_mut().clear();
+        {
+            let mut heap = self.me().lock_timers();
+            heap.clear();
+            self.me().publish_next_timer(&heap, self.rt.epoch);
+        }
         self.runnext.take();
         self.ready.borrow_mut().clear();
         if let Some(g) = self.me().take_deferred() {
