@@ -376,7 +376,9 @@ pub(crate) fn run(rt: Arc<Shared>, deadlock: Option<DeadlockCheck>, warn: bool) 
         }
         let next_overdue = fire_overdue(&rt);
         // Unparked at shutdown, so `run` does not wait out the tick.
-        let tick = if busy || next_overdue.is_some() {
+        // The first look comes before the main goroutine has started: no idle tick yet.
+        let starting = now.duration_since(start) < IDLE_TICK;
+        let tick = if busy || starting || next_overdue.is_some() {
             TICK
         } else {
             IDLE_TICK
@@ -385,7 +387,9 @@ pub(crate) fn run(rt: Arc<Shared>, deadlock: Option<DeadlockCheck>, warn: bool) 
             t.saturating_duration_since(Instant::now())
                 .clamp(MIN_TIMER_WAIT, tick)
         });
+        rt.monitor_idle.store(wait == IDLE_TICK, Ordering::Relaxed);
         std::thread::park_timeout(wait);
+        rt.monitor_idle.store(false, Ordering::Relaxed);
     }
 }
 

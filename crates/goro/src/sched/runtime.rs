@@ -269,6 +269,11 @@ pub(crate) struct Shared {
     pub(crate) clock_ms: AtomicU64,
     /// When the runtime started: the origin of `WorkerShared::next_timer`.
     pub(crate) epoch: Instant,
+    /// The monitor's thread, once it runs, and whether it sleeps its long idle tick: a
+    /// worker that wakes from its sleep then wakes it, so a goroutine that starts work and
+    /// gets stuck past a deadline is seen within the short tick (see `monitor::fire_overdue`).
+    pub(crate) monitor: std::sync::OnceLock<std::thread::Thread>,
+    pub(crate) monitor_idle: AtomicBool,
     /// Where to write the execution trace (tracing is on for this runtime when set), and the
     /// workers' buffers, handed in as they stop.
     pub(crate) trace_path: Option<std::path::PathBuf>,
@@ -891,6 +896,8 @@ impl RuntimeBuilder {
             deadlock: Mutex::new(None),
             clock_ms: AtomicU64::new(0),
             epoch: Instant::now(),
+            monitor: std::sync::OnceLock::new(),
+            monitor_idle: AtomicBool::new(false),
             trace_path: self.trace.clone(),
             trace_out: Mutex::new((Vec::new(), std::collections::HashMap::new())),
             grace: self.grace,
@@ -929,10 +936,14 @@ impl RuntimeBuilder {
                 grace,
                 fatal_unproven: self.deadlock_unproven,
             });
-            std::thread::Builder::new()
+            let t = std::thread::Builder::new()
                 .name("goro-monitor".into())
                 .spawn(move || super::monitor::run(rt2, deadlock, warn))
-                .ok()
+                .ok();
+            if let Some(t) = &t {
+                let _ = rt.monitor.set(t.thread().clone());
+            }
+            t
         };
 
         let out: Rc<RefCell<Option<std::thread::Result<T>>>> = Rc::new(RefCell::new(None));

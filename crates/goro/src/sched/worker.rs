@@ -1230,9 +1230,14 @@ impl Local {
     /// Arms a timer entry on this worker's heap.
     fn arm(&self, when: Instant, fire: Fire) {
         let me = self.me();
+        let at = super::runtime::nanos_since(self.rt.epoch, when);
         let mut heap = me.lock_timers();
         heap.push(when, fire);
-        me.publish_next_timer(&heap, self.rt.epoch);
+        // The heap's minimum is now the smaller of the two (the published one is exact: it
+        // changes only under the lock).
+        if at < me.next_timer.load(Ordering::Relaxed) {
+            me.next_timer.store(at, Ordering::Relaxed);
+        }
     }
 
     /// The earliest deadline of this worker's heap.
@@ -1671,6 +1676,14 @@ impl Local {
         }
         me.sleeping.store(false, Ordering::SeqCst);
         rt.remove_idle(self.index);
+        // Back to work: a monitor on its long idle tick looks again soon (see
+        // `Shared::monitor_idle`). Once per sleep, and only after an idle spell.
+        if rt.monitor_idle.load(Ordering::Relaxed) {
+            rt.monitor_idle.store(false, Ordering::Relaxed);
+            if let Some(m) = rt.monitor.get() {
+                m.unpark();
+            }
+        }
         self.answer_dump();
     }
 
