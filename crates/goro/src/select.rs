@@ -405,6 +405,10 @@ impl<T> fmt::Debug for SendCase<'_, T> {
 #[doc(hidden)]
 pub fn run(cases: &mut [&mut dyn Case], wait: Wait) -> Option<usize> {
     const ON_STACK: usize = 16;
+    if matches!(wait, Wait::Never) {
+        // A select with `default` never blocks: a loop of them must still share its worker.
+        crate::sched::worker::preempt_point();
+    }
     let n = cases.len();
     if n <= ON_STACK {
         let (mut poll, mut order) = ([0u32; ON_STACK], [0u32; ON_STACK]);

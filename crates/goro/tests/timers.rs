@@ -212,3 +212,70 @@ fn after_and_is_done_fire_while_their_worker_is_busy() {
         );
     }
 }
+
+/// With one worker, a loop that polls a `select!` with `default` for 300 ms and a goroutine
+/// on a 1 ms ticker both progress: the monitor flags the loop after 10 ms of CPU time, and
+/// the loop's next non-blocking select yields (before, the ticker ran only after the loop).
+/// The same holds for `Context::is_done`, `try_recv`, `try_send` and `Mutex::try_lock`.
+#[test]
+fn a_loop_polling_through_goro_shares_its_worker() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::Arc;
+    for w in [1, 2] {
+        let ticks = goro::Runtime::builder()
+            .workers(w)
+            .hog_warnings(false)
+            .run(|| {
+                let ticks = Arc::new(AtomicUsize::new(0));
+                let stop = Arc::new(AtomicBool::new(false));
+                let (t2, s2) = (ticks.clone(), stop.clone());
+                let ticker = goro::go(move || {
+                    let t = Ticker::new(Duration::from_millis(1)).unwrap();
+                    while !s2.load(Ordering::Relaxed) {
+                        let _ = t.c().recv();
+                        t2.fetch_add(1, Ordering::Relaxed);
+                    }
+                });
+                goro::yield_now(); // the ticker starts
+                let (ctx, _cancel) =
+                    goro::context::Context::background().with_timeout(Duration::from_millis(300));
+                let done = ctx.done();
+                let (tx, rx) = goro::chan::<u8>(1);
+                let m = goro::sync::Mutex::new(0u8);
+                let mut round = 0u32;
+                loop {
+                    round = round.wrapping_add(1);
+                    // Each kind of polling call takes its turn.
+                    match round % 4 {
+                        0 => goro::select! {
+                            recv(done) -> _ => break,
+                            default => work(),
+                        },
+                        1 => {
+                            if ctx.is_done() {
+                                break;
+                            }
+                            work();
+                        }
+                        2 => {
+                            let _ = tx.try_send(1);
+                            let _ = rx.try_recv();
+                            work();
+                        }
+                        _ => {
+                            drop(m.try_lock());
+                            work();
+                        }
+                    }
+                }
+                stop.store(true, Ordering::Relaxed);
+                ticker.join().unwrap();
+                ticks.load(Ordering::Relaxed)
+            })
+            .unwrap();
+        assert!(
+            ticks >= 5,
+            "with {w} workers the ticker ran {ticks} times in 300 ms"
+        );
+    }
+}

@@ -222,6 +222,7 @@ impl<T> Sender<T> {
     /// assert!(tx.try_send(2).unwrap_err().is_full());
     /// ```
     pub fn try_send(&self, v: T) -> Result<(), TrySendError<T>> {
+        crate::sched::worker::preempt_point();
         self.ch.try_send(v)
     }
 
@@ -318,6 +319,7 @@ impl<T> Receiver<T> {
     /// assert_eq!(rx.try_recv(), Err(goro::TryRecvError::Closed));
     /// ```
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
+        crate::sched::worker::preempt_point();
         self.ch.try_recv()
     }
 

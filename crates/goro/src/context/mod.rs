@@ -293,6 +293,7 @@ impl Context {
     /// Why the context is done, or `None` while it is not.
     #[doc(alias = "Err")]
     pub fn err(&self) -> Option<ContextError> {
+        crate::sched::worker::preempt_point();
         let s = self.cancel_state()?;
         if !s.is_cancelled() {
             return None;
@@ -302,6 +303,7 @@ impl Context {
 
     /// True once the context is done.
     pub fn is_done(&self) -> bool {
+        crate::sched::worker::preempt_point();
         self.cancel_state().is_some_and(|s| s.is_cancelled())
     }
 

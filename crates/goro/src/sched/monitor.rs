@@ -323,17 +323,25 @@ pub(crate) fn run(rt: Arc<Shared>, deadlock: Option<DeadlockCheck>, warn: bool) 
             busy = true;
             match &mut seen[i] {
                 Some(s) if s.seq == seq && s.id == id => {
-                    if !warn || r.held.load(Ordering::Relaxed) {
+                    if r.held.load(Ordering::Relaxed) {
                         // A goroutine holding its thread through a panic says so itself.
                         continue;
                     }
                     let wall = now.duration_since(s.since);
                     let cpu = w.cpu_time().zip(s.cpu0).map(|(c, c0)| c.saturating_sub(c0));
+                    let stuck = judge(wall, cpu, || w.waiting_in_kernel());
+                    if stuck == Some(Stuck::Computing) {
+                        // Its next call into a goro operation that does not block yields.
+                        r.preempt.store(true, Ordering::Relaxed);
+                    }
+                    if !warn {
+                        continue;
+                    }
                     let site = r.site.load(Ordering::Relaxed);
                     // SAFETY: a non-null site is a `&'static Location` (see `Running`).
                     let site = unsafe { site.as_ref() }
                         .map_or_else(|| "an unknown site".to_string(), |l| l.to_string());
-                    match judge(wall, cpu, || w.waiting_in_kernel()) {
+                    match stuck {
                         Some(Stuck::Computing) if warned.insert(id, Stuck::Computing) => {
                             eprintln!(
                                 "goro: goroutine {id} (created at {site}) has computed for \

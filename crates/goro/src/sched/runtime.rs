@@ -50,6 +50,12 @@ pub(crate) struct Running {
     /// because a start writes this line anyway). Less `WorkerShared::exited`: the goroutines
     /// that live on this worker, which shutdown reports when the worker is stuck.
     pub(crate) started: AtomicUsize,
+    /// Set by the monitor when that goroutine has computed [`monitor::HOG`] of CPU time
+    /// without a switch; cleared at every resume. goro's non-blocking operations yield when
+    /// they see it (`worker::preempt_point`).
+    ///
+    /// [`monitor::HOG`]: super::monitor::HOG
+    pub(crate) preempt: AtomicBool,
     /// True while that goroutine waits with the worker's thread, because it parked while
     /// unwinding from a panic (see `worker::park_holding_thread`): blocked, not computing.
     pub(crate) held: AtomicBool,

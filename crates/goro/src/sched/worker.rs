@@ -795,6 +795,26 @@ pub(crate) fn yield_current() -> bool {
     })
 }
 
+/// A preemption point, in goro's own operations that do not block (`select!` with `default`,
+/// `try_send`, `try_recv`, `Context::is_done` and `err`, `Mutex::try_lock`): if the monitor
+/// has flagged the running goroutine for having computed 10 ms of CPU time without a switch
+/// (`Running::preempt`), it yields, so a loop that polls through goro shares its worker
+/// (Go preempts such a loop with a signal; goro cannot, see DESIGN.md). One thread-local
+/// read and one relaxed load when not flagged.
+#[inline]
+pub(crate) fn preempt_point() {
+    let flagged = with_local(|l| l.is_some_and(|l| l.me().running.preempt.load(Ordering::Relaxed)));
+    if flagged {
+        preempt_now();
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn preempt_now() {
+    yield_current();
+}
+
 /// Parks the running goroutine until `deadline`. False if not on a goroutine.
 pub(crate) fn sleep_until(deadline: Instant) -> bool {
     if !in_goroutine() {
@@ -1959,6 +1979,7 @@ impl Local {
         r.site
             .store(ptr::from_ref(slot.g.site).cast_mut(), Ordering::Relaxed);
         r.id.store(slot.g.id, Ordering::Relaxed);
+        r.preempt.store(false, Ordering::Relaxed);
         let t0 = if self.tracing {
             self.trace_resume(&slot.g)
         } else {

@@ -143,6 +143,7 @@ impl<T: ?Sized> Mutex<T> {
     /// ```
     #[doc(alias = "TryLock")]
     pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
+        crate::sched::worker::preempt_point();
         self.try_acquire().then(|| self.guard())
     }
 
