@@ -12,7 +12,11 @@
 //! and a spawn site is `&'static`.
 //!
 //! It also wakes a sleeping worker when the global queue holds goroutines and nobody is
-//! spinning to find them (a backstop; spawns from plain threads wake one already).
+//! spinning to find them (a backstop; spawns from plain threads wake one already); flags a
+//! goroutine that has computed [`HOG`] of CPU time without a switch, so that its next
+//! non-blocking goro call yields (`worker::preempt_point`); and fires the overdue timers of
+//! a worker stuck in one goroutine ([`fire_overdue`]), waking for the next such deadline
+//! rather than its tick.
 //!
 //! The warning does not show the goroutine's name: that lives in the goroutine's header, which
 //! the goroutine may free at any moment under the monitor's feet.
