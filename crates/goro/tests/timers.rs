@@ -279,3 +279,30 @@ fn a_loop_polling_through_goro_shares_its_worker() {
         );
     }
 }
+
+/// A goroutine that only sleeps (it never made an `Unparker`, so it has no recorded home),
+/// on a worker that then computes past its deadline: the monitor fires its timer for the
+/// worker, and the goroutine is queued on that worker and wakes. (A wake-up that needed the
+/// home it did not have was lost, and the join below waited for ever.)
+#[test]
+fn a_sleeper_whose_timer_the_monitor_fires_still_wakes() {
+    for w in [1, 2] {
+        goro::Runtime::builder()
+            .workers(w)
+            .hog_warnings(false)
+            .run(|| {
+                let sleepers: Vec<_> = (0..4)
+                    .map(|_| goro::go(|| goro::time::sleep(Duration::from_millis(5))))
+                    .collect();
+                goro::yield_now(); // they start and sleep
+                let t = Instant::now();
+                while t.elapsed() < Duration::from_millis(30) {
+                    work(); // no goro call: the timers are overdue on a busy worker
+                }
+                for s in sleepers {
+                    s.join().unwrap();
+                }
+            })
+            .unwrap();
+    }
+}

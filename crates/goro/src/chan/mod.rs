@@ -226,6 +226,13 @@ impl<T> Sender<T> {
         self.ch.try_send(v)
     }
 
+    /// [`try_send`](Self::try_send) without its preemption point: for goro's own code, which
+    /// may hold a lock of its own (a timer's) where a yield could let a goroutine of the same
+    /// worker block the thread on it.
+    pub(crate) fn try_send_quiet(&self, v: T) -> Result<(), TrySendError<T>> {
+        self.ch.try_send(v)
+    }
+
     /// Sends `v`, waiting at most `timeout`.
     ///
     /// # Examples
@@ -320,6 +327,12 @@ impl<T> Receiver<T> {
     /// ```
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
         crate::sched::worker::preempt_point();
+        self.ch.try_recv()
+    }
+
+    /// [`try_recv`](Self::try_recv) without its preemption point (see
+    /// [`Sender::try_send_quiet`]).
+    pub(crate) fn try_recv_quiet(&self) -> Result<T, TryRecvError> {
         self.ch.try_recv()
     }
 

@@ -30,6 +30,7 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use super::runtime::Shared;
+use super::timers::Fire;
 
 /// A goroutine running this long without a switch is reported (Go preempts after 10 ms).
 pub(crate) const HOG: Duration = Duration::from_millis(10);
@@ -172,7 +173,7 @@ const MIN_TIMER_WAIT: Duration = Duration::from_micros(200);
 fn fire_overdue(rt: &Arc<Shared>) -> Option<Instant> {
     let late = u64::try_from(TIMER_LATE.as_nanos()).unwrap_or(u64::MAX);
     let mut next: Option<u64> = None;
-    for w in rt.workers.iter() {
+    for (i, w) in rt.workers.iter().enumerate() {
         let at = w.next_timer.load(Ordering::Relaxed);
         if at == u64::MAX || w.running.id.load(Ordering::Relaxed) == 0 {
             continue;
@@ -196,8 +197,19 @@ fn fire_overdue(rt: &Arc<Shared>) -> Option<Instant> {
             };
             match due {
                 None => break,
+                // A goroutine of this worker waking from a sleep or a deadline: queued on the
+                // worker's inbox, as any wake-up from another thread. Its slot is known here;
+                // its `home` may not be (only a goroutine that made an `Unparker` has one).
+                Some((_, Fire::Wake { g, gen })) => {
+                    if g.timer_gen.load(Ordering::Relaxed) == gen
+                        && g.park.unpark()
+                        && !rt.is_shut_down()
+                    {
+                        rt.push_inbox(i, g.slot.load(Ordering::Relaxed));
+                    }
+                }
                 Some((when, fire)) => {
-                    if let Some((again, fire)) = fire.fire_anywhere(when, now) {
+                    if let Some((again, fire)) = fire.fire(when, now) {
                         let mut heap = w.lock_timers();
                         heap.push(again, fire);
                         w.publish_next_timer(&heap, rt.epoch);

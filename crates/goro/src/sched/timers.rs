@@ -6,7 +6,7 @@
 //! published deadline is one relaxed load), and an idle worker sleeps on its futex no longer
 //! than the earliest deadline. The lock is uncontended but for one case: a worker that has
 //! run one goroutine past a deadline cannot get to its heap, and the monitor fires the
-//! overdue entries for it (`monitor::fire_overdue`, [`Fire::fire_anywhere`]), so deadlines
+//! overdue entries for it (`monitor::fire_overdue`), so deadlines
 //! hold whoever is busy. What an entry does:
 //!
 //! * [`Fire::Wake`]: unpark a goroutine of this worker (`sleep`, a channel operation or a
@@ -66,20 +66,6 @@ impl Fire {
             Fire::Send { tx, .. } => tx.is_dead(),
             Fire::Timer { core, gen } => core.upgrade().is_none_or(|c| c.gen() != *gen),
             Fire::Deadline { ctx } => ctx.upgrade().is_none_or(|c| c.is_cancelled()),
-        }
-    }
-
-    /// Fires any entry that was due at `when`, on whatever thread: a `Wake` unparks its
-    /// goroutine (which its home worker then resumes); the others as [`Fire::fire`].
-    pub(crate) fn fire_anywhere(self, when: Instant, now: Instant) -> Option<(Instant, Fire)> {
-        match self {
-            Fire::Wake { g, gen } => {
-                if g.timer_gen.load(Ordering::Relaxed) == gen && g.park.unpark() {
-                    super::worker::schedule_woken(&g);
-                }
-                None
-            }
-            other => other.fire(when, now),
         }
     }
 

@@ -108,7 +108,7 @@ pub fn tick(d: Duration) -> Receiver<Instant> {
 fn every(d: Duration, period: Option<Duration>) -> Receiver<Instant> {
     let (tx, rx) = chan(1);
     if d.is_zero() {
-        let _ = tx.try_send(Instant::now());
+        let _ = tx.try_send_quiet(Instant::now());
         return rx;
     }
     let fire = Fire::Send {

@@ -128,7 +128,7 @@ pub(crate) fn fire(core: &TimerCore, gen: u64, when: Instant, now: Instant) -> O
     if core.gen() != gen || !st.armed {
         return None;
     }
-    let _ = core.tx.try_send(now); // full: a slow ticker receiver misses this tick
+    let _ = core.tx.try_send_quiet(now); // full: a slow ticker receiver misses this tick
     match st.period {
         Some(p) => Some(next_tick(when, p, now)),
         None => {
@@ -166,7 +166,7 @@ impl Handle {
         if was_armed {
             ARMED.fetch_sub(1, Ordering::Relaxed);
         }
-        let unreceived = self.rx.try_recv().is_ok();
+        let unreceived = self.rx.try_recv_quiet().is_ok();
         was_armed || unreceived
     }
 
@@ -182,7 +182,7 @@ impl Handle {
         st.period = period;
         if d.is_zero() && period.is_none() {
             // Fires at once, as Go's timer with a deadline in the past does.
-            let _ = self.core.tx.try_send(Instant::now());
+            let _ = self.core.tx.try_send_quiet(Instant::now());
             return was;
         }
         st.armed = true;
