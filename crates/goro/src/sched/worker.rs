@@ -1260,6 +1260,13 @@ impl Local {
         }
     }
 
+    /// True if this worker's earliest timer is due (its published deadline; the clock is
+    /// read only when there is one).
+    fn timer_due(&self) -> bool {
+        let next = self.me().next_timer.load(Ordering::Relaxed);
+        next != u64::MAX && next <= super::runtime::nanos_since(self.rt.epoch, Instant::now())
+    }
+
     /// The earliest deadline of this worker's heap.
     fn next_timer(&self) -> Option<Instant> {
         self.me().lock_timers().next()
@@ -1545,8 +1552,7 @@ impl Local {
             || self.me().has_deferred()
             || self.runnext.get().is_some()
             || !self.ready.borrow().is_empty()
-            || self.me().next_timer.load(Ordering::Relaxed)
-                <= super::runtime::nanos_since(self.rt.epoch, Instant::now())
+            || self.timer_due()
             || rt.is_shut_down()
             || self.workers_queued(true)
     }
