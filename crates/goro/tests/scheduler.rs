@@ -544,3 +544,63 @@ fn the_monitor_names_a_goroutine_that_does_not_yield() {
         "GORO_MONITOR=0 must silence it: {err}"
     );
 }
+
+/// `Builder::dedicated`: a loop that computes for 200 ms without calling goro runs on a
+/// thread of its own, so the one worker's other goroutines keep running (a ticker ticks
+/// through it); it still talks to them over channels, spawns onto the runtime, and its panic
+/// reaches its join.
+#[test]
+fn a_dedicated_goroutine_does_not_hold_up_its_spawners_worker() {
+    let ticks = Runtime::builder()
+        .workers(1)
+        .hog_warnings(false)
+        .run(|| {
+            let ticks = Arc::new(AtomicUsize::new(0));
+            let t2 = ticks.clone();
+            let (stop_tx, stop_rx) = goro::chan::<()>(0);
+            let ticker = goro::go(move || {
+                let t = goro::time::Ticker::new(Duration::from_millis(1)).unwrap();
+                loop {
+                    goro::select! {
+                        recv(t.c()) -> _ => { t2.fetch_add(1, Ordering::Relaxed); },
+                        recv(stop_rx) -> _ => break,
+                    }
+                }
+            });
+            let (tx, rx) = goro::chan::<u64>(0);
+            let crunch = goro::Builder::new()
+                .name("crunch")
+                .dedicated(true)
+                .spawn(move || {
+                    assert_eq!(goro::current_id(), None, "a thread of its own");
+                    let start = std::time::Instant::now();
+                    let mut x = 0u64;
+                    while start.elapsed() < Duration::from_millis(200) {
+                        x = std::hint::black_box(x.wrapping_add(1));
+                    }
+                    tx.send(x).unwrap();
+                    goro::go(|| 7).join().unwrap()
+                })
+                .unwrap();
+            assert!(rx.recv().unwrap() > 0);
+            assert_eq!(crunch.join().unwrap(), 7);
+            let during = ticks.load(Ordering::Relaxed);
+            drop(stop_tx);
+            ticker.join().unwrap();
+            let boom = goro::Builder::new()
+                .dedicated(true)
+                .spawn(|| -> u8 { panic!("dedicated boom") })
+                .unwrap();
+            assert_eq!(
+                boom.join().unwrap_err().panic_message(),
+                Some("dedicated boom")
+            );
+            during
+        })
+        .unwrap();
+    // About 200 at a 1 ms period; a worker held by the loop would give at most 1.
+    assert!(
+        ticks >= 50,
+        "the ticker ticked {ticks} times during the loop"
+    );
+}

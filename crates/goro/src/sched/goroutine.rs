@@ -577,6 +577,8 @@ pub enum SpawnErrorKind {
     ShutDown,
     /// The stack size is below 16 KiB or above 1 GiB.
     BadStackSize(usize),
+    /// The OS refused the thread of a dedicated goroutine (`Builder::dedicated`).
+    NoThread,
 }
 
 impl<F> SpawnError<F> {
@@ -600,6 +602,9 @@ impl fmt::Display for SpawnErrorKind {
             SpawnErrorKind::ShutDown => write!(f, "the goro runtime has shut down"),
             SpawnErrorKind::BadStackSize(n) => {
                 write!(f, "stack size {n} is out of range (16 KiB to 1 GiB)")
+            }
+            SpawnErrorKind::NoThread => {
+                write!(f, "the OS refused a thread for a dedicated goroutine")
             }
         }
     }
@@ -640,6 +645,13 @@ impl<F> std::error::Error for SpawnError<F> {}
 pub struct Builder {
     name: Option<String>,
     stack_size: Option<usize>,
+    dedicated: bool,
+}
+
+thread_local! {
+    /// On a dedicated goroutine's thread (`Builder::dedicated`): its runtime, so that `go`
+    /// there spawns onto it.
+    static DEDICATED: std::cell::RefCell<Option<Arc<Shared>>> = const { std::cell::RefCell::new(None) };
 }
 
 /// Stack sizes a goroutine may ask for: Go's maximum is 1 GB.
@@ -664,6 +676,41 @@ impl Builder {
         self
     }
 
+    /// Runs the goroutine on an OS thread of its own instead of a worker: the escape hatch
+    /// for a loop that computes for long without calling goro (which goro cannot preempt,
+    /// and which would hold up every goroutine of its worker). Everything goro offers works
+    /// there as on any plain thread: channels, `select!`, timers, `sync`, sockets and joins
+    /// block that thread, and `go` spawns onto the runtime. It is not a goroutine of the
+    /// runtime for the rest: `current_id` is `None` there, dumps do not list it, and `run`
+    /// does not wait for it or unwind it (a thread is never interrupted); being a thread
+    /// goro cannot see into, it keeps the deadlock report from being fatal while it lives.
+    /// The stack size is the OS thread's (`stack_size`, or std's default).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let n = goro::run(|| {
+    ///     let (tx, rx) = goro::chan(0);
+    ///     let crunch = goro::Builder::new()
+    ///         .name("crunch")
+    ///         .dedicated(true)
+    ///         .spawn(move || {
+    ///             let sum: u64 = (0..10_000_000u64).map(std::hint::black_box).sum();
+    ///             tx.send(sum).unwrap(); // a goro channel, from its own thread
+    ///             goro::go(|| 1).join().unwrap() // and goroutines, spawned onto the runtime
+    ///         })
+    ///         .unwrap();
+    ///     let sum = rx.recv().unwrap();
+    ///     crunch.join().unwrap() + (sum > 0) as u64
+    /// })
+    /// .unwrap();
+    /// assert_eq!(n, 2);
+    /// ```
+    pub fn dedicated(mut self, on: bool) -> Self {
+        self.dedicated = on;
+        self
+    }
+
     /// Spawns on the runtime of the calling goroutine.
     #[track_caller]
     pub fn spawn<F, T>(self, f: F) -> Result<JoinHandle<T>, SpawnError<F>>
@@ -672,12 +719,16 @@ impl Builder {
         T: Send + 'static,
     {
         let site = Location::caller();
+        let dedicated = || DEDICATED.with(|d| d.borrow().clone());
         worker::with_runtime(move |rt| match rt {
             Some(rt) => self.spawn_at(rt, f, site),
-            None => Err(SpawnError {
-                reason: SpawnErrorKind::NoRuntime,
-                closure: f,
-            }),
+            None => match dedicated() {
+                Some(rt) => self.spawn_at(&rt, f, site),
+                None => Err(SpawnError {
+                    reason: SpawnErrorKind::NoRuntime,
+                    closure: f,
+                }),
+            },
         })
     }
 
@@ -715,6 +766,9 @@ impl Builder {
                 closure: f,
             });
         }
+        if self.dedicated {
+            return spawn_dedicated(self, rt, f, site);
+        }
         let task = Spawned {
             f: UnsafeCell::new(Some(f)),
             join: JoinSlot::new(),
@@ -723,6 +777,54 @@ impl Builder {
         let joinable: Arc<Goroutine<dyn Joinable<T>>> = g.clone();
         rt.submit(g);
         Ok(JoinHandle { g: joinable })
+    }
+}
+
+/// See [`Builder::dedicated`]. The goroutine's task runs on the new thread as it would on a
+/// fiber: the closure's value or panic lands in the join slot (`Task::run` needs no fiber).
+/// The thread's name does not start with `goro-`, so the deadlock proof counts it as a thread
+/// that may still wake a goroutine, which it is.
+fn spawn_dedicated<F, T>(
+    b: Builder,
+    rt: &Arc<Shared>,
+    f: F,
+    site: &'static Location<'static>,
+) -> Result<JoinHandle<T>, SpawnError<F>>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let mut thread = std::thread::Builder::new().name(format!(
+        "dedicated {}",
+        b.name.as_deref().unwrap_or("goroutine")
+    ));
+    if let Some(n) = b.stack_size {
+        thread = thread.stack_size(n);
+    }
+    let task = Spawned {
+        f: UnsafeCell::new(Some(f)),
+        join: JoinSlot::new(),
+    };
+    let g = Arc::new(Goroutine::new(b, site, task));
+    let joinable: Arc<Goroutine<dyn Joinable<T>>> = g.clone();
+    let (g2, rt2) = (g.clone(), rt.clone());
+    let started = thread.spawn(move || {
+        DEDICATED.with(|d| *d.borrow_mut() = Some(rt2));
+        g2.task.run();
+        DEDICATED.with(|d| d.borrow_mut().take());
+    });
+    match started {
+        Ok(_) => Ok(JoinHandle { g: joinable }),
+        Err(_) => match g.task.claim() {
+            Some(f) => {
+                drop(joinable);
+                Err(SpawnError {
+                    reason: SpawnErrorKind::NoThread,
+                    closure: f,
+                })
+            }
+            None => unreachable!("goro: a dedicated goroutine whose thread never started ran"),
+        },
     }
 }
 
