@@ -447,6 +447,14 @@ const CLAIMED: u8 = 1;
 unsafe impl<F: Send, T: Send> Sync for Spawned<F, T> {}
 
 impl<F, T> Spawned<F, T> {
+    /// The task of a goroutine that will run `f`.
+    fn new(f: F) -> Self {
+        Spawned {
+            f: UnsafeCell::new(Some(f)),
+            join: JoinSlot::new(),
+        }
+    }
+
     fn claim(&self) -> Option<F> {
         if self.join.stage.swap(CLAIMED, Ordering::Acquire) != UNSTARTED {
             return None;
@@ -769,10 +777,7 @@ impl Builder {
         if self.dedicated {
             return spawn_dedicated(self, rt, f, site);
         }
-        let task = Spawned {
-            f: UnsafeCell::new(Some(f)),
-            join: JoinSlot::new(),
-        };
+        let task = Spawned::new(f);
         let g = Arc::new(Goroutine::new(self, site, task));
         let joinable: Arc<Goroutine<dyn Joinable<T>>> = g.clone();
         rt.submit(g);
@@ -801,10 +806,7 @@ where
     if let Some(n) = b.stack_size {
         thread = thread.stack_size(n);
     }
-    let task = Spawned {
-        f: UnsafeCell::new(Some(f)),
-        join: JoinSlot::new(),
-    };
+    let task = Spawned::new(f);
     let g = Arc::new(Goroutine::new(b, site, task));
     let joinable: Arc<Goroutine<dyn Joinable<T>>> = g.clone();
     let (g2, rt2) = (g.clone(), rt.clone());
@@ -884,10 +886,7 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    let task = Spawned {
-        f: UnsafeCell::new(Some(f)),
-        join: JoinSlot::new(),
-    };
+    let task = Spawned::new(f);
     let g = Arc::new(Goroutine::new(Builder::new(), Location::caller(), task));
     g.task.cancel();
     JoinHandle { g }
