@@ -113,7 +113,9 @@ impl Warned {
 fn quiet(rt: &Shared) -> Option<u64> {
     let all_asleep = rt.workers.iter().all(|w| {
         w.sleeping.load(Ordering::SeqCst)
-            && !w.timers_pending.load(Ordering::SeqCst)
+            // Published under the heap's lock before the worker's SeqCst store of `sleeping`,
+            // which the load above read.
+            && w.next_timer.load(Ordering::Relaxed) == u64::MAX
             && w.inbox.is_empty()
             && w.spawns.is_empty()
             && w.stealer.is_empty()
@@ -186,16 +188,7 @@ fn fire_overdue(rt: &Arc<Shared>) -> Option<Instant> {
             continue;
         }
         loop {
-            let due = {
-                // Not `lock`: a worker holding its heap's lock is not stuck, and will fire.
-                let Ok(mut heap) = w.timers.try_lock() else {
-                    break;
-                };
-                let due = heap.pop_due(now);
-                w.publish_next_timer(&heap, rt.epoch);
-                due
-            };
-            match due {
+            match w.pop_due_timer(now, rt.epoch) {
                 None => break,
                 // A goroutine of this worker waking from a sleep or a deadline: queued on the
                 // worker's inbox, as any wake-up from another thread. Its slot is known here;
@@ -210,9 +203,7 @@ fn fire_overdue(rt: &Arc<Shared>) -> Option<Instant> {
                 }
                 Some((when, fire)) => {
                     if let Some((again, fire)) = fire.fire(when, now) {
-                        let mut heap = w.lock_timers();
-                        heap.push(again, fire);
-                        w.publish_next_timer(&heap, rt.epoch);
+                        w.arm_timer(again, fire, rt.epoch);
                     }
                 }
             }
@@ -302,18 +293,15 @@ pub(crate) fn run(rt: Arc<Shared>, deadlock: Option<DeadlockCheck>, warn: bool) 
         if let Some(check) = deadlock {
             if quiet.deadlocked(&rt, now, check.grace) {
                 let spell = quiet.since.map(|(_, s)| s);
-                match unproven(&rt) {
-                    None => {
-                        let (gs, _) = rt.dump(Duration::from_millis(500), true);
-                        rt.report_deadlock(crate::debug::format(&gs));
-                        return;
-                    }
-                    Some(_) if check.fatal_unproven => {
-                        let (gs, _) = rt.dump(Duration::from_millis(500), true);
-                        rt.report_deadlock(crate::debug::format(&gs));
-                        return;
-                    }
-                    Some(Some(why)) if warned_spell != spell => {
+                let why = unproven(&rt);
+                if why.is_none() || check.fatal_unproven {
+                    let (gs, _) = rt.dump(Duration::from_millis(500), true);
+                    rt.report_deadlock(crate::debug::format(&gs));
+                    return;
+                }
+                // Another runtime running (`Some(None)`) is not worth a warning.
+                if let Some(Some(why)) = why {
+                    if warned_spell != spell {
                         warned_spell = spell;
                         let (gs, _) = rt.dump(Duration::from_millis(500), true);
                         eprintln!(
@@ -324,7 +312,6 @@ pub(crate) fn run(rt: Arc<Shared>, deadlock: Option<DeadlockCheck>, warn: bool) 
                             crate::debug::format(&gs)
                         );
                     }
-                    Some(_) => {}
                 }
             }
         }

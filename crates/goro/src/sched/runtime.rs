@@ -30,7 +30,7 @@ use crossbeam_utils::sync::{Parker, Unparker as ThreadUnparker};
 use crossbeam_utils::CachePadded;
 
 use super::goroutine::{payload_message, Builder, Goroutine, JoinHandle, SpawnErrorKind};
-use super::timers::Timers;
+use super::timers::{Fire, Timers};
 use super::worker::{self, MainGoroutine, WorkerParts};
 use crate::stack::pool::StackPool;
 
@@ -97,16 +97,14 @@ pub(crate) struct WorkerShared {
     /// How many started goroutines were waiting in its `ready` queue, published with
     /// `resumes` (see `worker::BACKLOG_STEAL`).
     pub(crate) backlog: AtomicU32,
-    /// Set as the worker goes to sleep: whether its timer heap holds anything (a pending
-    /// timer is live work for the deadlock detector, SEMANTICS T5).
-    pub(crate) timers_pending: AtomicBool,
     /// The worker's timer heap. Its own thread arms and fires its entries; when the worker
     /// has been in one goroutine past a deadline, the monitor fires the overdue ones (see
     /// `monitor::fire_overdue`). Firing wakes a goroutine or closes, sends or cancels
     /// something; it never resumes a goroutine, so it may happen on any thread.
     pub(crate) timers: Mutex<Timers>,
     /// The heap's earliest deadline, in ns since `Shared::epoch`; `u64::MAX` when empty.
-    /// Written under the heap's lock, read without it (a hint: the lock decides).
+    /// Written under the heap's lock, read without it (a hint: the lock decides). Not
+    /// `u64::MAX` means a pending timer, live work for the deadlock detector (SEMANTICS T5).
     pub(crate) next_timer: AtomicU64,
     /// The last dump request this worker answered (see `Shared::dump`).
     pub(crate) dumped: AtomicU64,
@@ -126,9 +124,39 @@ impl WorkerShared {
     }
 
     /// Publishes the heap's earliest deadline (call with the heap locked).
-    pub(crate) fn publish_next_timer(&self, heap: &Timers, epoch: Instant) {
+    fn publish_next_timer(&self, heap: &Timers, epoch: Instant) {
         let next = heap.next().map_or(u64::MAX, |t| nanos_since(epoch, t));
         self.next_timer.store(next, Ordering::Relaxed);
+    }
+
+    /// Arms a timer entry on the worker's heap. Its owner does, and so does the monitor
+    /// re-arming a ticker it fired for a stuck worker (`monitor::fire_overdue`).
+    pub(crate) fn arm_timer(&self, when: Instant, fire: Fire, epoch: Instant) {
+        let at = nanos_since(epoch, when);
+        let mut heap = self.lock_timers();
+        heap.push(when, fire);
+        // The heap's minimum is now the smaller of the two (the published one is exact: it
+        // changes only under the lock).
+        if at < self.next_timer.load(Ordering::Relaxed) {
+            self.next_timer.store(at, Ordering::Relaxed);
+        }
+    }
+
+    /// Takes the next entry due at `now` off the worker's heap. The caller fires it with the
+    /// heap unlocked: firing a `Timer` takes its lock, and a goroutine arming one holds that
+    /// lock while it takes the heap's.
+    pub(crate) fn pop_due_timer(&self, now: Instant, epoch: Instant) -> Option<(Instant, Fire)> {
+        let mut heap = self.lock_timers();
+        let due = heap.pop_due(now);
+        self.publish_next_timer(&heap, epoch);
+        due
+    }
+
+    /// Empties the worker's heap (shutdown).
+    pub(crate) fn clear_timers(&self, epoch: Instant) {
+        let mut heap = self.lock_timers();
+        heap.clear();
+        self.publish_next_timer(&heap, epoch);
     }
 
     /// CPU time the worker's thread has used, if its clock is known.
@@ -871,7 +899,6 @@ impl RuntimeBuilder {
                 fresh_gen: CachePadded::new(AtomicU64::new(0)),
                 resumes: CachePadded::new(AtomicU32::new(0)),
                 backlog: AtomicU32::new(0),
-                timers_pending: AtomicBool::new(false),
                 timers: Mutex::new(Timers::default()),
                 next_timer: AtomicU64::new(u64::MAX),
                 dumped: AtomicU64::new(0),

@@ -1249,15 +1249,7 @@ impl Local {
 
     /// Arms a timer entry on this worker's heap.
     fn arm(&self, when: Instant, fire: Fire) {
-        let me = self.me();
-        let at = super::runtime::nanos_since(self.rt.epoch, when);
-        let mut heap = me.lock_timers();
-        heap.push(when, fire);
-        // The heap's minimum is now the smaller of the two (the published one is exact: it
-        // changes only under the lock).
-        if at < me.next_timer.load(Ordering::Relaxed) {
-            me.next_timer.store(at, Ordering::Relaxed);
-        }
+        self.me().arm_timer(when, fire, self.rt.epoch);
     }
 
     /// True if this worker's earliest timer is due (its published deadline; the clock is
@@ -1289,15 +1281,7 @@ impl Local {
             return;
         }
         loop {
-            // Popped with the heap locked, fired with it unlocked: firing a `Timer` takes its
-            // lock, and a goroutine arming one holds that lock while it takes the heap's.
-            let due = {
-                let mut heap = me.lock_timers();
-                let due = heap.pop_due(now);
-                me.publish_next_timer(&heap, self.rt.epoch);
-                due
-            };
-            match due {
+            match me.pop_due_timer(now, self.rt.epoch) {
                 None => break,
                 Some((_, Fire::Wake { g, gen })) => {
                     // Wake-ups are armed on the goroutine's home worker: this one.
@@ -1677,10 +1661,6 @@ impl Local {
     fn sleep(&self) {
         let rt = &self.rt;
         let me = self.me();
-        me.timers_pending.store(
-            me.next_timer.load(Ordering::Relaxed) != u64::MAX,
-            Ordering::SeqCst,
-        );
         me.sleeping.store(true, Ordering::SeqCst);
         rt.add_idle(self.index);
         // Pairs with the fence in `wake_idle` / `push_inbox`: either we see their work here,
@@ -2067,11 +2047,7 @@ impl Local {
                 std::thread::sleep(Duration::from_millis(1));
             }
         }
-        {
-            let mut heap = self.me().lock_timers();
-            heap.clear();
-            self.me().publish_next_timer(&heap, self.rt.epoch);
-        }
+        self.me().clear_timers(self.rt.epoch);
         self.runnext.take();
         self.ready.borrow_mut().clear();
         if let Some(g) = self.me().take_deferred() {
