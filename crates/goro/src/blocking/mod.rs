@@ -16,9 +16,9 @@
 //!    unparks the caller through its own handle, touching the frame no more.
 //! 2. The caller parks until it reads `done` (Acquire). Spurious wake-ups park again.
 //! 3. If the caller's stack is unwound while it waits (the runtime shutting down unwinds
-//!    parked goroutines), a guard in the frame blocks the unwinding thread until `done`: the
+//!    parked goroutines), a guard in the frame waits for `done` before the frame ends: the
 //!    frame, and everything `f` borrows, outlives `f` (DESIGN's invariant: shutdown waits
-//!    for `f` rather than freeing the stack under it).
+//!    for `f`, or abandons the stack for good, rather than freeing it under `f`).
 //!
 //! Called from a plain thread, `f` simply runs there.
 
@@ -187,11 +187,7 @@ impl Drop for WaitDone<'_> {
         // worker back to its teardown, which resumes this goroutine until the call is done,
         // or abandons it with its stack (never reused) after the shutdown grace.
         while !self.0.load(Ordering::Acquire) {
-            if worker::in_goroutine() {
-                park_quiet();
-            } else {
-                std::thread::sleep(Duration::from_millis(1));
-            }
+            park_quiet();
         }
     }
 }

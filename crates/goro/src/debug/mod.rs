@@ -35,7 +35,7 @@
 
 mod sigquit;
 
-pub(crate) use sigquit::register;
+pub(crate) use sigquit::install_handler as install_sigquit;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;

@@ -8,10 +8,8 @@
 use std::io::Read;
 use std::os::fd::FromRawFd;
 use std::sync::atomic::{AtomicI32, Ordering};
-use std::sync::{Arc, Once};
+use std::sync::Once;
 use std::time::Duration;
-
-use crate::sched::runtime::Shared;
 
 static WRITE_FD: AtomicI32 = AtomicI32::new(-1);
 
@@ -27,7 +25,7 @@ extern "C" fn on_sigquit(_: libc::c_int) {
 
 /// Installs the handler, the first time a runtime starts (the runtimes it dumps are the
 /// process's live ones, `monitor::live_runtimes`).
-pub(crate) fn register(_rt: &Arc<Shared>) {
+pub(crate) fn install_handler() {
     if std::env::var("GORO_SIGQUIT").is_ok_and(|v| v == "0") {
         return;
     }

@@ -413,7 +413,7 @@ impl<T> JoinSlot<T> {
         self.state.load(Ordering::Acquire) >= J_DONE
     }
 
-    /// Joins ends with `Cancelled` if the goroutine has not finished (shutdown abandoned it).
+    /// A join ends with `Cancelled` if the goroutine has not finished (shutdown abandoned it).
     fn abandon(&self) {
         if self.stage.load(Ordering::Acquire) == CLAIMED && !self.is_finished() {
             self.complete(Err(JoinError::Cancelled));

@@ -748,8 +748,9 @@ impl RuntimeBuilder {
 
     /// With `true`, a quiet runtime is reported as deadlocked (and `run` ends) even when other
     /// threads of the process, or another goro runtime that is not quiet, could still wake a
-    /// goroutine: for programs whose other threads never hold goro handles, and for tests. Default `false`, or `true` with
-    /// `GORO_DEADLOCK=fatal`. See [`deadlock_detection`](Self::deadlock_detection).
+    /// goroutine: for programs whose other threads never hold goro handles, and for tests.
+    /// Default `false`, or `true` with `GORO_DEADLOCK=fatal`. See
+    /// [`deadlock_detection`](Self::deadlock_detection).
     ///
     /// # Examples
     ///
@@ -961,7 +962,7 @@ impl RuntimeBuilder {
             }
         }
 
-        crate::debug::register(&rt);
+        crate::debug::install_sigquit();
         super::monitor::register(&rt);
         let monitor = {
             let (rt2, warn) = (rt.clone(), self.hog_warnings);
@@ -986,16 +987,13 @@ impl RuntimeBuilder {
             let (out, rt2, alive) = (out.clone(), rt.clone(), alive_at_exit.clone());
             let (leaks, report) = (leaks.clone(), self.report);
             let body: Box<dyn FnOnce()> = Box::new(move || {
-                let r = panic::catch_unwind(AssertUnwindSafe(f));
-                if let Err(p) = r {
+                match panic::catch_unwind(AssertUnwindSafe(f)) {
                     // Shutdown's unwind (a deadlock ended the run while main waited): not
                     // main's own panic. Let it go on; `run` reports the deadlock.
-                    if crate::stack::switch::is_shutdown_unwind(&*p) {
-                        panic::resume_unwind(p);
+                    Err(p) if crate::stack::switch::is_shutdown_unwind(&*p) => {
+                        panic::resume_unwind(p)
                     }
-                    *out.borrow_mut() = Some(Err(p));
-                } else {
-                    *out.borrow_mut() = Some(r);
+                    r => *out.borrow_mut() = Some(r),
                 }
                 // The main goroutine itself is still counted in `live`.
                 let n = rt2.live().saturating_sub(1);
@@ -1032,27 +1030,16 @@ impl RuntimeBuilder {
                 let _ = t.join();
             }
         }
-        // Unstarted goroutines still queued globally will never run: cancel them, so their
-        // joins return. Inboxes hold started goroutines of stopped workers (already unwound);
-        // a stuck worker keeps its own.
+        // Unstarted goroutines still queued will never run: cancel them, so their joins
+        // return. A worker that stopped emptied its own queue; a stuck worker's unstarted
+        // goroutines are dropped here (unstarted goroutines may be taken by any thread).
+        // Inboxes hold started goroutines of stopped workers (already unwound); a stuck
+        // worker keeps its own.
         rt.drain_global();
-        for w in rt
-            .workers
-            .iter()
-            .filter(|w| w.left_loop.load(Ordering::SeqCst))
-        {
-            while worker::steal_retrying(|| w.inbox.steal()).is_some() {}
-            while let Some(g) = worker::steal_retrying(|| w.spawns.steal()) {
-                g.task.cancel();
+        for w in rt.workers.iter() {
+            if w.left_loop.load(Ordering::SeqCst) {
+                while worker::steal_retrying(|| w.inbox.steal()).is_some() {}
             }
-        }
-        // A stuck worker's unstarted goroutines never start: drop them (unstarted goroutines
-        // may be taken by any thread), so their joins return `Cancelled`.
-        for w in rt
-            .workers
-            .iter()
-            .filter(|w| !w.left_loop.load(Ordering::SeqCst))
-        {
             while let Some(g) = worker::steal_retrying(|| w.stealer.steal()) {
                 g.task.cancel();
             }

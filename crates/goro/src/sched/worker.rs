@@ -358,7 +358,6 @@ pub(crate) struct Local {
     trace: RefCell<Vec<super::trace::Event>>,
     /// Names of the goroutines traced here, recorded once each.
     trace_names: RefCell<HashMap<u64, String>>,
-    tearing_down: Cell<bool>,
     rng: Cell<u64>,
     /// What this worker, as a thief, has seen of each victim (see [`STEAL_TICKS`]).
     watch: RefCell<Vec<Watch>>,
@@ -551,7 +550,7 @@ pub(crate) fn waits_give_up() -> bool {
 
 /// True while this worker unwinds its goroutines at shutdown.
 pub(crate) fn tearing_down() -> bool {
-    with_local(|l| l.is_some_and(|l| l.tearing_down.get()))
+    with_local(|l| l.is_some_and(|l| l.fiber.is_unwinding()))
 }
 
 /// Parks the running goroutine (park protocol steps 1-2). False if not on a goroutine.
@@ -561,7 +560,7 @@ pub(crate) fn park_current() -> bool {
         Some(l) if l.fiber.is_running() => {
             // Teardown, or a panic unwinding on this thread: out of line, so that this path
             // stays small enough to inline down to the switch.
-            if l.tearing_down.get() || std::thread::panicking() {
+            if l.fiber.is_unwinding() || std::thread::panicking() {
                 park_unusual(l);
                 return true;
             }
@@ -581,7 +580,7 @@ pub(crate) fn park_current() -> bool {
 #[cold]
 #[inline(never)]
 fn park_unusual(l: &Local) {
-    if l.tearing_down.get() {
+    if l.fiber.is_unwinding() {
         suspend(&l.fiber, Suspend::Park);
     } else {
         park_holding_thread(l);
@@ -785,7 +784,7 @@ pub(crate) fn yield_current() -> bool {
         Some(l) if l.fiber.is_running() => {
             // While this thread unwinds a panic of the running goroutine, the thread is not
             // handed to another (see `park_holding_thread`).
-            if !std::thread::panicking() || l.tearing_down.get() {
+            if !std::thread::panicking() || l.fiber.is_unwinding() {
                 suspend(&l.fiber, Suspend::Yield);
                 answer_captures(l, Suspend::Yield);
             }
@@ -1029,7 +1028,6 @@ pub(crate) fn run_worker(rt: Arc<Shared>, parts: WorkerParts, main: Option<MainG
         capture_top: Cell::new(0),
         scan_for: RefCell::new(None),
         scanned: RefCell::new(None),
-        tearing_down: Cell::new(false),
         held: Cell::new(None),
         tracing: rt.trace_path.is_some(),
         trace: RefCell::new(Vec::new()),
@@ -2003,7 +2001,6 @@ impl Local {
     /// finish, and for at most the runtime's shutdown grace; whatever is left then is
     /// abandoned ([`Local::abandon`]): never resumed, its stack leaked, reported by `run`.
     fn teardown(&self) {
-        self.tearing_down.set(true);
         self.fiber.set_unwinding();
         let mut left: Vec<Slot> = self
             .slab

@@ -18,7 +18,7 @@ use std::ptr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Once, OnceLock};
 
-use super::pool::{page_size, Meta, ID_BITS, META_SIZE};
+use super::pool::{page_size, Meta, META_SIZE};
 
 /// One registered chunk: `base == 0` marks a free entry.
 struct Region {
@@ -89,16 +89,10 @@ fn install_handler() {
     });
 }
 
-/// The slot's meta record and its usable bytes if `addr` lies in a guard page of a
-/// registered chunk.
-fn guard_hit(addr: usize) -> Option<(*const Meta, usize)> {
+/// The slot's meta record if `addr` lies in a guard page of a registered chunk.
+fn guard_hit(addr: usize) -> Option<*const Meta> {
     let (start, stride) = slot_of(addr)?;
-    (addr - start < page_size()).then(|| {
-        (
-            (start + stride - META_SIZE) as *const Meta,
-            stride - page_size() - META_SIZE,
-        )
-    })
+    (addr - start < page_size()).then(|| (start + stride - META_SIZE) as *const Meta)
 }
 
 /// The start (guard page included) and stride of the stack slot holding `addr`, if it lies
@@ -159,7 +153,7 @@ impl Buf {
 extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
     // SAFETY: the kernel passes a valid siginfo for SA_SIGINFO handlers.
     let addr = unsafe { (*info).si_addr() } as usize;
-    if let Some((meta, _usable)) = guard_hit(addr) {
+    if let Some(meta) = guard_hit(addr) {
         // SAFETY: `meta` points at the top of a slot of a registered (hence mapped) chunk; it
         // was written before the goroutine on that stack started.
         let m = unsafe { ptr::read_volatile(meta) };
@@ -168,9 +162,9 @@ extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut li
             len: 0,
         };
         buf.push(b"fatal error: goroutine ");
-        buf.num(m.goroutine & ((1 << ID_BITS) - 1));
+        buf.num(m.goroutine_id());
         buf.push(b" stack overflow (stack of ");
-        buf.num(m.goroutine >> ID_BITS);
+        buf.num(m.asked_kib());
         buf.push(b" KiB; raise it with goro::Builder::stack_size or ");
         buf.push(b"Runtime::builder().stack_size)\ncreated by ");
         // SAFETY: `site` is null or the `&'static Location` recorded in `set_owner`; reading

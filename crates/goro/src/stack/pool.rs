@@ -106,7 +106,7 @@ pub fn guard_mode() -> GuardMode {
 }
 
 /// Bits of [`Meta::goroutine`] that hold the id (8.8 trillion goroutines).
-pub(crate) const ID_BITS: u32 = 43;
+const ID_BITS: u32 = 43;
 
 /// Who owns a stack, written at the top of its slot for the overflow handler.
 #[repr(C)]
@@ -117,6 +117,26 @@ pub(crate) struct Meta {
     pub(crate) goroutine: u64,
     /// Where it was spawned: `'static` data, so the handler may read it.
     pub(crate) site: *const Location<'static>,
+}
+
+impl Meta {
+    fn new(goroutine: u64, site: &'static Location<'static>, asked: usize) -> Meta {
+        let kib = (asked.div_ceil(1024) as u64).min((1 << (64 - ID_BITS)) - 1);
+        Meta {
+            goroutine: (goroutine & ((1 << ID_BITS) - 1)) | (kib << ID_BITS),
+            site,
+        }
+    }
+
+    /// The owning goroutine's id.
+    pub(crate) fn goroutine_id(&self) -> u64 {
+        self.goroutine & ((1 << ID_BITS) - 1)
+    }
+
+    /// The stack size the goroutine asked for, in KiB rounded up.
+    pub(crate) fn asked_kib(&self) -> u64 {
+        self.goroutine >> ID_BITS
+    }
 }
 
 /// One stack carved from the pool. Plain data: it must be handed back with
@@ -148,20 +168,18 @@ impl Stack {
         self.class == 0
     }
 
-    /// Records the owner of this stack for the overflow handler.
-    /// Records the goroutine that owns the stack, and the stack size (bytes) it asked for.
+    /// Records, for the overflow handler, the goroutine that owns this stack and the stack
+    /// size (bytes) it asked for.
     pub(crate) fn set_owner(
         &mut self,
         goroutine: u64,
         site: &'static Location<'static>,
-        requested: usize,
+        asked: usize,
     ) {
-        let kib = (requested.div_ceil(1024) as u64).min((1 << (64 - ID_BITS)) - 1);
-        let goroutine = (goroutine & ((1 << ID_BITS) - 1)) | (kib << ID_BITS);
         let meta = self.top() as *mut Meta;
         // SAFETY: the meta area is the last META_SIZE bytes of this slot, inside the mapping,
         // writable, aligned to 16 and owned by whoever holds this `Stack`.
-        unsafe { meta.write(Meta { goroutine, site }) };
+        unsafe { meta.write(Meta::new(goroutine, site, asked)) };
     }
 }
 
@@ -214,6 +232,12 @@ impl StackPool {
     /// The usable size of a default stack, as the runtime was asked for it.
     pub(crate) fn default_size(&self) -> usize {
         self.default_size
+    }
+
+    /// Keeps every chunk mapped for the life of the process: one of its stacks was abandoned
+    /// at shutdown and other threads may still write into waiter records on it.
+    pub(crate) fn keep_mapped(&self) {
+        self.keep_mapped.store(true, Ordering::Relaxed);
     }
 
     /// A pool whose default stacks have `default_size` usable bytes.
@@ -350,14 +374,6 @@ impl Class {
             stride: stride as u32,
             class: class as u32,
         }))
-    }
-}
-
-impl StackPool {
-    /// Keeps every chunk mapped for the life of the process: one of its stacks was abandoned
-    /// at shutdown and other threads may still write into waiter records on it.
-    pub(crate) fn keep_mapped(&self) {
-        self.keep_mapped.store(true, Ordering::Relaxed);
     }
 }
 

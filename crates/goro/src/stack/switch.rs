@@ -108,6 +108,10 @@ impl CurrentFiber {
     pub(crate) fn set_unwinding(&self) {
         self.1.set(true);
     }
+    /// True once [`set_unwinding`](Self::set_unwinding) was called: the worker tears down.
+    pub(crate) fn is_unwinding(&self) -> bool {
+        self.1.get()
+    }
 }
 
 /// A goroutine's coroutine and stack. `!Send`: it lives and dies on its home worker. 48
@@ -141,7 +145,7 @@ impl Fiber {
             // we are on the worker's thread (the fiber never leaves it).
             let unwinding = unsafe {
                 (*cell).0.set(y);
-                (*cell).1.get()
+                (*cell).is_unwinding()
             };
             let r = if unwinding {
                 // Unwound before its first instruction: only what the body captured drops.
@@ -228,7 +232,7 @@ pub(crate) fn suspend(cur: &CurrentFiber, why: Suspend) {
     // the thread that created it; it lives at the base of that coroutine's stack.
     unsafe { (*y).suspend(why) };
     drop(entered);
-    if cur.1.get() {
+    if cur.is_unwinding() {
         unwind_for_shutdown();
     }
 }
