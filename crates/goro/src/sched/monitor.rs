@@ -193,7 +193,7 @@ fn fire_overdue(rt: &Arc<Shared>) -> Option<Instant> {
                 // A goroutine of this worker waking from a sleep or a deadline: queued on the
                 // worker's inbox, as any wake-up from another thread. Its slot is known here;
                 // its `home` may not be (only a goroutine that made an `Unparker` has one).
-                Some((_, Fire::Wake { g, gen })) => {
+                Some((_, Fire::Wake { g, gen }, _)) => {
                     if g.timer_gen.load(Ordering::Relaxed) == gen
                         && g.park.unpark()
                         && !rt.is_shut_down()
@@ -201,8 +201,8 @@ fn fire_overdue(rt: &Arc<Shared>) -> Option<Instant> {
                         rt.push_inbox(i, g.slot.load(Ordering::Relaxed));
                     }
                 }
-                Some((when, fire)) => {
-                    if let Some((again, fire)) = fire.fire(when, now) {
+                Some((when, fire, at)) => {
+                    if let Some((again, fire)) = fire.fire(when, at) {
                         w.arm_timer(again, fire, rt.epoch);
                     }
                 }

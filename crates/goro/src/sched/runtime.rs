@@ -142,12 +142,17 @@ impl WorkerShared {
         }
     }
 
-    /// Takes the next entry due at `now` off the worker's heap. The caller fires it with the
-    /// heap unlocked: firing a `Timer` takes its lock, and a goroutine arming one holds that
-    /// lock while it takes the heap's.
-    pub(crate) fn pop_due_timer(&self, now: Instant, epoch: Instant) -> Option<(Instant, Fire)> {
+    /// Takes the next entry due at `now` off the worker's heap, with the time to fire it with
+    /// (`Timers::pop_due_stamped`). The caller fires it with the heap unlocked: firing a
+    /// `Timer` takes its lock, and a goroutine arming one holds that lock while it takes the
+    /// heap's.
+    pub(crate) fn pop_due_timer(
+        &self,
+        now: Instant,
+        epoch: Instant,
+    ) -> Option<(Instant, Fire, Instant)> {
         let mut heap = self.lock_timers();
-        let due = heap.pop_due(now);
+        let due = heap.pop_due_stamped(now);
         self.publish_next_timer(&heap, epoch);
         due
     }

@@ -121,6 +121,8 @@ pub(crate) struct Timers {
     seq: u64,
     /// Compact when the heap reaches this length.
     compact_at: usize,
+    /// The time the last entry popped by [`Timers::pop_due_stamped`] fires with.
+    fired_at: Option<Instant>,
 }
 
 impl Default for Timers {
@@ -129,6 +131,7 @@ impl Default for Timers {
             heap: Vec::new(),
             seq: 0,
             compact_at: COMPACT_MIN,
+            fired_at: None,
         }
     }
 }
@@ -166,6 +169,18 @@ impl Timers {
             top
         };
         Some((top.when, top.fire))
+    }
+
+    /// Like [`pop_due`](Self::pop_due), with the time to fire the entry with: `now`, or the
+    /// time the entry popped before it fired with, if that is later. A worker's heap is
+    /// fired by its owner and, when the owner is stuck, by the monitor, each with its own
+    /// reading of the clock; entries leave the heap in deadline order, and their times must
+    /// keep that order (a `time::after` value is the time it fired).
+    pub(crate) fn pop_due_stamped(&mut self, now: Instant) -> Option<(Instant, Fire, Instant)> {
+        let (when, fire) = self.pop_due(now)?;
+        let at = self.fired_at.map_or(now, |t| t.max(now));
+        self.fired_at = Some(at);
+        Some((when, fire, at))
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -237,6 +252,27 @@ mod tests {
             period: None,
             armed: timer::armed_token(),
         }
+    }
+
+    /// Two threads fire one heap (its worker, and the monitor when the worker is stuck), each
+    /// with its own reading of the clock: a later deadline popped with an earlier reading
+    /// still fires with a time no earlier than the entry popped before it.
+    #[test]
+    fn popped_entries_fire_with_times_in_deadline_order() {
+        let base = Instant::now();
+        let mut t = Timers::default();
+        let (tx, _rx) = chan::<Instant>(2);
+        t.push(base + Duration::from_millis(1), send_entry(tx.clone()));
+        t.push(base + Duration::from_millis(2), send_entry(tx));
+        let late = base + Duration::from_millis(10);
+        let early = base + Duration::from_millis(5);
+        let (_, _, first) = t.pop_due_stamped(late).unwrap();
+        let (when, _, second) = t.pop_due_stamped(early).unwrap();
+        assert_eq!(first, late);
+        assert!(
+            second >= first && second >= when,
+            "{second:?} before {first:?}"
+        );
     }
 
     #[test]

@@ -1250,11 +1250,16 @@ impl Local {
         self.me().arm_timer(when, fire, self.rt.epoch);
     }
 
-    /// True if this worker's earliest timer is due (its published deadline; the clock is
-    /// read only when there is one).
-    fn timer_due(&self) -> bool {
+    /// The time now, if this worker's earliest timer is due by it (its published deadline;
+    /// the clock is read only when there is one).
+    #[inline(always)]
+    fn timer_due(&self) -> Option<Instant> {
         let next = self.me().next_timer.load(Ordering::Relaxed);
-        next != u64::MAX && next <= super::runtime::nanos_since(self.rt.epoch, Instant::now())
+        if next == u64::MAX {
+            return None;
+        }
+        let now = Instant::now();
+        (super::runtime::nanos_since(self.rt.epoch, now) >= next).then_some(now)
     }
 
     /// The earliest deadline of this worker's heap.
@@ -1266,22 +1271,17 @@ impl Local {
     /// into the loop's tick.
     #[inline(always)]
     fn fire_timers(&self) {
-        if self.me().next_timer.load(Ordering::Relaxed) == u64::MAX {
-            return;
+        if let Some(now) = self.timer_due() {
+            self.fire_due_timers(now);
         }
-        self.fire_due_timers();
     }
 
-    fn fire_due_timers(&self) {
-        let now = Instant::now();
+    fn fire_due_timers(&self, now: Instant) {
         let me = self.me();
-        if super::runtime::nanos_since(self.rt.epoch, now) < me.next_timer.load(Ordering::Relaxed) {
-            return;
-        }
         loop {
             match me.pop_due_timer(now, self.rt.epoch) {
                 None => break,
-                Some((_, Fire::Wake { g, gen })) => {
+                Some((_, Fire::Wake { g, gen }, _)) => {
                     // Wake-ups are armed on the goroutine's home worker: this one.
                     if g.timer_gen.load(Ordering::Relaxed) == gen && g.park.unpark() {
                         if self.tracing {
@@ -1292,11 +1292,11 @@ impl Local {
                         self.push_ready(g.slot.load(Ordering::Relaxed));
                     }
                 }
-                Some((when, fire)) => {
+                Some((when, fire, at)) => {
                     if self.tracing {
                         self.trace_instant("timer", 0);
                     }
-                    if let Some((next, fire)) = fire.fire(when, now) {
+                    if let Some((next, fire)) = fire.fire(when, at) {
                         self.arm(next, fire);
                     }
                 }
@@ -1534,7 +1534,7 @@ impl Local {
             || self.me().has_deferred()
             || self.runnext.get().is_some()
             || !self.ready.borrow().is_empty()
-            || self.timer_due()
+            || self.timer_due().is_some()
             || rt.is_shut_down()
             || self.workers_queued(true)
     }
