@@ -295,6 +295,10 @@ var workloads = []struct {
 	{"ring503", 10_000_000, ring503},
 	{"sieve5000", 5_000, sieve},
 	{"parked1M", 1_000_000, parked},
+	{"pool_unbuf", 2_000, poolUnbuf},
+	{"longlived8", 200, longlived8},
+	{"hog_latency", 1_000, hogLatency},
+	{"nonblock_select_race", 100_000, nonblockSelectRace},
 }
 
 // scaled is goro's size rule for -scale: size*scale, at least 2; skynet's tree stays a power

@@ -46,7 +46,7 @@ fn goro(args: &[&str]) -> (bool, String, String) {
 }
 
 /// Every workload of shared/BENCH.md, in its order.
-const WORKLOADS: [&str; 10] = [
+const WORKLOADS: [&str; 14] = [
     "pingpong",
     "spsc_unbuf",
     "spsc_b100",
@@ -57,6 +57,10 @@ const WORKLOADS: [&str; 10] = [
     "ring503",
     "sieve5000",
     "parked1M",
+    "pool_unbuf",
+    "longlived8",
+    "hog_latency",
+    "nonblock_select_race",
 ];
 
 #[test]
@@ -79,6 +83,16 @@ fn bench_prints_one_line_per_workload_in_the_documented_format() {
         "{}",
         lines[9]
     );
+    // The CPU-bound shapes say how far they are from their ideal wall time.
+    for line in &lines[10..12] {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        assert!(
+            f[5].ends_with('x')
+                && f[5].trim_end_matches('x').parse::<f64>().is_ok()
+                && f[6] == "ideal",
+            "{line}"
+        );
+    }
 }
 
 #[test]

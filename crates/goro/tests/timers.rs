@@ -306,3 +306,41 @@ fn a_sleeper_whose_timer_the_monitor_fires_still_wakes() {
             .unwrap();
     }
 }
+
+#[test]
+fn a_yielding_goroutine_runs_after_the_sleepers_whose_time_came_while_it_ran() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    // One worker: a sleeper's 1 ms deadline passes while another goroutine computes for
+    // 5 ms; when that one yields (as a preemption point does), the sleeper runs first. Its
+    // deadline is fired either by the worker at the yield or by the monitor into the inbox;
+    // either way the yielder queues behind it. Before, the yielder went back first and ran
+    // a whole further slice while the sleeper waited.
+    for _ in 0..20 {
+        let woke_first = goro::Runtime::builder()
+            .workers(1)
+            .hog_warnings(false)
+            .run(|| {
+                let woke = Arc::new(AtomicBool::new(false));
+                let w2 = woke.clone();
+                let sleeper = goro::go(move || {
+                    goro::time::sleep(Duration::from_millis(1));
+                    w2.store(true, Ordering::SeqCst);
+                });
+                goro::yield_now(); // the sleeper arms its timer
+                let t = Instant::now();
+                while t.elapsed() < Duration::from_millis(5) {
+                    std::hint::spin_loop();
+                }
+                goro::yield_now();
+                let first = woke.load(Ordering::SeqCst);
+                sleeper.join().unwrap();
+                first
+            })
+            .unwrap();
+        assert!(
+            woke_first,
+            "the yielder ran again before the overdue sleeper"
+        );
+    }
+}

@@ -14,8 +14,11 @@ use clap::Args;
 use serde::Serialize;
 
 mod peers;
+mod shapes;
 mod vs_go;
 mod workloads;
+
+pub use shapes::{hog_latency, longlived8, nonblock_select_race, pool_unbuf, spin_for};
 
 pub use workloads::{
     mpmc4x4_b128, parked, pingpong, ring503, rss_bytes, select2_b64, sieve, skynet, spawn_wait,
@@ -26,7 +29,8 @@ pub use workloads::{
 #[derive(Args, Debug)]
 pub struct BenchArgs {
     /// Workloads to run (default: all). Known: pingpong, spsc_unbuf, spsc_b100, mpmc4x4_b128,
-    /// spawn, skynet1M, select2_b64, ring503, sieve5000, parked1M.
+    /// spawn, skynet1M, select2_b64, ring503, sieve5000, parked1M, and the real-program
+    /// shapes pool_unbuf, longlived8, hog_latency, nonblock_select_race.
     names: Vec<String>,
     /// Workers (OS threads) to run goroutines on; default GORO_WORKERS or one per core.
     #[arg(long)]
@@ -63,6 +67,9 @@ pub struct Measure {
     pub bytes_per_op: Option<u64>,
     /// The workload's checked answer (skynet's sum, goroutines that ran or woke).
     pub result: u64,
+    /// The least wall time the work could take on the runtime's workers (CPU-bound shapes).
+    #[serde(skip)]
+    pub ideal: Option<Duration>,
 }
 
 impl Measure {
@@ -73,7 +80,14 @@ impl Measure {
             elapsed,
             bytes_per_op: None,
             result,
+            ideal: None,
         }
+    }
+
+    /// Wall time over the ideal, for the CPU-bound shapes.
+    pub fn x_ideal(&self) -> Option<f64> {
+        self.ideal
+            .map(|i| self.elapsed.as_secs_f64() / i.as_secs_f64().max(1e-9))
     }
 }
 
@@ -84,6 +98,8 @@ struct Line {
     ns_per_op: f64,
     total_ms: f64,
     bytes_per_goroutine: Option<u64>,
+    /// Wall time over the ideal (pool_unbuf, longlived8).
+    x_ideal: Option<f64>,
     runs: usize,
     workers: usize,
     note: &'static str,
@@ -171,6 +187,34 @@ const WORKLOADS: &[Workload] = &[
         caveat: None,
         run: parked,
         size: 1_000_000,
+    },
+    Workload {
+        name: "pool_unbuf",
+        note: "8 pool goroutines range over an unbuffered jobs channel; 2,000 jobs of 200 us CPU",
+        caveat: None,
+        run: pool_unbuf,
+        size: 2_000,
+    },
+    Workload {
+        name: "longlived8",
+        note: "8 goroutines, each 200 rounds of 500 us CPU then an unbuffered send to main",
+        caveat: None,
+        run: longlived8,
+        size: 200,
+    },
+    Workload {
+        name: "hog_latency",
+        note: "p99 lateness of 10 goroutines' 1 ms sleeps beside a 1 s CPU loop polling ctx.is_done()",
+        caveat: None,
+        run: hog_latency,
+        size: 1_000,
+    },
+    Workload {
+        name: "nonblock_select_race",
+        note: "100,000 rounds of Go's TestNonblockSelectRace: spawn, select with default, answer",
+        caveat: None,
+        run: nonblock_select_race,
+        size: 100_000,
     },
 ];
 
@@ -327,6 +371,7 @@ fn goro_alone(plan: &Plan, args: &BenchArgs) -> Result<(), String> {
             ns_per_op: m.elapsed.as_nanos() as f64 / m.ops as f64,
             total_ms: m.elapsed.as_secs_f64() * 1e3,
             bytes_per_goroutine: m.bytes_per_op,
+            x_ideal: m.x_ideal(),
             runs: args.runs,
             workers: plan.workers,
             note: w.note,
@@ -359,7 +404,10 @@ fn median_f64(mut v: Vec<f64>) -> f64 {
 }
 
 fn format_line(l: &Line) -> String {
-    let caveat = l.caveat.map(|c| format!("  {c}")).unwrap_or_default();
+    let mut caveat = l.caveat.map(|c| format!("  {c}")).unwrap_or_default();
+    if let Some(x) = l.x_ideal {
+        caveat = format!("  {x:.2}x ideal{caveat}");
+    }
     match l.bytes_per_goroutine {
         Some(b) => format!(
             "{:<13}{:>10.0} ns/op {:>10.1} ms {:>8} B/goroutine{caveat}",

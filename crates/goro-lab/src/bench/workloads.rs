@@ -24,6 +24,7 @@ pub fn spawn_wait(n: u64) -> Measure {
         elapsed: t.elapsed(),
         bytes_per_op: None,
         result: n - wg.count() as u64,
+        ideal: None,
     }
 }
 
@@ -64,6 +65,7 @@ pub fn skynet(leaves: u64) -> Measure {
         elapsed,
         bytes_per_op: None,
         result: sum,
+        ideal: None,
     }
 }
 
@@ -304,5 +306,6 @@ pub fn parked(n: u64) -> Measure {
         elapsed,
         bytes_per_op: Some(rss1.saturating_sub(rss0) / n),
         result: woke,
+        ideal: None,
     }
 }

@@ -6,6 +6,8 @@
 //! * [`goroutine`]: the goroutine header, `go`, `Builder`, `JoinHandle`.
 //! * [`worker`]: the worker loop, local queues, `runnext`, stealing, idle and sleep.
 //! * [`park`]: the park/unpark protocol every blocking operation is built on.
+//! * [`placement`]: where a goroutine starts (it never moves after), and which parked
+//!   receiver a send wakes: the rules as pure functions.
 //! * [`timers`]: the per-worker timer heap behind `time::sleep`.
 //!
 //! The shape follows Go's `proc.go` (DESIGN decision 3): one worker per core, a local queue and
@@ -17,6 +19,7 @@
 pub(crate) mod goroutine;
 pub(crate) mod monitor;
 pub(crate) mod park;
+pub(crate) mod placement;
 pub(crate) mod runtime;
 pub(crate) mod timers;
 pub(crate) mod trace;

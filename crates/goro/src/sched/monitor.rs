@@ -54,6 +54,28 @@ struct Seen {
     cpu0: Option<Duration>,
 }
 
+/// How soon the monitor looks again at a worker whose goroutine it has just flagged for
+/// preemption: the goroutine yields at its next goro call, and the run that follows it on
+/// that worker (often the same goroutine again) is seen within this, so that its own slice
+/// is measured from close to its start. Without it a computation's second and later slices
+/// lasted up to two ticks, and a sleeper on its worker waited that long.
+const AFTER_FLAG: Duration = Duration::from_millis(1);
+
+/// The monitor's tick while a worker has a timer due within [`TICK`] (see the loop in
+/// [`run`]).
+const TIMERS_TICK: Duration = Duration::from_millis(2);
+const TICK_NS: u64 = 10_000_000;
+
+/// When a run seen at `since`, its thread having used `cpu` since, may reach [`HOG`] of CPU
+/// time: the monitor looks then rather than at its next tick. CPU time grows no faster than
+/// wall time, so this is the earliest.
+fn hog_due(now: Instant, cpu: Option<Duration>, since: Instant) -> Instant {
+    match cpu {
+        Some(c) => now + HOG.saturating_sub(c),
+        None => since + HOG,
+    }
+}
+
 /// How a worker that has run one goroutine for a while without a switch spends its thread.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Stuck {
@@ -316,8 +338,20 @@ pub(crate) fn run(rt: Arc<Shared>, deadlock: Option<DeadlockCheck>, warn: bool) 
             }
         }
         let mut busy = false;
+        // The earliest time a run being watched may need flagging.
+        let mut next_look: Option<Instant> = None;
+        let mut look_at = |t: Instant| next_look = Some(next_look.map_or(t, |n| n.min(t)));
         for (i, w) in rt.workers.iter().enumerate() {
             let r = &w.running;
+            // A worker with a timer due soon: if a goroutine computes there meanwhile, the
+            // sleepers wait for it to yield, so its run is seen, and timed, from close to
+            // its start.
+            let at = w.next_timer.load(Ordering::Relaxed);
+            if at != u64::MAX
+                && at <= super::runtime::nanos_since(rt.epoch, now).saturating_add(TICK_NS)
+            {
+                look_at(now + TIMERS_TICK);
+            }
             let (id, seq) = (r.id.load(Ordering::Relaxed), r.seq.load(Ordering::Relaxed));
             if id == 0 {
                 seen[i] = None;
@@ -326,6 +360,12 @@ pub(crate) fn run(rt: Arc<Shared>, deadlock: Option<DeadlockCheck>, warn: bool) 
             busy = true;
             match &mut seen[i] {
                 Some(s) if s.seq == seq && s.id == id => {
+                    // Unstarted goroutines wait behind a goroutine that has kept this worker
+                    // since the last look: make sure an idle worker looks at them (a lone
+                    // spawn wakes nobody, see `Shared::submit`).
+                    if !w.stealer.is_empty() {
+                        rt.wake_idle(true);
+                    }
                     if r.held.load(Ordering::Relaxed) {
                         // A goroutine holding its thread through a panic says so itself.
                         continue;
@@ -335,7 +375,12 @@ pub(crate) fn run(rt: Arc<Shared>, deadlock: Option<DeadlockCheck>, warn: bool) 
                     let stuck = judge(wall, cpu, || w.waiting_in_kernel());
                     if stuck == Some(Stuck::Computing) {
                         // Its next call into a goro operation that does not block yields.
-                        r.preempt.store(true, Ordering::Relaxed);
+                        // Look again soon, once, to time the next run from near its start.
+                        if !r.preempt.swap(true, Ordering::Relaxed) {
+                            look_at(now + AFTER_FLAG);
+                        }
+                    } else {
+                        look_at(hog_due(now, cpu, s.since));
                     }
                     if !warn {
                         continue;
@@ -378,7 +423,8 @@ pub(crate) fn run(rt: Arc<Shared>, deadlock: Option<DeadlockCheck>, warn: bool) 
                         id,
                         since: now,
                         cpu0: w.cpu_time(),
-                    })
+                    });
+                    look_at(now + HOG);
                 }
             }
         }
@@ -394,7 +440,11 @@ pub(crate) fn run(rt: Arc<Shared>, deadlock: Option<DeadlockCheck>, warn: bool) 
         } else {
             IDLE_TICK
         };
-        let wait = next_overdue.map_or(tick, |t| {
+        let wait = match (next_overdue, next_look) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+        .map_or(tick, |t| {
             t.saturating_duration_since(Instant::now())
                 .clamp(MIN_TIMER_WAIT, tick)
         });

@@ -88,14 +88,14 @@ pub(crate) struct WorkerShared {
     deferred: Mutex<Option<Arc<Goroutine>>>,
     has_deferred: AtomicBool,
     /// Bumped by the owner each time it pushes onto an empty queue of unstarted goroutines:
-    /// a thief that sees the same value while the owner runs `worker::STEAL_TICKS` goroutines knows the queue
+    /// a thief that sees the same value while the owner runs `placement::STEAL_TICKS` goroutines knows the queue
     /// has held work all that time (see `Local::steal`).
     pub(crate) fresh_gen: CachePadded<AtomicU64>,
     /// How many started goroutines the worker has resumed, published every few for thieves
-    /// (see `worker::STEAL_TICKS`).
+    /// (see `placement::STEAL_TICKS`).
     pub(crate) resumes: CachePadded<AtomicU32>,
     /// How many started goroutines were waiting in its `ready` queue, published with
-    /// `resumes` (see `worker::BACKLOG_STEAL`).
+    /// `resumes` (see `placement::BACKLOG_STEAL`).
     pub(crate) backlog: AtomicU32,
     /// The worker's timer heap. Its own thread arms and fires its entries; when the worker
     /// has been in one goroutine past a deadline, the monitor fires the overdue ones (see
@@ -110,7 +110,7 @@ pub(crate) struct WorkerShared {
     pub(crate) dumped: AtomicU64,
     /// The CPU-time clock of the worker's thread (`pthread_getcpuclockid`), -1 until it
     /// starts: lets a thief tell a worker busy in one goroutine from one the OS has paused
-    /// (see `worker::BUSY_STEAL`).
+    /// (see `placement::BUSY_STEAL`).
     pub(crate) cpu_clock: AtomicI32,
     /// The kernel's id of the worker's thread, 0 until it starts: the monitor reads the
     /// thread's state (running or waiting in the kernel) from `/proc`.
@@ -358,14 +358,22 @@ impl Shared {
     /// Queues a new goroutine: on the current worker if this thread is one, else globally.
     #[inline]
     pub(crate) fn submit(self: &Arc<Self>, g: Arc<Goroutine>) {
-        if let Err(g) = worker::push_fresh(self, g) {
-            self.submit_foreign(g);
-            return;
+        match worker::push_fresh(self, g) {
+            Err(g) => self.submit_foreign(g),
+            // A second unstarted goroutine queued here is work another worker may take:
+            // wake one (Go's `wakep`), fenced, so a sleeping worker cannot miss it. A lone
+            // one is most likely what its spawner is about to wait for, which this worker
+            // runs as soon as it does; waking another worker for it cost a futex wake and
+            // a spinning thief reading this worker's queue on every spawn (Go's
+            // TestNonblockSelectRace shape ran 1.5x slower on two workers than on one).
+            // If the spawner instead keeps the thread, the monitor wakes an idle worker
+            // (`monitor::run`), which then takes the goroutine by placement rule 2.
+            Ok(wake) => {
+                if wake {
+                    self.wake_idle(true);
+                }
+            }
         }
-        // Fenced even for this worker's own queue: goro cannot preempt, so if the goroutine
-        // running here spins until the new one runs, only another worker can run it, and a
-        // sleeping worker must not miss it.
-        self.wake_idle(true);
     }
 
     /// [`submit`](Self::submit) from a thread that is not one of this runtime's workers: to
@@ -396,6 +404,12 @@ impl Shared {
             return;
         }
         self.wake_one_idle();
+    }
+
+    /// True if a worker is idle: spinning for work, or asleep.
+    #[inline]
+    pub(crate) fn someone_idle(&self) -> bool {
+        self.nspinning.load(Ordering::Relaxed) != 0 || self.nidle.load(Ordering::Relaxed) != 0
     }
 
     /// [`wake_idle`](Self::wake_idle) once it found a worker asleep and none spinning.

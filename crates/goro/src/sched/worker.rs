@@ -44,6 +44,7 @@ use crossbeam_deque::{Steal, Worker as Deque};
 use crossbeam_utils::sync::Parker;
 
 use super::goroutine::{Goroutine, NOT_STARTED};
+use super::placement::{Victim, Watch, RECHECK};
 use super::runtime::{count_owned, DumpLine, Home, Shared, Want, WorkerShared};
 use super::timers::Fire;
 use super::wait::Holds;
@@ -75,64 +76,6 @@ const RUNNEXT_STREAK: u32 = 32;
 
 /// Go: `schedtick % 61 == 0` checks the global run queue first.
 const GLOBAL_EVERY: u32 = 61;
-
-/// When a thief may take a busy worker's unstarted goroutines. A goroutine that has started
-/// never changes worker (DESIGN decision 2), so where it starts is where it talks: a goroutine
-/// spawned and then waited for (a producer, a pipeline stage, a ring) is best started by its
-/// own worker, which gets to it as soon as the spawner blocks. So a thief waits until the
-/// victim's queue has held work (not been emptied) while the victim resumed [`STEAL_TICKS`]
-/// goroutines that had already started: it is busy with other work, and the queued work is
-/// real surplus. Progress, not time: a victim whose thread the OS has descheduled, that runs
-/// one long burst of spawns, or that is busy starting the queued goroutines themselves (a
-/// ring of 503 being set up), makes none (the last is covered by [`DRAIN_HORIZON`]). A victim that runs one goroutine without switching
-/// (CPU-bound), or whose thread is blocked in a system call, makes none either; after
-/// [`STEAL_DELAY`] its queue is taken anyway. That bound is long because the OS pauses
-/// threads too: with 200 us, four runs in seven of spsc_unbuf on a busy 2-vCPU machine lost
-/// their producer to the other worker while the spawner's thread was descheduled (and ran
-/// 5-10x slower); with 1 ms, one in seven. 1024 resumptions are about a hundred
-/// microseconds of work; with 32, a producer and its consumers ping-ponging through `runnext`
-/// (32 turns in a row) reached it before the worker got round to the other producers, and
-/// mpmc4x4 was split (110 ns per message instead of 20). Starting eight goroutines behind
-/// such a pair takes about 8 x 33 resumptions, so the bound leaves a margin of four. (Go steals at once, but can migrate a
-/// goroutine later; it waits 3 us only before stealing a `runnext` goroutine.)
-const STEAL_TICKS: u32 = 1024;
-const STEAL_DELAY: Duration = Duration::from_millis(1);
-
-/// A victim that has been running one goroutine, without a single switch, for this long
-/// while unstarted goroutines wait in its queue is busy, not about to get to them: they are
-/// taken at once rather than after [`STEAL_DELAY`]. Without this, CPU-bound work split into
-/// a goroutine per worker (each under a millisecond) ran on one worker: the second goroutine
-/// waited behind the first. Goroutines that hand values back and forth switch every few
-/// microseconds, so a pair is never split by it; and "busy" means that the victim's thread
-/// used at least three quarters of that time on the CPU (its thread CPU clock), so a
-/// spawner the OS has paused keeps its queue for [`STEAL_DELAY`] as before. Nor is a
-/// goroutine that is still adding to that queue busy in this sense: it is setting up work
-/// (503 goroutines of a ring, a pipeline's stages) that its worker starts as soon as it
-/// blocks, and the window counts from its last spawn. Counting from its last switch, a
-/// spawning loop that took over 100 us lost the oldest half of a ring to the thief in about
-/// half the runs, and the ring then crossed between workers on every lap (ring503: 125 ns a
-/// hop on one worker, 150-230 ns split).
-const BUSY_STEAL: Duration = Duration::from_micros(100);
-
-/// A victim with at least this many started goroutines waiting to run (its `ready` queue, as
-/// last published) is overloaded: an unstarted goroutine queued there would wait behind them
-/// all, so it is taken at once. This is what spreads a pipeline that grows one stage at a
-/// time (the prime sieve's filters): each new stage is started by the idle worker instead of
-/// joining the busy one for life. Goroutines that talk in pairs or in a ring keep one or two
-/// runnable at a time and never reach it.
-const BACKLOG_STEAL: u32 = 16;
-
-/// How often a sleeping worker looks again at other workers' unstarted goroutines that it
-/// may not take yet: the granularity of [`BUSY_STEAL`] and [`STEAL_DELAY`].
-const RECHECK: Duration = Duration::from_micros(100);
-
-/// A victim working through its own queue of unstarted goroutines at a rate that empties it
-/// within this long is left to it, even past [`STEAL_DELAY`].
-const DRAIN_HORIZON: Duration = Duration::from_millis(4);
-
-/// A victim we stole from this recently is still producing surplus: new work in its queue may
-/// be taken at once (see `Local::waited_long_enough`).
-const STILL_SURPLUS: Duration = Duration::from_micros(100);
 
 /// A worker publishes its count of resumptions for thieves every this many (each publication
 /// is a write to a line that a watching thief reads).
@@ -183,31 +126,6 @@ unsafe fn release_arc<T>(p: *const (), n: u32) {
 
 thread_local! {
     static LOCAL: Cell<*const Local> = const { Cell::new(ptr::null()) };
-}
-
-/// A thief's view of one victim's queue of unstarted goroutines.
-#[derive(Clone, Copy)]
-struct Watch {
-    /// The victim's `fresh_gen` when first seen with work.
-    gen: u64,
-    /// When, and the victim's published resumption count then.
-    since: Instant,
-    resumes: u32,
-    /// The longest the victim's queue has been seen since, and when.
-    len: usize,
-    peak: Instant,
-    /// Its length at the last look, and when it was last seen shorter than the look before.
-    last_len: usize,
-    last_shrink: Instant,
-    /// When this thief last stole from the victim.
-    last_steal: Option<Instant>,
-    /// The victim's published switch count at the last look, since when it has not changed,
-    /// and the CPU time its thread had used then (see [`BUSY_STEAL`]).
-    switches: u64,
-    switches_since: Instant,
-    switches_cpu: Option<Duration>,
-    /// The victim's queue length when that goroutine was last seen adding to it.
-    switches_len: usize,
 }
 
 /// What the loop runs next: an unstarted goroutine, or a started one named by its slab slot.
@@ -307,6 +225,13 @@ pub(crate) struct Local {
     oldest: crossbeam_deque::Stealer<Arc<Goroutine>>,
     /// Picks from `fresh` since the last oldest-first one.
     fresh_picks: Cell<u32>,
+    /// False only while `fresh` is known to be empty: set whenever this worker puts
+    /// goroutines in it, cleared when a look finds it empty (thieves may empty it unseen).
+    /// Lets a switch skip placement rule 3 with one load of a line it reads anyway.
+    fresh_hint: Cell<bool>,
+    /// When the running goroutine's run began, and how many unstarted goroutines were queued
+    /// then: set only when placement rule 3 may apply (see `resume`).
+    run_start: Cell<Option<(Instant, usize)>>,
     /// Started goroutines runnable again: (slab slot, stamp).
     ready: RefCell<VecDeque<(u32, u32)>>,
     /// Stamps for `ready` and `Goroutine::qseq`: the local FIFO order across `fresh` and
@@ -334,7 +259,7 @@ pub(crate) struct Local {
     stacks: RefCell<Vec<Stack>>,
     parker: Parker,
     tick: Cell<u32>,
-    /// Resumptions of started goroutines: the progress thieves watch (see [`STEAL_TICKS`]).
+    /// Resumptions of started goroutines: the progress thieves watch (placement rule 2).
     resumes: Cell<u32>,
     /// Every resume, fresh starts included: published in `Running::seq` for the monitor.
     switches: Cell<u64>,
@@ -359,7 +284,7 @@ pub(crate) struct Local {
     /// Names of the goroutines traced here, recorded once each.
     trace_names: RefCell<HashMap<u64, String>>,
     rng: Cell<u64>,
-    /// What this worker, as a thief, has seen of each victim (see [`STEAL_TICKS`]).
+    /// What this worker, as a thief, has seen of each victim (placement rule 2).
     watch: RefCell<Vec<Watch>>,
     _alt: AltStack,
 }
@@ -955,8 +880,9 @@ fn note_waker(g: &Goroutine, l: &Local) {
 }
 
 /// Puts an unstarted goroutine on the current worker's queue if this thread is a worker of
-/// `rt`; gives it back otherwise.
-pub(crate) fn push_fresh(rt: &Arc<Shared>, g: Arc<Goroutine>) -> Result<(), Arc<Goroutine>> {
+/// `rt`, saying whether an idle worker should be woken for it (see `Shared::submit`); gives
+/// it back otherwise.
+pub(crate) fn push_fresh(rt: &Arc<Shared>, g: Arc<Goroutine>) -> Result<bool, Arc<Goroutine>> {
     with_local(|l| match l {
         Some(l) if Arc::ptr_eq(&l.rt, rt) => {
             // The first goroutine spawned after a wake-up by a goroutine of another worker
@@ -975,10 +901,11 @@ pub(crate) fn push_fresh(rt: &Arc<Shared>, g: Arc<Goroutine>) -> Result<(), Arc<
             count_owned(&l.me().spawned);
             if waker != 0 && usize::from(waker - 1) != l.index {
                 l.rt.push_spawn(usize::from(waker - 1), g);
+                Ok(true)
             } else {
                 l.queue_fresh(g);
+                Ok(l.fresh.len() >= 2)
             }
-            Ok(())
         }
         _ => Err(g),
     })
@@ -1006,6 +933,8 @@ pub(crate) fn run_worker(rt: Arc<Shared>, parts: WorkerParts, main: Option<MainG
         me: ptr::NonNull::from(&*rt.workers[parts.index]),
         oldest: parts.fresh.stealer(),
         fresh_picks: Cell::new(0),
+        fresh_hint: Cell::new(false),
+        run_start: Cell::new(None),
         fresh: parts.fresh,
         ready: RefCell::new(VecDeque::new()),
         seq: Cell::new(0),
@@ -1033,23 +962,7 @@ pub(crate) fn run_worker(rt: Arc<Shared>, parts: WorkerParts, main: Option<MainG
         trace: RefCell::new(Vec::new()),
         trace_names: RefCell::new(HashMap::new()),
         rng: Cell::new(0x9E37_79B9_7F4A_7C15 ^ (parts.index as u64 + 1)),
-        watch: RefCell::new(vec![
-            Watch {
-                gen: u64::MAX,
-                since: Instant::now(),
-                resumes: 0,
-                len: 0,
-                peak: Instant::now(),
-                last_len: 0,
-                last_shrink: Instant::now(),
-                last_steal: None,
-                switches: 0,
-                switches_since: Instant::now(),
-                switches_cpu: None,
-                switches_len: 0,
-            };
-            rt.workers.len()
-        ]),
+        watch: RefCell::new(vec![Watch::new(Instant::now()); rt.workers.len()]),
         _alt: AltStack::ensure(),
         home: Arc::new(Home {
             rt: rt.clone(),
@@ -1202,6 +1115,18 @@ impl Local {
             }
             None => false,
         }
+    }
+
+    /// Queues a goroutine that yielded (`yield_now`, or a preemption point the monitor
+    /// flagged) behind everything that became runnable while it ran: due timers are fired and
+    /// the inbox drained first, so a sleeper whose deadline passed during a long computation
+    /// runs before the computation's next slice, not after it (Go puts a preempted goroutine
+    /// on the global queue for the same reason).
+    #[inline(never)]
+    fn requeue_yielded(&self, idx: u32) {
+        self.fire_timers();
+        self.drain_inbox();
+        self.push_ready(idx);
     }
 
     fn push_runnext(&self, idx: u32) {
@@ -1386,10 +1311,15 @@ impl Local {
             );
         }
         self.fresh.push(g);
+        self.fresh_hint.set(true);
     }
 
     fn take_global(&self) -> Option<Arc<Goroutine>> {
-        steal_retrying(|| self.rt.global.steal_batch_and_pop(&self.fresh))
+        let g = steal_retrying(|| self.rt.global.steal_batch_and_pop(&self.fresh));
+        if g.is_some() {
+            self.fresh_hint.set(true);
+        }
+        g
     }
 
     fn next_rand(&self) -> u64 {
@@ -1403,7 +1333,7 @@ impl Local {
     }
 
     /// Steals about half of another worker's unstarted goroutines, once they have waited
-    /// there for [`STEAL_DELAY`].
+    /// there long enough (placement rule 2).
     fn steal(&self) -> Option<Arc<Goroutine>> {
         let n = self.rt.workers.len();
         if n == 1 {
@@ -1428,7 +1358,8 @@ impl Local {
                     .steal_batch_with_limit_and_pop(&self.fresh, STEAL_MAX)
             });
             if let Some(g) = stolen.or_else(|| victim.take_deferred()) {
-                self.watch.borrow_mut()[v].last_steal = Some(Instant::now());
+                self.fresh_hint.set(true);
+                self.watch.borrow_mut()[v].stole(Instant::now());
                 if self.tracing {
                     self.trace_instant("steal", v as u64);
                 }
@@ -1438,93 +1369,26 @@ impl Local {
         None
     }
 
-    /// True once victim `v`'s unstarted goroutines are surplus (see [`STEAL_TICKS`]): the
-    /// queue has held work without being emptied (its `fresh_gen` unchanged) while the victim
-    /// resumed [`STEAL_TICKS`] started goroutines, or for [`STEAL_DELAY`]; and at once while
-    /// the victim keeps producing surplus (a steal from
-    /// it within [`STILL_SURPLUS`]): a goroutine spawning a million others refills its queue
-    /// as fast as thieves empty it, and must not make them wait again each time.
+    /// True once victim `v`'s unstarted goroutines may be taken (placement rule 2,
+    /// [`Watch::may_steal`]).
     fn waited_long_enough(&self, v: usize) -> bool {
         let victim = &self.rt.workers[v];
-        let gen = victim.fresh_gen.load(Ordering::Relaxed);
-        let resumes = victim.resumes.load(Ordering::Relaxed);
-        let now = Instant::now();
-        let mut watch = self.watch.borrow_mut();
-        let w = &mut watch[v];
-        if w.last_steal
-            .is_some_and(|t| now.duration_since(t) < STILL_SURPLUS)
-        {
-            // Still producing surplus: keep taking it, whatever the owner does meanwhile.
-            w.gen = gen;
-            return true;
-        }
-        let switches = victim.running.seq.load(Ordering::Relaxed);
-        if w.gen != gen {
-            (w.gen, w.since, w.resumes) = (gen, now, resumes);
-            let len = victim.stealer.len();
-            (w.len, w.peak, w.last_len, w.last_shrink) = (len, now, len, now);
-            (w.switches, w.switches_since, w.switches_len) = (switches, now, len);
-            w.switches_cpu = victim.cpu_time();
-            return w
-                .last_steal
-                .is_some_and(|t| now.duration_since(t) < STILL_SURPLUS);
-        }
-        if resumes.wrapping_sub(w.resumes) >= STEAL_TICKS {
-            return true;
-        }
-        if victim.backlog.load(Ordering::Relaxed) >= BACKLOG_STEAL {
-            return true;
-        }
-        let queued = victim.stealer.len();
-        if switches != w.switches || queued > w.switches_len {
-            // A switch, or the running goroutine is still spawning what the queue holds (a
-            // ring or a pipeline being set up): its worker will start them as soon as it
-            // blocks, so the window starts again (see BUSY_STEAL).
-            (w.switches, w.switches_since, w.switches_len) = (switches, now, queued);
-            w.switches_cpu = victim.cpu_time();
-        } else if now.duration_since(w.switches_since) >= BUSY_STEAL
-            && victim.running.id.load(Ordering::Relaxed) != 0
-        {
-            // One goroutine, no switch, for BUSY_STEAL: busy computing if its thread used
-            // the CPU most of that time; paused by the OS otherwise, and then its queue is
-            // left to the general rule (a paused spawner must not lose its pair).
-            let cpu = victim.cpu_time();
-            let wall = now.duration_since(w.switches_since);
-            let used = cpu
-                .zip(w.switches_cpu)
-                .map_or(Duration::ZERO, |(c, c0)| c.saturating_sub(c0));
-            if used * 4 >= wall * 3 {
-                return true;
-            }
-            (w.switches_since, w.switches_cpu) = (now, cpu);
-        }
-        // The deferred goroutine counts: a victim stuck behind a goroutine that spins until
-        // it runs must not look as if it were about to finish its queue.
-        let len = queued + usize::from(victim.has_deferred());
-        if len >= w.len {
-            (w.len, w.peak) = (len, now);
-        }
-        if len < w.last_len {
-            w.last_shrink = now;
-        }
-        w.last_len = len;
-        if now.duration_since(w.since) < STEAL_DELAY {
-            return false;
-        }
-        // Is the victim working through its queue right now, at a rate that empties it
-        // within DRAIN_HORIZON? Then let it (a ring of 503 being started). A queue that still
-        // grows, or has stopped shrinking (a million goroutines being spawned, a victim busy
-        // elsewhere or stuck), is surplus.
-        let drained = w.len - len;
-        let draining = now.duration_since(w.peak).as_nanos();
-        now.duration_since(w.last_shrink) >= STILL_SURPLUS
-            || drained == 0
-            || draining * len as u128 >= DRAIN_HORIZON.as_nanos() * drained as u128
+        let view = Victim {
+            gen: victim.fresh_gen.load(Ordering::Relaxed),
+            resumes: victim.resumes.load(Ordering::Relaxed),
+            backlog: victim.backlog.load(Ordering::Relaxed),
+            // The deferred goroutine counts: a victim stuck behind a goroutine that spins
+            // until it runs must not look as if it were about to finish its queue.
+            queued: victim.stealer.len() + usize::from(victim.has_deferred()),
+            switches: victim.running.seq.load(Ordering::Relaxed),
+            running: victim.running.id.load(Ordering::Relaxed) != 0,
+        };
+        self.watch.borrow_mut()[v].may_steal(view, Instant::now(), || victim.cpu_time())
     }
 
     /// Work this worker could do right now, looking only where other threads put it: its own
     /// queues, the global queue, due timers, and other workers' unstarted goroutines that it
-    /// may take now (see [`STEAL_TICKS`]).
+    /// may take now (placement rule 2).
     fn has_work(&self) -> bool {
         let rt = &self.rt;
         !self.me().inbox.is_empty()
@@ -1667,10 +1531,10 @@ impl Local {
         if !self.has_work() {
             // Other workers' unstarted goroutines that this one may not take yet (see
             // STEAL_TICKS) become takeable with time, not with an event that wakes us: look
-            // again after RECHECK. Looking without a pause instead kept this thread on the
-            // CPU, and when the OS had put it on the victim's CPU (the other one busy) it
-            // stopped the victim for the whole STEAL_DELAY and then took its queue: a ring of
-            // 503 goroutines being spawned lost half of them this way, in one run of three.
+            // again after RECHECK. Looking without a pause instead would keep this thread on
+            // the CPU; when the OS has put it on the victim's CPU (the other one busy) it
+            // would stop the victim for the whole STEAL_DELAY and then take its queue (a ring
+            // being spawned would lose half its goroutines).
             let timer = self.next_timer();
             let recheck = self.workers_queued(false).then(|| Instant::now() + RECHECK);
             match timer.into_iter().chain(recheck).min() {
@@ -1892,7 +1756,7 @@ impl Local {
                         }
                         self.store_slot(idx, slot);
                         if why == Suspend::Yield {
-                            self.push_ready(idx);
+                            self.requeue_yielded(idx);
                         }
                     }
                     None => self.finished(idx, slot),
@@ -1915,7 +1779,7 @@ impl Local {
                 };
                 slot.g.park.on_resume();
                 match self.resume(slot) {
-                    Some(Suspend::Yield) => self.push_ready(idx),
+                    Some(Suspend::Yield) => self.requeue_yielded(idx),
                     Some(Suspend::Park) => {
                         self.record_park(slot);
                         // The hand-off fast path: it parked after waking a goroutine of this
@@ -1964,6 +1828,11 @@ impl Local {
             .store(ptr::from_ref(slot.g.site).cast_mut(), Ordering::Relaxed);
         r.id.store(slot.g.id, Ordering::Relaxed);
         r.preempt.store(false, Ordering::Relaxed);
+        // Placement rule 3: a run is timed only while unstarted goroutines wait here and
+        // another worker is idle, the only case where its length matters.
+        if self.fresh_hint.get() {
+            self.start_timing();
+        }
         let t0 = if self.tracing {
             self.trace_resume(&slot.g)
         } else {
@@ -1976,7 +1845,50 @@ impl Local {
         if self.tracing {
             self.trace_slice(&slot.g, t0, why);
         }
+        if self.fresh_hint.get() {
+            self.give_surplus();
+        }
         why
+    }
+
+    /// Placement rule 3, before a run: notes its start if unstarted goroutines wait here and
+    /// another worker is idle.
+    #[inline(never)]
+    fn start_timing(&self) {
+        let queued = self.fresh.len();
+        if queued == 0 {
+            self.fresh_hint.set(false);
+        } else if self.rt.someone_idle() {
+            self.run_start.set(Some((Instant::now(), queued)));
+        }
+    }
+
+    /// Placement rule 3 ([`placement::to_give`]), after a timed run: if the goroutine
+    /// computed without spawning, the oldest half of the queue goes to the global queue and
+    /// an idle worker is woken to take it.
+    #[inline(never)]
+    fn give_surplus(&self) {
+        let Some((start, before)) = self.run_start.take() else {
+            return;
+        };
+        let n = super::placement::to_give(start.elapsed(), before, self.fresh.len());
+        if n == 0 || !self.rt.someone_idle() {
+            return;
+        }
+        let mut given = 0;
+        for _ in 0..n {
+            let Some(g) = steal_retrying(|| self.oldest.steal()) else {
+                break;
+            };
+            self.rt.global.push(g);
+            given += 1;
+        }
+        if given > 0 {
+            if self.tracing {
+                self.trace_instant("give", given);
+            }
+            self.rt.wake_idle(true);
+        }
     }
 
     /// A goroutine returned: recycle its slab place and its stack. Inlined: a `Slot` passed
