@@ -1863,7 +1863,7 @@ impl Local {
         }
     }
 
-    /// Placement rule 3 ([`placement::to_give`]), after a timed run: if the goroutine
+    /// Placement rule 3 ([`to_give`](super::placement::to_give)), after a timed run: if the goroutine
     /// computed without spawning, the oldest half of the queue goes to the global queue and
     /// an idle worker is woken to take it.
     #[inline(never)]
