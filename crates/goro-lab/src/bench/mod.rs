@@ -18,7 +18,10 @@ mod shapes;
 mod vs_go;
 mod workloads;
 
-pub use shapes::{hog_latency, longlived8, nonblock_select_race, pool_unbuf, spin_for};
+pub use shapes::{
+    hog_latency, longlived8, nonblock_select_race, pool_unbuf, spin_for, LONG_WORK, POOL, POOL_JOB,
+    SLEEPERS,
+};
 
 pub use workloads::{
     mpmc4x4_b128, parked, pingpong, ring503, rss_bytes, select2_b64, sieve, skynet, spawn_wait,
