@@ -290,6 +290,11 @@ pub(crate) struct Shared {
     idle: Mutex<Vec<usize>>,
     nidle: AtomicUsize,
     pub(crate) nspinning: AtomicUsize,
+    /// Workers not running goroutines: from the time one finds nothing to run (or starts)
+    /// until it finds something, spinning, asleep and searching alike. Placement rule 3
+    /// reads it; `nspinning` and `nidle`, which the wake-up protocol reads, leave gaps
+    /// between them (a worker searching the queues after a wake-up is in neither).
+    pub(crate) nlooking: AtomicUsize,
     shutdown: AtomicBool,
     /// Goroutines spawned from plain threads, plus the main goroutine (see `live`).
     foreign_spawned: AtomicUsize,
@@ -406,10 +411,10 @@ impl Shared {
         self.wake_one_idle();
     }
 
-    /// True if a worker is idle: spinning for work, or asleep.
+    /// True if a worker runs no goroutine (see `nlooking`).
     #[inline]
     pub(crate) fn someone_idle(&self) -> bool {
-        self.nspinning.load(Ordering::Relaxed) != 0 || self.nidle.load(Ordering::Relaxed) != 0
+        self.nlooking.load(Ordering::Relaxed) != 0
     }
 
     /// [`wake_idle`](Self::wake_idle) once it found a worker asleep and none spinning.
@@ -430,8 +435,13 @@ impl Shared {
 
     /// Sends an unstarted goroutine to worker `to`'s queue from another worker.
     pub(crate) fn push_spawn(&self, to: usize, g: Arc<Goroutine>) {
+        self.workers[to].spawns.push(g);
+        self.wake_worker(to);
+    }
+
+    /// Wakes worker `to` if it sleeps, after something was put in one of its queues.
+    pub(crate) fn wake_worker(&self, to: usize) {
         let w = &self.workers[to];
-        w.spawns.push(g);
         // Pairs with the fence in `Local::sleep`.
         fence(Ordering::SeqCst);
         if w.sleeping.load(Ordering::SeqCst) {
@@ -931,7 +941,9 @@ impl RuntimeBuilder {
                 parker,
             });
         }
+        let starting = shared.len() - 1;
         let rt = Arc::new(Shared {
+            nlooking: AtomicUsize::new(starting),
             workers: shared.into_boxed_slice(),
             global: Injector::new(),
             idle: Mutex::new(Vec::new()),

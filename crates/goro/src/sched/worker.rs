@@ -229,6 +229,8 @@ pub(crate) struct Local {
     /// goroutines in it, cleared when a look finds it empty (thieves may empty it unseen).
     /// Lets a switch skip placement rule 3 with one load of a line it reads anyway.
     fresh_hint: Cell<bool>,
+    /// True while this worker is counted in `Shared::nlooking`.
+    looking: Cell<bool>,
     /// When the running goroutine's run began, and how many unstarted goroutines were queued
     /// then: set only when placement rule 3 may apply (see `resume`).
     run_start: Cell<Option<(Instant, usize)>>,
@@ -934,6 +936,9 @@ pub(crate) fn run_worker(rt: Arc<Shared>, parts: WorkerParts, main: Option<MainG
         oldest: parts.fresh.stealer(),
         fresh_picks: Cell::new(0),
         fresh_hint: Cell::new(false),
+        // Counted in `Shared::nlooking` from the start, except worker 0, which starts the
+        // main goroutine.
+        looking: Cell::new(parts.index != 0),
         run_start: Cell::new(None),
         fresh: parts.fresh,
         ready: RefCell::new(VecDeque::new()),
@@ -1081,8 +1086,20 @@ impl Local {
                 return;
             }
             match self.find_runnable() {
-                Some(next) => self.execute(next),
-                None => self.idle(),
+                Some(next) => {
+                    if self.looking.get() {
+                        self.looking.set(false);
+                        self.rt.nlooking.fetch_sub(1, Ordering::Relaxed);
+                    }
+                    self.execute(next);
+                }
+                None => {
+                    if !self.looking.get() {
+                        self.looking.set(true);
+                        self.rt.nlooking.fetch_add(1, Ordering::Relaxed);
+                    }
+                    self.idle();
+                }
             }
         }
     }
@@ -1863,32 +1880,53 @@ impl Local {
         }
     }
 
-    /// Placement rule 3 ([`to_give`](super::placement::to_give)), after a timed run: if the goroutine
-    /// computed without spawning, the oldest half of the queue goes to the global queue and
-    /// an idle worker is woken to take it.
+    /// Placement rule 3 ([`to_give`](super::placement::to_give)), after a timed run: if the
+    /// goroutine computed without spawning, the oldest half of the queue goes to an idle
+    /// worker's queue of sent spawns (which only that worker drains, so this busy one cannot
+    /// take them back at its next look at the global queue), waking it if it sleeps.
     #[inline(never)]
     fn give_surplus(&self) {
         let Some((start, before)) = self.run_start.take() else {
             return;
         };
         let n = super::placement::to_give(start.elapsed(), before, self.fresh.len());
-        if n == 0 || !self.rt.someone_idle() {
+        if n == 0 {
             return;
         }
+        let Some(to) = self.idle_worker() else {
+            return;
+        };
         let mut given = 0;
         for _ in 0..n {
             let Some(g) = steal_retrying(|| self.oldest.steal()) else {
                 break;
             };
-            self.rt.global.push(g);
+            self.rt.workers[to].spawns.push(g);
             given += 1;
         }
         if given > 0 {
             if self.tracing {
-                self.trace_instant("give", given);
+                self.trace_instant("give", to as u64);
             }
-            self.rt.wake_idle(true);
+            self.rt.wake_worker(to);
         }
+    }
+
+    /// Another worker that is idle: asleep if one is, else one running no goroutine
+    /// (spinning, or still starting).
+    fn idle_worker(&self) -> Option<usize> {
+        let n = self.rt.workers.len();
+        let start = (self.next_rand() % n as u64) as usize;
+        let others = (0..n).map(|k| (start + k) % n).filter(|&v| v != self.index);
+        let w = &self.rt.workers;
+        others
+            .clone()
+            .find(|&v| w[v].sleeping.load(Ordering::SeqCst))
+            .or_else(|| {
+                others
+                    .clone()
+                    .find(|&v| w[v].running.id.load(Ordering::Relaxed) == 0)
+            })
     }
 
     /// A goroutine returned: recycle its slab place and its stack. Inlined: a `Slot` passed
