@@ -240,6 +240,25 @@ fn bench_vs_go_prints_the_table() {
     );
     let ratio: f64 = lines[1].split_whitespace().nth(3).unwrap().parse().unwrap();
     assert!(ratio > 0.0, "{out}");
+    // The real-program shapes run in Go too; the CPU-bound ones say how far each side is
+    // from the ideal wall time.
+    let (ok, out, err) = goro(&[
+        "bench",
+        "pool_unbuf",
+        "nonblock_select_race",
+        "--vs-go",
+        "--runs",
+        "1",
+        "--scale",
+        "0.01",
+    ]);
+    assert!(ok, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(
+        lines[1].starts_with("pool_unbuf") && lines[1].contains("of the ideal: goro"),
+        "{out}"
+    );
+    assert!(lines[2].starts_with("nonblock_select_race"), "{out}");
     let (ok, out, err) = goro(&[
         "bench", "spawn", "--vs-go", "--runs", "1", "--scale", "0.001", "--json",
     ]);

@@ -27,6 +27,10 @@ struct Row {
     ratio_max: f64,
     goro_bytes_per_goroutine: Option<u64>,
     go_bytes_per_goroutine: Option<u64>,
+    /// Wall time over the ideal, for the CPU-bound shapes: goro's median, and Go's median
+    /// against the same ideal.
+    goro_x_ideal: Option<f64>,
+    go_x_ideal: Option<f64>,
     /// With `--peers`.
     crossbeam: Option<PeerFigures>,
     tokio: Option<PeerFigures>,
@@ -156,15 +160,23 @@ pub(super) fn run(plan: &Plan, args: &BenchArgs) -> Result<(), String> {
             v.sort_unstable();
             v.get(v.len() / 2).copied()
         };
+        // The ideal per op is the same for every run of a workload at one size.
+        let ideal_ns = goro
+            .first()
+            .and_then(|m| m.ideal.map(|i| i.as_nanos() as f64 / m.ops as f64));
+        let go_ns = median_f64(go.iter().map(|r| r.ns_per_op).collect());
         let row = Row {
             name: w.name,
             goro_ns_per_op: median_f64(goro_ns.clone()),
-            go_ns_per_op: median_f64(go.iter().map(|r| r.ns_per_op).collect()),
+            go_ns_per_op: go_ns,
             ratio: median_f64(ratios.clone()),
             ratio_min: ratios.iter().copied().fold(f64::INFINITY, f64::min),
             ratio_max: ratios.iter().copied().fold(0.0, f64::max),
             goro_bytes_per_goroutine: bytes(goro.iter().map(|m| m.bytes_per_op).collect()),
             go_bytes_per_goroutine: bytes(go.iter().map(|r| r.bytes).collect()),
+            goro_x_ideal: ideal_ns
+                .map(|_| median_f64(goro.iter().filter_map(Measure::x_ideal).collect())),
+            go_x_ideal: ideal_ns.map(|i| go_ns / i),
             crossbeam: figures(&goro_ns, &cb, None),
             tokio: figures(&goro_ns, &tk, tk_bytes),
             rounds: args.runs,
@@ -194,6 +206,9 @@ fn format_row(r: &Row, peers: bool) -> String {
         "   (Go rounds: {:.2}-{:.2})",
         r.ratio_min, r.ratio_max
     ));
+    if let (Some(g), Some(o)) = (r.goro_x_ideal, r.go_x_ideal) {
+        s.push_str(&format!("   (of the ideal: goro {g:.2}x, Go {o:.2}x)"));
+    }
     if let (Some(g), Some(o)) = (r.goro_bytes_per_goroutine, r.go_bytes_per_goroutine) {
         s.push_str(&format!(
             "\n{:<13}{:>10} B{:>10} B{:>9.2}   (resident bytes per parked goroutine)",
