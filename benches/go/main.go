@@ -127,6 +127,15 @@ func pingpong(n int) measure {
 	return measure{int64(n), el, -1}
 }
 
+// rangeSum receives until c is closed and returns the sum of what came.
+func rangeSum(c <-chan int) int {
+	sum := 0
+	for v := range c {
+		sum += v
+	}
+	return sum
+}
+
 func spsc(n, capacity int) measure {
 	c := make(chan int, capacity)
 	t := time.Now()
@@ -136,10 +145,7 @@ func spsc(n, capacity int) measure {
 		}
 		close(c)
 	}()
-	sum := 0
-	for v := range c {
-		sum += v
-	}
+	sum := rangeSum(c)
 	el := time.Since(t)
 	if sum != n*(n-1)/2 {
 		panic("spsc sum")

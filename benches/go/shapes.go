@@ -42,10 +42,7 @@ func poolUnbuf(jobs int) measure {
 		}
 		close(res)
 	}()
-	sum := 0
-	for r := range res {
-		sum += r
-	}
+	sum := rangeSum(res)
 	el := time.Since(t)
 	if sum != jobs*(jobs-1)/2 {
 		panic("pool_unbuf sum")

@@ -310,20 +310,25 @@ mod tests {
     fn progress_elsewhere_or_a_backlog_makes_the_queue_surplus() {
         let t0 = Instant::now();
         let v = victim(1, 2);
-        let mut w = watching(v, t0, Duration::ZERO);
-        let busy = Victim {
+        let resumed = Victim {
             resumes: STEAL_TICKS,
-            switches: 7,
             ..v
         };
-        assert!(w.may_steal(busy, t0 + US, || Some(Duration::ZERO)));
-        let mut w = watching(v, t0, Duration::ZERO);
-        let backlog = Victim {
+        let overloaded = Victim {
             backlog: BACKLOG_STEAL,
-            switches: 7,
             ..v
         };
-        assert!(w.may_steal(backlog, t0 + US, || Some(Duration::ZERO)));
+        for seen in [resumed, overloaded] {
+            let mut w = watching(v, t0, Duration::ZERO);
+            let later = Victim {
+                switches: 7,
+                ..seen
+            };
+            assert!(
+                w.may_steal(later, t0 + US, || Some(Duration::ZERO)),
+                "{seen:?}"
+            );
+        }
     }
 
     #[test]
