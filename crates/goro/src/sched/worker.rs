@@ -1890,7 +1890,8 @@ impl Local {
             return;
         };
         let n = super::placement::to_give(start.elapsed(), before, self.fresh.len());
-        if n == 0 {
+        // During shutdown the other workers may have stopped looking at their queues.
+        if n == 0 || self.rt.is_shut_down() {
             return;
         }
         let Some(to) = self.idle_worker() else {
