@@ -62,6 +62,25 @@ pub struct Stats {
     pub refused: AtomicUsize,
     /// Connections open now.
     pub open: AtomicUsize,
+    /// Accepts that failed for want of resources (each followed by a pause).
+    pub accept_errors: AtomicUsize,
+}
+
+/// How long to pause after a failed accept, given the pause after the previous one (`None`
+/// after a success): Go's `net/http` rule. Errors that say the process is out of file
+/// descriptors or memory (`EMFILE`, `ENFILE`, `ENOBUFS`, `ENOMEM`) pause 5 ms, then twice
+/// as long each time, at most 1 s; anything else (a client that reset before the accept, a
+/// timeout) is retried at once.
+pub fn accept_backoff(e: &io::Error, last: Option<Duration>) -> Option<Duration> {
+    let scarce = matches!(
+        e.raw_os_error(),
+        Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
+    );
+    scarce.then(|| {
+        last.map_or(Duration::from_millis(5), |d| {
+            (d * 2).min(Duration::from_secs(1))
+        })
+    })
 }
 
 /// Serves on `ln` until `ctx` is done; returns the counters.
@@ -71,11 +90,23 @@ pub fn serve(ln: TcpListener, cfg: Config, ctx: Context) -> Arc<Stats> {
     // Wake up now and then to notice `ctx`.
     let _ = ln.set_read_timeout(Some(Duration::from_millis(100)));
     goro::go(move || {
+        let mut backoff = None;
         while !ctx.is_done() {
             let conn = match ln.accept() {
-                Ok((c, _)) => c,
-                Err(e) if e.kind() == io::ErrorKind::TimedOut => continue,
-                Err(_) => continue, // a connection reset before accept, out of fds, ...
+                Ok((c, _)) => {
+                    backoff = None;
+                    c
+                }
+                Err(e) => {
+                    // Out of descriptors or memory: retrying at once would spin (and the
+                    // connections already open could not get a turn on this worker).
+                    backoff = accept_backoff(&e, backoff);
+                    if let Some(d) = backoff {
+                        st.accept_errors.fetch_add(1, Ordering::SeqCst);
+                        goro::time::sleep(d);
+                    }
+                    continue;
+                }
             };
             if st.open.load(Ordering::SeqCst) >= cfg.max_conns {
                 st.refused.fetch_add(1, Ordering::SeqCst);

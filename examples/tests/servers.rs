@@ -198,3 +198,123 @@ fn a_thousand_concurrent_connections() {
         assert!(r.requests > 100, "{r:?}");
     });
 }
+
+#[test]
+fn a_failed_accept_backs_off_as_go_does() {
+    let emfile = std::io::Error::from_raw_os_error(libc::EMFILE);
+    let mut d = None;
+    let mut seen = Vec::new();
+    for _ in 0..10 {
+        d = http::accept_backoff(&emfile, d);
+        seen.push(d.unwrap().as_millis());
+    }
+    assert_eq!(seen, [5, 10, 20, 40, 80, 160, 320, 640, 1000, 1000]);
+    for scarce in [libc::ENFILE, libc::ENOBUFS, libc::ENOMEM] {
+        let e = std::io::Error::from_raw_os_error(scarce);
+        assert_eq!(
+            http::accept_backoff(&e, None),
+            Some(Duration::from_millis(5))
+        );
+    }
+    // A client that gave up before the accept, or the listener's own timeout: at once.
+    let aborted = std::io::Error::from_raw_os_error(libc::ECONNABORTED);
+    assert_eq!(
+        http::accept_backoff(&aborted, Some(Duration::from_millis(40))),
+        None
+    );
+    let timeout = std::io::Error::from(std::io::ErrorKind::TimedOut);
+    assert_eq!(http::accept_backoff(&timeout, None), None);
+}
+
+#[test]
+#[ignore = "run in a child process by out_of_descriptors_the_server_pauses_and_serves_everyone"]
+fn child_server_out_of_descriptors() {
+    // This process only: 24 descriptors for the runtime, the listener and the connections.
+    let lim = libc::rlimit {
+        rlim_cur: 24,
+        rlim_max: 24,
+    };
+    // SAFETY: a valid input; lowering limits needs no privilege.
+    assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) }, 0);
+    goro::Runtime::builder()
+        .workers(2)
+        .exit_report(false)
+        .run(|| {
+            let (ctx, cancel) = Context::background().with_cancel();
+            let (addr, stats) =
+                http::listen_and_serve("127.0.0.1:0", http::Config::default(), ctx).unwrap();
+            println!("ADDR {addr}");
+            // Serve until the parent closes our stdin.
+            goro::blocking(|| std::io::stdin().read_to_end(&mut Vec::new())).unwrap();
+            cancel.cancel();
+            let errors = stats
+                .accept_errors
+                .load(std::sync::atomic::Ordering::SeqCst);
+            println!("ERRORS {errors}");
+        })
+        .unwrap();
+}
+
+#[test]
+fn out_of_descriptors_the_server_pauses_and_serves_everyone() {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "child_server_out_of_descriptors",
+            "--ignored",
+            "--nocapture",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let addr: SocketAddr = loop {
+        let mut line = String::new();
+        assert!(
+            out.read_line(&mut line).unwrap() > 0,
+            "the server did not start"
+        );
+        if let Some(a) = line.trim().strip_prefix("ADDR ") {
+            break a.parse().unwrap();
+        }
+    };
+    // Three times as many clients as the server has descriptors: the kernel queues them
+    // all, and the server's accepts fail until answered connections close.
+    let clients: Vec<std::net::TcpStream> = (0..60)
+        .map(|_| {
+            let mut c = std::net::TcpStream::connect(addr).unwrap();
+            c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+            c.write_all(b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+                .unwrap();
+            c
+        })
+        .collect();
+    let served = clients
+        .into_iter()
+        .filter(|mut c| {
+            let mut buf = Vec::new();
+            let _ = c.read_to_end(&mut buf);
+            buf.starts_with(b"HTTP/1.1 200 OK")
+        })
+        .count();
+    drop(child.stdin.take());
+    let mut rest = String::new();
+    out.read_to_string(&mut rest).unwrap();
+    assert!(child.wait().unwrap().success(), "{rest}");
+    let errors: u64 = rest
+        .lines()
+        .find_map(|l| l.strip_prefix("ERRORS "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no count from the server: {rest}"));
+    assert_eq!(
+        served, 60,
+        "every client answered once descriptors came back"
+    );
+    // Pausing 5 ms and then longer after each failure: a few dozen failed accepts at most.
+    // Retrying at once spun a worker (a core at 100%) through hundreds of thousands.
+    eprintln!("served {served}, {errors} failed accepts");
+    assert!(errors < 500, "{errors} failed accepts");
+}

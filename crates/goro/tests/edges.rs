@@ -717,3 +717,52 @@ fn goroutines_left_on_a_stuck_worker_are_not_counted_as_unwound() {
     // counted; the spinner, left running, is not.
     assert_eq!(exit.unwound, 1, "{exit:?}");
 }
+
+/// The soft and hard limits on open file descriptors.
+fn fd_limits() -> (u64, u64) {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: a valid out-parameter.
+    assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) }, 0);
+    (lim.rlim_cur, lim.rlim_max)
+}
+
+#[test]
+#[ignore = "run by the_fd_limit_is_raised_at_start_unless_kept"]
+fn child_fd_limit() {
+    // This process only: 256 descriptors, at most 512.
+    let lim = libc::rlimit {
+        rlim_cur: 256,
+        rlim_max: 512,
+    };
+    // SAFETY: a valid input; lowering limits needs no privilege.
+    assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) }, 0);
+    let inside = goro::Runtime::builder()
+        .exit_report(false)
+        .run(fd_limits)
+        .unwrap();
+    let keep = std::env::var("GORO_FD_LIMIT").is_ok_and(|v| v == "keep");
+    assert_eq!(inside, if keep { (256, 512) } else { (512, 512) });
+    let off = goro::Runtime::builder()
+        .raise_fd_limit(false)
+        .exit_report(false)
+        .run(fd_limits)
+        .unwrap();
+    assert_eq!(off, inside, "turning it off leaves the limit as it is");
+    println!("CHILD DONE");
+}
+
+#[test]
+fn the_fd_limit_is_raised_at_start_unless_kept() {
+    // Go raises the soft limit to the hard one at start (since 1.19); a server with the
+    // usual 1,024 runs out of descriptors at about a thousand clients.
+    child_passes("child_fd_limit", LIMIT);
+    let e = child("child_fd_limit", &[("GORO_FD_LIMIT", "keep")], LIMIT);
+    assert!(
+        !e.timed_out && e.code == Some(0) && e.out.contains("CHILD DONE"),
+        "{}",
+        e.out
+    );
+}

@@ -176,3 +176,49 @@ fn unix_stream_pair_moves_a_megabyte_both_ways() {
         assert_eq!(got, data);
     });
 }
+
+/// The listen backlog of a listening socket, as Linux reports it (`tcpi_sacked` of a
+/// listener's `TCP_INFO` is its maximum accept queue).
+fn listen_backlog(fd: std::os::fd::RawFd) -> u32 {
+    // SAFETY: `tcp_info` is plain data; getsockopt writes at most `len` bytes into it.
+    unsafe {
+        let mut info: libc::tcp_info = std::mem::zeroed();
+        let mut len = std::mem::size_of::<libc::tcp_info>() as libc::socklen_t;
+        let r = libc::getsockopt(
+            fd,
+            libc::SOL_TCP,
+            libc::TCP_INFO,
+            (&raw mut info).cast(),
+            &mut len,
+        );
+        assert_eq!(r, 0, "{}", std::io::Error::last_os_error());
+        info.tcpi_sacked
+    }
+}
+
+#[test]
+fn a_listener_queues_as_many_connections_as_the_system_allows() {
+    use std::os::fd::AsRawFd;
+    // Go listens with the system's maximum; std and mio with 128, and a burst of new
+    // connections then loses SYNs (a retransmit, a second or more, for each client).
+    let somaxconn: u32 = std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert_eq!(goro::net::default_backlog(), somaxconn.min(65_535));
+    goro::run(move || {
+        let ln = TcpListener::bind("127.0.0.1:0").unwrap();
+        assert_eq!(listen_backlog(ln.as_raw_fd()), somaxconn.min(65_535));
+        ln.set_backlog(50).unwrap();
+        assert_eq!(listen_backlog(ln.as_raw_fd()), 50);
+        let small = TcpListener::bind_with_backlog("127.0.0.1:0", 7).unwrap();
+        assert_eq!(listen_backlog(small.as_raw_fd()), 7);
+        // Still a working listener.
+        let addr = small.local_addr().unwrap();
+        let c = goro::go(move || TcpStream::connect(addr).unwrap());
+        small.accept().unwrap();
+        c.join().unwrap();
+    })
+    .unwrap();
+}

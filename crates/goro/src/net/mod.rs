@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-pub use tcp::{Incoming, TcpListener, TcpStream};
+pub use tcp::{default_backlog, Incoming, TcpListener, TcpStream};
 pub use udp::UdpSocket;
 pub use unix::{UnixListener, UnixStream};
 
@@ -244,3 +244,19 @@ macro_rules! limit_methods {
     };
 }
 use limit_methods;
+
+/// Raises the soft limit on open file descriptors to the hard limit (see
+/// `RuntimeBuilder::raise_fd_limit`). Failing leaves the limit as it was: it only makes room.
+pub(crate) fn raise_fd_limit() {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `lim` is a valid out-parameter for getrlimit, and a valid input for setrlimit.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
+            lim.rlim_cur = lim.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        }
+    }
+}

@@ -52,14 +52,57 @@ pub struct TcpListener {
     s: Socket<mio::net::TcpListener>,
 }
 
+/// The listen backlog [`TcpListener::bind`] asks for: the system's maximum, read once from
+/// `/proc/sys/net/core/somaxconn` (4096 on current Linux), at most 65,535, as Go does; 4096
+/// if it cannot be read. (std and mio ask for 128: under a burst of new connections the
+/// kernel then drops SYNs, and each dropped one costs its client a retransmit, a second or
+/// more.)
+pub fn default_backlog() -> u32 {
+    static BACKLOG: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *BACKLOG.get_or_init(|| {
+        std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+            .ok()
+            .and_then(|s| s.split_whitespace().next()?.parse::<u32>().ok())
+            .filter(|&n| n > 0)
+            .map_or(4096, |n| n.min(65_535))
+    })
+}
+
+/// `listen(2)` on a socket that may already listen: Linux then sets the length of its queue
+/// of connections not yet accepted (the kernel caps it at `somaxconn`).
+fn listen(fd: std::os::fd::RawFd, backlog: u32) -> io::Result<()> {
+    let n = i32::try_from(backlog).unwrap_or(i32::MAX);
+    // SAFETY: a plain system call on a descriptor the caller owns; no memory is passed.
+    if unsafe { libc::listen(fd, n) } == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
 impl TcpListener {
-    /// Binds to the first address that works (port 0 picks a free port).
+    /// Binds to the first address that works (port 0 picks a free port), with the system's
+    /// largest listen backlog ([`default_backlog`]).
     pub fn bind(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
+        Self::bind_with_backlog(addr, default_backlog())
+    }
+
+    /// [`bind`](Self::bind) with a listen backlog of `backlog` connections waiting to be
+    /// accepted (the kernel caps it at `/proc/sys/net/core/somaxconn`).
+    pub fn bind_with_backlog(addr: impl ToSocketAddrs, backlog: u32) -> io::Result<TcpListener> {
         each_addr(addr, |a| {
-            Ok(TcpListener {
-                s: Socket::new(mio::net::TcpListener::bind(a)?)?,
-            })
+            let l = mio::net::TcpListener::bind(a)?;
+            listen(std::os::fd::AsRawFd::as_raw_fd(&l), backlog)?;
+            Ok(TcpListener { s: Socket::new(l)? })
         })
+    }
+
+    /// Sets the listen backlog of this listener, as [`bind_with_backlog`] would have
+    /// (Linux resizes the queue of a listening socket when it listens again).
+    ///
+    /// [`bind_with_backlog`]: Self::bind_with_backlog
+    pub fn set_backlog(&self, backlog: u32) -> io::Result<()> {
+        listen(std::os::fd::AsRawFd::as_raw_fd(self), backlog)
     }
 
     /// Takes a listener from std (made non-blocking here).
@@ -98,6 +141,30 @@ impl TcpListener {
     }
 
     limit_methods!();
+}
+
+impl std::os::fd::AsRawFd for TcpListener {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.s.io.as_raw_fd()
+    }
+}
+
+impl std::os::fd::AsFd for TcpListener {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.s.io.as_fd()
+    }
+}
+
+impl std::os::fd::AsRawFd for TcpStream {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.s.io.as_raw_fd()
+    }
+}
+
+impl std::os::fd::AsFd for TcpStream {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.s.io.as_fd()
+    }
 }
 
 impl fmt::Debug for TcpListener {

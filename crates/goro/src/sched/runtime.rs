@@ -711,6 +711,7 @@ pub struct RuntimeBuilder {
     deadlock_unproven: bool,
     hog_warnings: bool,
     trace: Option<std::path::PathBuf>,
+    raise_fd_limit: bool,
 }
 
 /// How long the runtime must stay deadlocked before it is reported (see
@@ -733,6 +734,7 @@ impl Default for RuntimeBuilder {
             trace: std::env::var_os("GORO_TRACE")
                 .filter(|p| !p.is_empty())
                 .map(Into::into),
+            raise_fd_limit: std::env::var("GORO_FD_LIMIT").map_or(true, |v| v != "keep"),
         }
     }
 }
@@ -796,6 +798,18 @@ impl RuntimeBuilder {
     /// ```
     pub fn deadlock_fatal_unproven(mut self, on: bool) -> Self {
         self.deadlock_unproven = on;
+        self
+    }
+
+    /// Whether `run` raises the process's soft limit on open file descriptors
+    /// (`RLIMIT_NOFILE`) to its hard limit, as Go does at start since 1.19. Default: on;
+    /// `false` or `GORO_FD_LIMIT=keep` leaves it. A server with a goroutine per connection
+    /// needs a descriptor per connection: with the usual soft limit of 1,024 it runs out at
+    /// about a thousand clients while the hard limit allows hundreds of thousands. The
+    /// raised limit is the process's, and child processes inherit it; a program that
+    /// passes descriptors above 1,023 to `select(2)` must keep the limit.
+    pub fn raise_fd_limit(mut self, on: bool) -> Self {
+        self.raise_fd_limit = on;
         self
     }
 
@@ -908,6 +922,9 @@ impl RuntimeBuilder {
             return Err(RunError::Nested);
         }
         install_panic_hook();
+        if self.raise_fd_limit {
+            crate::net::raise_fd_limit();
+        }
         let n = self.resolve_workers()?;
         let mut parts = Vec::with_capacity(n);
         let mut shared = Vec::with_capacity(n);
