@@ -16,15 +16,16 @@
 //! at most 10 s: other connections are not slowed), keep-alive (HTTP/1.1 by default,
 //! `Connection: close` honoured). Bad input: a malformed request line or header gets `400 Bad
 //! Request`, headers over the limit `431`, a method other than GET or HEAD `405`, a body it
-//! does not expect `400`; each closes the connection. A client that stalls mid-request is cut
-//! off after the header timeout. Connections past the limit get `503` and are closed at once.
+//! does not expect `400`; each closes the connection. A request head must arrive whole
+//! within the header timeout (one deadline, however the bytes trickle in), else `408` and
+//! the connection closes; an idle keep-alive connection is closed after the same time. Connections past the limit get `503` and are closed at once.
 //! The server keeps serving the others throughout.
 
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use goro::context::Context;
 use goro::net::{TcpListener, TcpStream};
@@ -162,7 +163,9 @@ pub(crate) enum Head {
 fn handle(c: &TcpStream, cfg: &Config, st: &Stats) {
     let mut buf = Vec::with_capacity(1024);
     loop {
-        let _ = c.set_read_timeout(Some(cfg.header_timeout));
+        // One deadline for the whole head, not a timeout per read: a client that sends a
+        // byte now and then (slowloris) must not hold the connection for ever.
+        let _ = c.set_read_deadline(Some(Instant::now() + cfg.header_timeout));
         match read_head(c, &mut buf, cfg.max_header_bytes) {
             Head::Closed => return,
             Head::Reject(code, reason) => {
@@ -227,7 +230,11 @@ pub(crate) fn read_head(c: &TcpStream, buf: &mut Vec<u8>, max: usize) -> Head {
             Ok(0) if buf.is_empty() => return Head::Closed,
             Ok(0) => return Head::Reject(400, "Bad Request"), // closed mid-request
             Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            Err(_) => return Head::Closed, // timed out or reset: just close
+            // Out of time mid-request: say so (Go's net/http answers 408 too).
+            Err(e) if e.kind() == io::ErrorKind::TimedOut && !buf.is_empty() => {
+                return Head::Reject(408, "Request Timeout");
+            }
+            Err(_) => return Head::Closed, // idle past the deadline, or reset: just close
         }
     };
     if end > max {

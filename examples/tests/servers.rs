@@ -318,3 +318,42 @@ fn out_of_descriptors_the_server_pauses_and_serves_everyone() {
     eprintln!("served {served}, {errors} failed accepts");
     assert!(errors < 500, "{errors} failed accepts");
 }
+
+#[test]
+fn a_request_head_trickling_in_gets_408_at_the_header_deadline() {
+    // Slowloris: one byte every 50 ms of a 60-byte head (3 s in all) against a 300 ms
+    // header timeout. A timeout per read never fired (each byte restarted it); one
+    // deadline for the head answers 408 long before the head is complete.
+    common::on(2, || {
+        let (addr, cancel) = server(http::Config {
+            header_timeout: Duration::from_millis(300),
+            ..http::Config::default()
+        });
+        let mut c = TcpStream::connect(addr).unwrap();
+        c.set_read_timeout(Some(Duration::from_millis(1))).unwrap();
+        let head = b"GET / HTTP/1.1\r\nHost: t\r\nX-Slow: 0123456789012345678901\r\n\r\n";
+        let mut got = Vec::new();
+        let mut sent = 0;
+        for b in head {
+            if c.write_all(&[*b]).is_err() {
+                break;
+            }
+            sent += 1;
+            goro::time::sleep(Duration::from_millis(50));
+            let mut buf = [0u8; 256];
+            if let Ok(n) = c.read(&mut buf) {
+                got.extend_from_slice(&buf[..n]);
+                if n == 0 || !got.is_empty() {
+                    break;
+                }
+            }
+        }
+        let text = String::from_utf8_lossy(&got);
+        assert!(
+            text.starts_with("HTTP/1.1 408"),
+            "{sent} bytes sent, got {text:?}"
+        );
+        assert!(sent < head.len(), "answered only after the whole head");
+        cancel.cancel();
+    });
+}
