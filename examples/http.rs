@@ -35,9 +35,13 @@ use goro::net::{TcpListener, TcpStream};
 pub struct Config {
     /// Connections served at once; more are answered `503` and closed.
     pub max_conns: usize,
-    /// Time a client has to send a whole request head once it started one (or, between
-    /// requests, to start the next one).
+    /// Time a client has to send a whole request head, from its first byte (for the first
+    /// request of a connection, from the accept).
     pub header_timeout: Duration,
+    /// Time a keep-alive connection may stay idle between requests before it is closed.
+    pub idle_timeout: Duration,
+    /// Time a response may take to be written (a client that never reads is cut off).
+    pub write_timeout: Duration,
     /// Largest request head (request line and headers) accepted.
     pub max_header_bytes: usize,
 }
@@ -47,6 +51,8 @@ impl Default for Config {
         Config {
             max_conns: 10_000,
             header_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            write_timeout: Duration::from_secs(10),
             max_header_bytes: 8 * 1024,
         }
     }
@@ -162,14 +168,24 @@ pub(crate) enum Head {
 
 fn handle(c: &TcpStream, cfg: &Config, st: &Stats) {
     let mut buf = Vec::with_capacity(1024);
+    let mut first = true;
     loop {
         // One deadline for the whole head, not a timeout per read: a client that sends a
-        // byte now and then (slowloris) must not hold the connection for ever.
-        let _ = c.set_read_deadline(Some(Instant::now() + cfg.header_timeout));
-        match read_head(c, &mut buf, cfg.max_header_bytes) {
+        // byte now and then (slowloris) must not hold the connection for ever. Between
+        // requests the idle timeout applies until the next head's first byte.
+        let wait = if first || !buf.is_empty() {
+            cfg.header_timeout
+        } else {
+            cfg.idle_timeout
+        };
+        first = false;
+        c.set_read_deadline(Some(Instant::now() + wait));
+        c.set_write_deadline(None);
+        match read_head(c, &mut buf, cfg.max_header_bytes, cfg.header_timeout) {
             Head::Closed => return,
             Head::Reject(code, reason) => {
                 st.bad.fetch_add(1, Ordering::SeqCst);
+                c.set_write_deadline(Some(Instant::now() + cfg.write_timeout));
                 let _ = respond(c, code, reason, &format!("{reason}\n"), false, false);
                 return;
             }
@@ -181,6 +197,7 @@ fn handle(c: &TcpStream, cfg: &Config, st: &Stats) {
                 } else {
                     st.bad.fetch_add(1, Ordering::SeqCst);
                 }
+                c.set_write_deadline(Some(Instant::now() + cfg.write_timeout));
                 if respond(c, code, reason, &body, r.keep_alive, head_only).is_err()
                     || !r.keep_alive
                 {
@@ -195,6 +212,21 @@ fn route(target: &str) -> (u16, &'static str, String) {
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
     match path {
         "/" => (200, "OK", "hello from goro\n".to_string()),
+        "/bytes" => {
+            // A body of n bytes (at most 64 MiB): what a slow reader meets.
+            let n = query
+                .split('&')
+                .find_map(|kv| kv.strip_prefix("n="))
+                .and_then(|v| v.parse::<usize>().ok());
+            match n {
+                Some(n) if n <= 64 << 20 => (200, "OK", "x".repeat(n)),
+                _ => (
+                    400,
+                    "Bad Request",
+                    "n must be a number of bytes up to 67108864\n".into(),
+                ),
+            }
+        }
         "/sleep" => {
             let ms = query
                 .split('&')
@@ -217,7 +249,7 @@ fn route(target: &str) -> (u16, &'static str, String) {
 }
 
 /// Reads one request head into `buf` (keeping bytes of the next request, pipelined).
-pub(crate) fn read_head(c: &TcpStream, buf: &mut Vec<u8>, max: usize) -> Head {
+pub(crate) fn read_head(c: &TcpStream, buf: &mut Vec<u8>, max: usize, header: Duration) -> Head {
     let mut chunk = [0u8; 2048];
     let end = loop {
         if let Some(i) = find_head_end(buf) {
@@ -229,7 +261,13 @@ pub(crate) fn read_head(c: &TcpStream, buf: &mut Vec<u8>, max: usize) -> Head {
         match (&*c).read(&mut chunk) {
             Ok(0) if buf.is_empty() => return Head::Closed,
             Ok(0) => return Head::Reject(400, "Bad Request"), // closed mid-request
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Ok(n) => {
+                if buf.is_empty() {
+                    // A new head has begun: it has the header timeout from now.
+                    c.set_read_deadline(Some(Instant::now() + header));
+                }
+                buf.extend_from_slice(&chunk[..n]);
+            }
             // Out of time mid-request: say so (Go's net/http answers 408 too).
             Err(e) if e.kind() == io::ErrorKind::TimedOut && !buf.is_empty() => {
                 return Head::Reject(408, "Request Timeout");

@@ -32,10 +32,11 @@ pub fn serve(
                 let Ok((conn, _)) = ln.accept() else { continue };
                 let handler = handler.clone();
                 goro::go(move || {
-                    let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
+                    let head_time = Duration::from_secs(5);
+                    conn.set_read_deadline(Some(std::time::Instant::now() + head_time));
                     let mut buf = Vec::with_capacity(512);
                     // Anything but a well-formed GET is answered by closing.
-                    if let Head::Request(r) = read_head(&conn, &mut buf, 8192) {
+                    if let Head::Request(r) = read_head(&conn, &mut buf, 8192, head_time) {
                         if r.method == "GET" {
                             handler(&r.target, &conn);
                         }

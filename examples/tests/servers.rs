@@ -134,10 +134,10 @@ fn bad_requests_get_an_error_and_the_server_keeps_serving() {
         big.extend_from_slice(b"\r\n");
         let out = exchange(addr, &big);
         assert!(out.starts_with("HTTP/1.1 431"), "{out:?}");
-        // A truncated head, then a stall: cut off after the header timeout.
+        // A truncated head, then a stall: 408 and closed at the header timeout.
         let start = Instant::now();
         let out = exchange(addr, b"GET / HTTP/1.1\r\nHost: t\r\n");
-        assert!(out.is_empty(), "{out:?}");
+        assert!(out.starts_with("HTTP/1.1 408"), "{out:?}");
         assert!(start.elapsed() >= Duration::from_millis(200));
         // An abrupt disconnect in the middle of a request.
         {
@@ -354,6 +354,49 @@ fn a_request_head_trickling_in_gets_408_at_the_header_deadline() {
             "{sent} bytes sent, got {text:?}"
         );
         assert!(sent < head.len(), "answered only after the whole head");
+        cancel.cancel();
+    });
+}
+
+#[test]
+fn idle_and_write_timeouts_close_connections_that_hold_on() {
+    common::on(2, || {
+        let (ctx, cancel) = Context::background().with_cancel();
+        let cfg = http::Config {
+            idle_timeout: Duration::from_millis(200),
+            write_timeout: Duration::from_millis(300),
+            ..http::Config::default()
+        };
+        let (addr, stats) = http::listen_and_serve("127.0.0.1:0", cfg, ctx).unwrap();
+        // Idle: one request on a keep-alive connection, then silence. The server closes it
+        // after the idle timeout, long before the 10 s header timeout or our 5 s patience.
+        let mut c = TcpStream::connect(addr).unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        c.write_all(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n").unwrap();
+        let mut buf = [0u8; 512];
+        let n = c.read(&mut buf).unwrap();
+        assert!(buf[..n].starts_with(b"HTTP/1.1 200 OK"));
+        assert_eq!(
+            c.read(&mut buf).unwrap(),
+            0,
+            "closed after the idle timeout"
+        );
+        // A client that asks for 64 MiB and never reads: the write deadline frees the
+        // connection's goroutine and descriptor.
+        let mut slow = TcpStream::connect(addr).unwrap();
+        slow.write_all(b"GET /bytes?n=67108864 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        let open = || stats.open.load(std::sync::atomic::Ordering::SeqCst);
+        let t = std::time::Instant::now();
+        while open() > 0 && t.elapsed() < Duration::from_secs(10) {
+            goro::time::sleep(Duration::from_millis(20));
+        }
+        assert_eq!(
+            open(),
+            0,
+            "the never-reading client still holds its connection"
+        );
+        drop(slow);
         cancel.cancel();
     });
 }

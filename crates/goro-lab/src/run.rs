@@ -83,6 +83,20 @@ pub struct RunArgs {
     /// http-load: the path to request.
     #[arg(long, default_value = "/")]
     pub path: String,
+    /// http-server: connections served at once; more are answered 503 [default: 10000].
+    #[arg(long)]
+    pub max_conns: Option<usize>,
+    /// http-server: time a request head has to arrive whole, like 10s or 500ms
+    /// [default: 10s].
+    #[arg(long, value_parser = parse_duration)]
+    pub header_timeout: Option<Duration>,
+    /// http-server: time a keep-alive connection may stay idle between requests
+    /// [default: 60s].
+    #[arg(long, value_parser = parse_duration)]
+    pub idle_timeout: Option<Duration>,
+    /// http-server: time a response may take to be written [default: 10s].
+    #[arg(long, value_parser = parse_duration)]
+    pub write_timeout: Option<Duration>,
     /// Workers (OS threads); default GORO_WORKERS or one per core.
     #[arg(long)]
     pub workers: Option<usize>,
@@ -91,6 +105,27 @@ pub struct RunArgs {
     /// fail, so use it with http-load).
     #[arg(long)]
     pub trace: Option<std::path::PathBuf>,
+}
+
+/// Parses a duration written as a number and a unit: `500ms`, `2s`, `1.5s`, `1m`, `250us`.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .ok_or_else(|| format!("{s:?} has no unit: write it like 500ms, 2s or 1m"))?;
+    let (num, unit) = s.split_at(split);
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("{s:?}: {num:?} is not a number"))?;
+    let secs = match unit {
+        "us" | "µs" => n / 1e6,
+        "ms" => n / 1e3,
+        "s" => n,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return Err(format!("{s:?}: unknown unit {unit:?} (us, ms, s, m or h)")),
+    };
+    Duration::try_from_secs_f64(secs).map_err(|_| format!("{s:?} is out of range"))
 }
 
 /// Runs a pattern on a runtime of its own (traced if asked), prints what it found and
@@ -171,12 +206,17 @@ pub fn run(a: &RunArgs) -> Result<(), String> {
     };
     let b = builder(a, goro::Runtime::builder().exit_report(false));
     let (addr, conns, path) = (a.addr.clone(), a.conns, a.path.clone());
+    let mut cfg = goro_examples::http::Config::default();
+    cfg.max_conns = a.max_conns.unwrap_or(cfg.max_conns);
+    cfg.header_timeout = a.header_timeout.unwrap_or(cfg.header_timeout);
+    cfg.idle_timeout = a.idle_timeout.unwrap_or(cfg.idle_timeout);
+    cfg.write_timeout = a.write_timeout.unwrap_or(cfg.write_timeout);
     let secs = Duration::from_secs_f64(a.secs.max(0.01));
     b.run(move || -> Result<(), String> {
         let (ctx, _cancel) = Context::background().with_cancel();
         match program {
             Program::HttpServer => {
-                let (at, _) = goro_examples::http::listen_and_serve(&addr, Default::default(), ctx.clone())
+                let (at, _) = goro_examples::http::listen_and_serve(&addr, cfg, ctx.clone())
                     .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
                 println!("serving http://{at}/ and http://{at}/sleep?ms=100 (Ctrl-C stops)");
                 let _ = ctx.done().recv();

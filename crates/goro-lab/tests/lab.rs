@@ -377,3 +377,21 @@ fn run_a_pattern_traced_and_drawn() {
     let (ok, _, err) = goro(&["run", "no-such-pattern"]);
     assert!(!ok && err.contains("worker-pool"), "{err}");
 }
+
+#[test]
+fn server_durations_are_written_with_units() {
+    use goro_lab::run::parse_duration;
+    use std::time::Duration;
+    assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+    assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
+    assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
+    assert_eq!(parse_duration("1m"), Ok(Duration::from_secs(60)));
+    assert_eq!(parse_duration("250us"), Ok(Duration::from_micros(250)));
+    for bad in ["10", "s", "2 parsecs", "-1s", ""] {
+        assert!(parse_duration(bad).is_err(), "{bad:?}");
+    }
+    // On the command line, a bad one is a clear error before anything starts.
+    let (ok, _, err) = goro(&["run", "http-server", "--header-timeout", "10"]);
+    assert!(!ok);
+    assert!(err.contains("no unit"), "{err}");
+}
