@@ -13,7 +13,9 @@
 //! ```
 //!
 //! What it serves: `GET /` (a short body), `GET /sleep?ms=N` (sleeps N ms in its goroutine,
-//! at most 10 s: other connections are not slowed), keep-alive (HTTP/1.1 by default,
+//! at most 10 s: other connections are not slowed), `GET /spin?ms=N` (computes N ms on a
+//! `goro::blocking` thread, so other connections are not slowed either), `GET /bytes?n=N`
+//! (a body of N bytes), keep-alive (HTTP/1.1 by default,
 //! `Connection: close` honoured). Bad input: a malformed request line or header gets `400 Bad
 //! Request`, headers over the limit `431`, a method other than GET or HEAD `405`, a body it
 //! does not expect `400`; each closes the connection. A request head must arrive whole
@@ -150,6 +152,17 @@ pub fn listen_and_serve(
     Ok((a, serve(ln, cfg, ctx)))
 }
 
+/// Computes for `d` (a stand-in for real CPU work: hashing, compressing, rendering) and
+/// returns how many rounds it did.
+fn spin_cpu(d: Duration) -> u64 {
+    let t = Instant::now();
+    let mut rounds = 0u64;
+    while t.elapsed() < d {
+        rounds = std::hint::black_box(rounds + 1);
+    }
+    rounds
+}
+
 /// One parsed request head.
 pub(crate) struct Request {
     pub(crate) method: String,
@@ -212,6 +225,27 @@ fn route(target: &str) -> (u16, &'static str, String) {
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
     match path {
         "/" => (200, "OK", "hello from goro\n".to_string()),
+        "/spin" => {
+            // CPU work inside a request, done the way that keeps the server responsive: on
+            // a blocking-pool thread. Computed on the goroutine instead, it would hold its
+            // worker, and every connection that lives on that worker, for the whole time
+            // (goro does not preempt a loop that makes no goro call).
+            let ms = query
+                .split('&')
+                .find_map(|kv| kv.strip_prefix("ms="))
+                .and_then(|v| v.parse::<u64>().ok());
+            match ms {
+                Some(ms) if ms <= 10_000 => {
+                    let n = goro::blocking(move || spin_cpu(Duration::from_millis(ms)));
+                    (200, "OK", format!("computed {n} rounds in {ms} ms\n"))
+                }
+                _ => (
+                    400,
+                    "Bad Request",
+                    "ms must be a number of milliseconds up to 10000\n".into(),
+                ),
+            }
+        }
         "/bytes" => {
             // A body of n bytes (at most 64 MiB): what a slow reader meets.
             let n = query
@@ -258,6 +292,14 @@ pub(crate) fn read_head(c: &TcpStream, buf: &mut Vec<u8>, max: usize, header: Du
         if buf.len() > max {
             return Head::Reject(431, "Request Header Fields Too Large");
         }
+        // A request line that cannot be one is answered at once, not after the rest of a
+        // head that may never come.
+        if let Some(nl) = buf.iter().position(|&b| b == b'\n') {
+            let line = std::str::from_utf8(&buf[..nl]).unwrap_or("");
+            if !request_line_ok(line.strip_suffix('\r').unwrap_or(line)) {
+                return Head::Reject(400, "Bad Request");
+            }
+        }
         match (&*c).read(&mut chunk) {
             Ok(0) if buf.is_empty() => return Head::Closed,
             Ok(0) => return Head::Reject(400, "Bad Request"), // closed mid-request
@@ -282,9 +324,43 @@ pub(crate) fn read_head(c: &TcpStream, buf: &mut Vec<u8>, max: usize, header: Du
     parse_head(&head)
 }
 
-/// Index just past the blank line that ends a head.
+/// Index just past the blank line that ends a head. Lines end in CRLF or, as Go's
+/// `net/http` also accepts, a bare LF.
 fn find_head_end(buf: &[u8]) -> Option<usize> {
-    buf.windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4)
+    let mut prev = None;
+    for (i, &b) in buf.iter().enumerate() {
+        if b != b'\n' {
+            continue;
+        }
+        // An empty line: just after the previous line's end, or a lone CR there.
+        if let Some(p) = prev {
+            let line = &buf[p + 1..i];
+            if line.is_empty() || line == b"\r" {
+                return Some(i + 1);
+            }
+        }
+        prev = Some(i);
+    }
+    None
+}
+
+/// The lines of a head, without their line ends.
+fn head_lines(text: &str) -> impl Iterator<Item = &str> {
+    text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l))
+}
+
+/// True if `line` has the shape of a request line: `METHOD /target HTTP/x.y`.
+fn request_line_ok(line: &str) -> bool {
+    let mut parts = line.split(' ');
+    let (Some(method), Some(target), Some(version), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return false;
+    };
+    !method.is_empty()
+        && method.bytes().all(|b| b.is_ascii_uppercase())
+        && target.starts_with('/')
+        && matches!(version, "HTTP/1.1" | "HTTP/1.0")
 }
 
 fn parse_head(head: &[u8]) -> Head {
@@ -292,24 +368,14 @@ fn parse_head(head: &[u8]) -> Head {
     let Ok(text) = std::str::from_utf8(head) else {
         return bad;
     };
-    let mut lines = text.split("\r\n");
-    let mut parts = lines.next().unwrap_or("").split(' ');
-    let (Some(method), Some(target), Some(version), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return bad;
-    };
-    if method.is_empty()
-        || !method.bytes().all(|b| b.is_ascii_uppercase())
-        || !target.starts_with('/')
-    {
+    let mut lines = head_lines(text);
+    let first = lines.next().unwrap_or("");
+    if !request_line_ok(first) {
         return bad;
     }
-    let mut keep_alive = match version {
-        "HTTP/1.1" => true,
-        "HTTP/1.0" => false,
-        _ => return bad,
-    };
+    let mut parts = first.split(' ');
+    let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    let mut keep_alive = first.ends_with("HTTP/1.1");
     for line in lines.filter(|l| !l.is_empty()) {
         let Some((name, value)) = line.split_once(':') else {
             return bad;

@@ -400,3 +400,51 @@ fn idle_and_write_timeouts_close_connections_that_hold_on() {
         cancel.cancel();
     });
 }
+
+#[test]
+fn bare_line_feeds_are_a_request_and_garbage_is_refused_at_once() {
+    common::on(2, || {
+        let (addr, cancel) = server(http::Config::default());
+        // Lines ended by LF alone: Go's net/http answers them, so must we.
+        let out = exchange(addr, b"GET / HTTP/1.1\nHost: t\nConnection: close\n\n");
+        assert!(out.starts_with("HTTP/1.1 200 OK"), "{out:?}");
+        let out = exchange(addr, b"GET / HTTP/1.1\nConnection: close\r\n\r\n");
+        assert!(out.starts_with("HTTP/1.1 200 OK"), "{out:?}");
+        // Garbage shorter than the head limit, with no blank line: 400 at the first line,
+        // not silence after the 10 s header timeout (exchange gives up after 5 s).
+        let out = exchange(addr, b"\x16\x03\x01 this is not http\r\nmore\r\n");
+        assert!(out.starts_with("HTTP/1.1 400"), "{out:?}");
+        assert!(get_ok(addr));
+        cancel.cancel();
+    });
+}
+
+#[test]
+fn cpu_work_in_a_request_does_not_hold_up_other_connections() {
+    // One worker: the /spin route computes on a blocking-pool thread, so a plain request
+    // sent after it is answered while it computes. Computed on the connection's goroutine,
+    // the spin would hold the only worker and the plain request would wait for it.
+    common::on(1, || {
+        let (addr, cancel) = server(http::Config::default());
+        let (done_tx, done) = goro::chan::<&str>(2);
+        let d2 = done_tx.clone();
+        let spin = goro::go(move || {
+            let out = exchange(
+                addr,
+                b"GET /spin?ms=1500 HTTP/1.1\r\nConnection: close\r\n\r\n",
+            );
+            assert!(out.starts_with("HTTP/1.1 200 OK"), "{out:?}");
+            let _ = d2.send("spin");
+        });
+        goro::time::sleep(Duration::from_millis(100)); // the spin has begun
+        assert!(get_ok(addr));
+        let _ = done_tx.send("plain");
+        assert_eq!(
+            done.recv().unwrap(),
+            "plain",
+            "the plain request waited for the spin"
+        );
+        spin.join().unwrap();
+        cancel.cancel();
+    });
+}
