@@ -152,6 +152,15 @@ pub fn listen_and_serve(
     Ok((a, serve(ln, cfg, ctx)))
 }
 
+/// The number `key=N` of a query string, if there is one and it is at most `max`.
+fn query_number(query: &str, key: &str, max: u64) -> Option<u64> {
+    query
+        .split('&')
+        .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|&n| n <= max)
+}
+
 /// Computes for `d` (a stand-in for real CPU work: hashing, compressing, rendering) and
 /// returns how many rounds it did.
 fn spin_cpu(d: Duration) -> u64 {
@@ -230,12 +239,8 @@ fn route(target: &str) -> (u16, &'static str, String) {
             // a blocking-pool thread. Computed on the goroutine instead, it would hold its
             // worker, and every connection that lives on that worker, for the whole time
             // (goro does not preempt a loop that makes no goro call).
-            let ms = query
-                .split('&')
-                .find_map(|kv| kv.strip_prefix("ms="))
-                .and_then(|v| v.parse::<u64>().ok());
-            match ms {
-                Some(ms) if ms <= 10_000 => {
+            match query_number(query, "ms", 10_000) {
+                Some(ms) => {
                     let n = goro::blocking(move || spin_cpu(Duration::from_millis(ms)));
                     (200, "OK", format!("computed {n} rounds in {ms} ms\n"))
                 }
@@ -248,12 +253,8 @@ fn route(target: &str) -> (u16, &'static str, String) {
         }
         "/bytes" => {
             // A body of n bytes (at most 64 MiB): what a slow reader meets.
-            let n = query
-                .split('&')
-                .find_map(|kv| kv.strip_prefix("n="))
-                .and_then(|v| v.parse::<usize>().ok());
-            match n {
-                Some(n) if n <= 64 << 20 => (200, "OK", "x".repeat(n)),
+            match query_number(query, "n", 64 << 20) {
+                Some(n) => (200, "OK", "x".repeat(n as usize)),
                 _ => (
                     400,
                     "Bad Request",
@@ -261,23 +262,17 @@ fn route(target: &str) -> (u16, &'static str, String) {
                 ),
             }
         }
-        "/sleep" => {
-            let ms = query
-                .split('&')
-                .find_map(|kv| kv.strip_prefix("ms="))
-                .and_then(|v| v.parse::<u64>().ok());
-            match ms {
-                Some(ms) if ms <= 10_000 => {
-                    goro::time::sleep(Duration::from_millis(ms));
-                    (200, "OK", format!("slept {ms} ms\n"))
-                }
-                _ => (
-                    400,
-                    "Bad Request",
-                    "want /sleep?ms=N with N <= 10000\n".to_string(),
-                ),
+        "/sleep" => match query_number(query, "ms", 10_000) {
+            Some(ms) => {
+                goro::time::sleep(Duration::from_millis(ms));
+                (200, "OK", format!("slept {ms} ms\n"))
             }
-        }
+            _ => (
+                400,
+                "Bad Request",
+                "want /sleep?ms=N with N <= 10000\n".to_string(),
+            ),
+        },
         _ => (404, "Not Found", "not found\n".to_string()),
     }
 }

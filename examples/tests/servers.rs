@@ -174,7 +174,6 @@ fn connections_past_the_limit_are_refused_cleanly() {
 
 #[test]
 fn a_thousand_concurrent_connections() {
-    goro_examples::raise_fd_limit();
     on_1_and_2_workers(|| {
         let (ctx, _stop) = Context::background().with_cancel();
         let echo_addr = echo::listen_and_serve("127.0.0.1:0", ctx.clone()).unwrap();

@@ -7,7 +7,6 @@ use goro::context::Context;
 /// An HTTP server with one goroutine per connection, under a thousand concurrent clients,
 /// while a slow request sleeps in its own goroutine.
 pub fn one_goroutine_per_connection(scale: f64) -> String {
-    goro_examples::raise_fd_limit();
     let conns = ((1000.0 * scale) as usize).clamp(10, 1000);
     let secs = Duration::from_secs_f64((0.5 * scale).max(0.05));
     let (ctx, _stop) = Context::background().with_cancel();
