@@ -156,7 +156,9 @@ pub fn nonblock_select_race(rounds: u64) -> Measure {
         let (c2_tx, c2) = chan::<u32>(1);
         c1_tx.send(1).expect("room for one");
         let done = done_tx.clone();
-        let (r1, r2) = (c1.clone(), c2);
+        // The caller keeps its own receivers: in goro a channel whose receivers are all gone
+        // refuses sends, and the goroutine may be done before the caller sends on c2.
+        let (r1, r2) = (c1.clone(), c2.clone());
         go(move || {
             let ready = goro::select! {
                 recv(r1) -> _ => true,
