@@ -64,7 +64,6 @@ const AFTER_FLAG: Duration = Duration::from_millis(1);
 /// The monitor's tick while a worker has a timer due within [`TICK`] (see the loop in
 /// [`run`]).
 const TIMERS_TICK: Duration = Duration::from_millis(2);
-const TICK_NS: u64 = 10_000_000;
 
 /// When a run seen at `since`, its thread having used `cpu` since, may reach [`HOG`] of CPU
 /// time: the monitor looks then rather than at its next tick. CPU time grows no faster than
@@ -341,15 +340,15 @@ pub(crate) fn run(rt: Arc<Shared>, deadlock: Option<DeadlockCheck>, warn: bool) 
         // The earliest time a run being watched may need flagging.
         let mut next_look: Option<Instant> = None;
         let mut look_at = |t: Instant| next_look = Some(next_look.map_or(t, |n| n.min(t)));
+        // A timer armed before this is due within a tick (see TIMERS_TICK).
+        let soon_ns = super::runtime::nanos_since(rt.epoch, now + TICK);
         for (i, w) in rt.workers.iter().enumerate() {
             let r = &w.running;
             // A worker with a timer due soon: if a goroutine computes there meanwhile, the
             // sleepers wait for it to yield, so its run is seen, and timed, from close to
             // its start.
             let at = w.next_timer.load(Ordering::Relaxed);
-            if at != u64::MAX
-                && at <= super::runtime::nanos_since(rt.epoch, now).saturating_add(TICK_NS)
-            {
+            if at != u64::MAX && at <= soon_ns {
                 look_at(now + TIMERS_TICK);
             }
             let (id, seq) = (r.id.load(Ordering::Relaxed), r.seq.load(Ordering::Relaxed));

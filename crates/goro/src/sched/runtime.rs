@@ -958,9 +958,10 @@ impl RuntimeBuilder {
                 parker,
             });
         }
-        let starting = shared.len() - 1;
+        // Every worker but 0 (which starts the main goroutine) begins looking for work.
+        let looking = shared.len() - 1;
         let rt = Arc::new(Shared {
-            nlooking: AtomicUsize::new(starting),
+            nlooking: AtomicUsize::new(looking),
             workers: shared.into_boxed_slice(),
             global: Injector::new(),
             idle: Mutex::new(Vec::new()),
