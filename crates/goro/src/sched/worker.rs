@@ -1087,19 +1087,26 @@ impl Local {
             }
             match self.find_runnable() {
                 Some(next) => {
-                    if self.looking.get() {
-                        self.looking.set(false);
-                        self.rt.nlooking.fetch_sub(1, Ordering::Relaxed);
-                    }
+                    self.set_looking(false);
                     self.execute(next);
                 }
                 None => {
-                    if !self.looking.get() {
-                        self.looking.set(true);
-                        self.rt.nlooking.fetch_add(1, Ordering::Relaxed);
-                    }
+                    self.set_looking(true);
                     self.idle();
                 }
+            }
+        }
+    }
+
+    /// Counts this worker in `Shared::nlooking` or not, touching the shared count only when
+    /// that changes.
+    #[inline(always)]
+    fn set_looking(&self, on: bool) {
+        if self.looking.replace(on) != on {
+            if on {
+                self.rt.nlooking.fetch_add(1, Ordering::Relaxed);
+            } else {
+                self.rt.nlooking.fetch_sub(1, Ordering::Relaxed);
             }
         }
     }
