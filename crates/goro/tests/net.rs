@@ -222,3 +222,200 @@ fn a_listener_queues_as_many_connections_as_the_system_allows() {
     })
     .unwrap();
 }
+
+// ---- Who polls: the workers block in epoll_wait; the netpoll thread only covers ----
+//
+// The poller's state (its thread, the poll role) is the process's, so each of these runs in
+// a child process of its own, with a watchdog that ends it if it hangs.
+
+/// Runs the `child_*` test `name` in a child process and asserts that it passed.
+fn child_passes(name: &str) {
+    let out = common::rerun_in_child(name, &[]);
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && text.contains("CHILD DONE"),
+        "{name}:\n{text}"
+    );
+}
+
+/// Ends the process with a message if it is still running after `secs` (a hang).
+fn watchdog(secs: u64, what: &'static str) {
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(secs));
+        eprintln!("hung: {what}");
+        std::process::exit(3);
+    });
+}
+
+/// Voluntary context switches of the `goro-netpoll` thread so far (waiting for it to name
+/// itself, which it does once it runs).
+fn netpoll_thread_switches() -> u64 {
+    let t0 = Instant::now();
+    loop {
+        if let Some(n) = netpoll_thread_switches_now() {
+            return n;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "no goro-netpoll thread"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+fn netpoll_thread_switches_now() -> Option<u64> {
+    for t in std::fs::read_dir("/proc/self/task").unwrap() {
+        let dir = t.unwrap().path();
+        let comm = std::fs::read_to_string(dir.join("comm")).unwrap_or_default();
+        if comm.trim() == "goro-netpoll" {
+            let status = std::fs::read_to_string(dir.join("status")).unwrap();
+            let line = status
+                .lines()
+                .find(|l| l.starts_with("voluntary_ctxt_switches"))
+                .unwrap();
+            return line.split_whitespace().nth(1)?.parse().ok();
+        }
+    }
+    None
+}
+
+/// With a socket open, the idle worker sleeps in `epoll_wait` (no timer to bound it): a
+/// goroutine woken from a plain thread, not by the network, must still wake it.
+#[test]
+#[ignore = "run by a_worker_asleep_in_the_netpoller_wakes_for_other_work"]
+fn child_worker_asleep_in_the_netpoller() {
+    watchdog(20, "a worker asleep in epoll_wait was not woken");
+    on_1_and_2_workers(|| {
+        let _ln = TcpListener::bind("127.0.0.1:0").unwrap(); // the poller exists
+        for round in 0..40u32 {
+            let (tx, rx) = goro::chan(0);
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(5));
+                tx.send(round).unwrap();
+            });
+            assert_eq!(rx.recv(), Ok(round));
+        }
+    });
+    println!("CHILD DONE");
+}
+
+#[test]
+fn a_worker_asleep_in_the_netpoller_wakes_for_other_work() {
+    child_passes("child_worker_asleep_in_the_netpoller");
+}
+
+/// Round trips between two goroutines over loopback: each one's readiness is taken by the
+/// worker that sleeps in `epoll_wait` or looks between goroutines, not by the netpoll
+/// thread, which wakes about once per millisecond at most (its tick), not once per event.
+#[test]
+#[ignore = "run by the_netpoll_thread_leaves_the_events_to_the_workers"]
+fn child_netpoll_thread_quiet() {
+    watchdog(60, "round trips over loopback");
+    const ROUNDS: u64 = 4000;
+    on_1_and_2_workers(|| {
+        let addr = echo_server();
+        let c = TcpStream::connect(addr).unwrap();
+        let mut b = [0u8; 1];
+        (&c).write_all(b"x").unwrap();
+        (&c).read_exact(&mut b).unwrap();
+        let (before, t0) = (netpoll_thread_switches(), Instant::now());
+        for _ in 0..ROUNDS {
+            (&c).write_all(b"x").unwrap();
+            (&c).read_exact(&mut b).unwrap();
+        }
+        let woke = netpoll_thread_switches() - before;
+        let ticks = t0.elapsed().as_millis() as u64 + 1;
+        // Taking the events itself, the thread woke for most of the 2 x ROUNDS events.
+        assert!(
+            woke <= ticks + ROUNDS / 4,
+            "the netpoll thread woke {woke} times in {ticks} ms of {ROUNDS} round trips"
+        );
+    });
+    println!("CHILD DONE");
+}
+
+#[test]
+fn the_netpoll_thread_leaves_the_events_to_the_workers() {
+    child_passes("child_netpoll_thread_quiet");
+}
+
+/// A plain thread's socket needs someone to poll for it while the only worker computes
+/// without a break (the role is free, nobody looks): the netpoll thread's tick.
+#[test]
+#[ignore = "run by a_plain_threads_socket_is_served_while_every_worker_computes"]
+fn child_plain_socket_beside_a_busy_worker() {
+    watchdog(30, "a plain thread's socket beside a busy worker");
+    goro::Runtime::builder()
+        .workers(1)
+        .run(|| {
+            let ln = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let addr = ln.local_addr().unwrap();
+            let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let d = done.clone();
+            let peer = std::thread::spawn(move || {
+                let (mut s, _) = ln.accept().unwrap();
+                std::thread::sleep(Duration::from_millis(200)); // the worker is busy by now
+                s.write_all(b"ping").unwrap();
+            });
+            let reader = std::thread::spawn(move || {
+                let s = TcpStream::connect(addr).unwrap();
+                s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+                let mut b = [0u8; 4];
+                let r = (&s).read_exact(&mut b).map(|_| b);
+                d.store(true, std::sync::atomic::Ordering::SeqCst);
+                r
+            });
+            // Compute, without a goro call, until the plain thread has its bytes (or 15 s).
+            let t0 = Instant::now();
+            while !done.load(std::sync::atomic::Ordering::SeqCst)
+                && t0.elapsed() < Duration::from_secs(15)
+            {
+                std::hint::spin_loop();
+            }
+            peer.join().unwrap();
+            assert_eq!(reader.join().unwrap().unwrap(), *b"ping");
+        })
+        .unwrap();
+    println!("CHILD DONE");
+}
+
+#[test]
+fn a_plain_threads_socket_is_served_while_every_worker_computes() {
+    child_passes("child_plain_socket_beside_a_busy_worker");
+}
+
+/// After the last runtime ends, the netpoll thread (asleep while a worker held the role)
+/// must poll for plain threads again.
+#[test]
+#[ignore = "run by plain_threads_sockets_work_after_the_runtimes_end"]
+fn child_plain_sockets_after_runtimes() {
+    watchdog(30, "plain threads' sockets after the runtimes ended");
+    goro::Runtime::builder()
+        .workers(2)
+        .run(|| {
+            let _ln = TcpListener::bind("127.0.0.1:0").unwrap();
+            // Idle long enough for the netpoll thread to go to sleep on the held role.
+            goro::time::sleep(Duration::from_millis(300));
+        })
+        .unwrap();
+    let ln = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = ln.local_addr().unwrap();
+    let peer = std::thread::spawn(move || {
+        let (s, _) = ln.accept().unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        (&s).write_all(b"pong").unwrap();
+    });
+    let s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut b = [0u8; 4];
+    (&s).read_exact(&mut b).unwrap();
+    assert_eq!(&b, b"pong");
+    peer.join().unwrap();
+    println!("CHILD DONE");
+}
+
+#[test]
+fn plain_threads_sockets_work_after_the_runtimes_end() {
+    child_passes("child_plain_sockets_after_runtimes");
+}

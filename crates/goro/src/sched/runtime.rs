@@ -74,6 +74,9 @@ pub(crate) struct WorkerShared {
     pub(crate) unparker: ThreadUnparker,
     /// True while the worker is (about to be) asleep.
     pub(crate) sleeping: AtomicBool,
+    /// True while the worker is (about to be) asleep in `epoll_wait`, holding the netpoller's
+    /// poll role: waking it takes a break-in (see `net::poller`, "Who polls").
+    pub(crate) polling: AtomicBool,
     /// Id of the goroutine it is running, 0 if none (read by shutdown reports). Written twice
     /// per switch, so on its own cache line: spinning workers keep reading the fields above.
     pub(crate) running: CachePadded<Running>,
@@ -118,6 +121,18 @@ pub(crate) struct WorkerShared {
 }
 
 impl WorkerShared {
+    /// Wakes the worker from its sleep, on its futex or in `epoll_wait`. The caller has made
+    /// visible what the worker should find (work in a queue, a flag), and, for a worker that
+    /// may be asleep, fenced and read `sleeping` after that.
+    pub(crate) fn wake(&self) {
+        self.unparker.unpark();
+        // Pairs with the fence in `Local::sleep` after it sets `polling`.
+        fence(Ordering::SeqCst);
+        if self.polling.load(Ordering::SeqCst) {
+            crate::net::poller::interrupt();
+        }
+    }
+
     /// The worker's timer heap, locked.
     pub(crate) fn lock_timers(&self) -> std::sync::MutexGuard<'_, Timers> {
         self.timers.lock().unwrap_or_else(|e| e.into_inner())
@@ -429,7 +444,7 @@ impl Shared {
             w
         };
         if let Some(w) = w {
-            self.workers[w].unparker.unpark();
+            self.workers[w].wake();
         }
     }
 
@@ -445,7 +460,7 @@ impl Shared {
         // Pairs with the fence in `Local::sleep`.
         fence(Ordering::SeqCst);
         if w.sleeping.load(Ordering::SeqCst) {
-            w.unparker.unpark();
+            w.wake();
         }
     }
 
@@ -456,7 +471,7 @@ impl Shared {
         // Pairs with the fence in `Local::sleep`.
         fence(Ordering::SeqCst);
         if w.sleeping.load(Ordering::SeqCst) {
-            w.unparker.unpark();
+            w.wake();
         }
     }
 
@@ -526,7 +541,7 @@ impl Shared {
         *self.dump_want.lock().unwrap_or_else(|e| e.into_inner()) = want;
         let gen = self.dump_gen.fetch_add(1, Ordering::SeqCst) + 1;
         for w in self.workers.iter() {
-            w.unparker.unpark();
+            w.wake();
         }
         let until = std::time::Instant::now() + patience;
         let missing = |rt: &Self| -> Vec<usize> {
@@ -555,7 +570,7 @@ impl Shared {
     fn begin_shutdown(&self) {
         self.shutdown.store(true, Ordering::SeqCst);
         for w in self.workers.iter() {
-            w.unparker.unpark();
+            w.wake();
         }
     }
 
@@ -937,6 +952,7 @@ impl RuntimeBuilder {
                 spawns: Injector::new(),
                 unparker: parker.unparker().clone(),
                 sleeping: AtomicBool::new(false),
+                polling: AtomicBool::new(false),
                 running: CachePadded::new(Running::default()),
                 spawned: CachePadded::new(AtomicUsize::new(0)),
                 exited: CachePadded::new(AtomicUsize::new(0)),

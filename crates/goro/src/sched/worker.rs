@@ -28,9 +28,10 @@
 //! head), the global queue, and finally stealing half of another worker's unstarted
 //! goroutines. With nothing found the worker spins for [`SPIN`], then
 //! sleeps: it publishes itself as idle, re-checks every source (a Dekker handshake with
-//! `Shared::wake_idle` and `schedule_woken`, both sides with a SeqCst fence), and parks on its
-//! futex until the earliest timer, or for [`RECHECK`] while another worker holds unstarted
-//! goroutines that it may not take yet. An idle runtime uses no CPU.
+//! `Shared::wake_idle` and `schedule_woken`, both sides with a SeqCst fence), and parks until
+//! the earliest timer, or for [`RECHECK`] while another worker holds unstarted goroutines
+//! that it may not take yet. It parks in `epoll_wait` if it can take the netpoller's poll
+//! role (see `net::poller`, "Who polls"), else on its futex. An idle runtime uses no CPU.
 
 use std::cell::{Cell, RefCell, UnsafeCell};
 use std::collections::HashMap;
@@ -988,7 +989,9 @@ pub(crate) fn run_worker(rt: Arc<Shared>, parts: WorkerParts, main: Option<MainG
         local.store_slot(idx, slot);
         local.runnext.set(Some(idx));
     }
+    let counted = crate::net::poller::WorkerCount::new();
     local.run();
+    drop(counted);
     local.rt.worker_left_loop(local.index);
     local.teardown();
     if local.tracing {
@@ -1561,9 +1564,12 @@ impl Local {
             // being spawned would lose half its goroutines).
             let timer = self.next_timer();
             let recheck = self.workers_queued(false).then(|| Instant::now() + RECHECK);
-            match timer.into_iter().chain(recheck).min() {
-                Some(t) => self.parker.park_deadline(t),
-                None => self.parker.park(),
+            let until = timer.into_iter().chain(recheck).min();
+            if !self.sleep_polling(until) {
+                match until {
+                    Some(t) => self.parker.park_deadline(t),
+                    None => self.parker.park(),
+                }
             }
         }
         me.sleeping.store(false, Ordering::SeqCst);
@@ -1577,6 +1583,50 @@ impl Local {
             }
         }
         self.answer_dump();
+    }
+
+    /// Sleeps in `epoll_wait` until `until`, holding the netpoller's poll role, so that a
+    /// socket's readiness wakes this thread directly (see `net::poller`, "Who polls").
+    /// Returns false, without sleeping, if the role is taken or the poller does not exist,
+    /// or if `until` is less than a millisecond away (`epoll_wait` counts in milliseconds;
+    /// the futex keeps a timer's precision).
+    fn sleep_polling(&self, until: Option<Instant>) -> bool {
+        let timeout_ms = match until {
+            None => -1,
+            Some(t) => {
+                let ms = t.saturating_duration_since(Instant::now()).as_millis();
+                if ms == 0 {
+                    return false;
+                }
+                i32::try_from(ms).unwrap_or(i32::MAX)
+            }
+        };
+        let Some(role) = crate::net::poller::Role::take() else {
+            return false;
+        };
+        let me = self.me();
+        me.polling.store(true, Ordering::SeqCst);
+        // Pairs with the fence in `WorkerShared::wake`: either we see the waker's work (or
+        // flag) here, or it sees `polling` and breaks into the wait.
+        fence(Ordering::SeqCst);
+        if !self.has_work() && !self.dump_asked() {
+            let n = role.wait(timeout_ms);
+            if self.tracing && n > 0 {
+                self.trace_instant("netpoll", n as u64);
+            }
+        }
+        me.polling.store(false, Ordering::SeqCst);
+        drop(role);
+        // A waker that saw `sleeping` also unparked the futex: drop that token, which would
+        // end the next futex sleep at once. What it woke us for is in the queues, and the
+        // worker looks there before it sleeps again.
+        self.parker.park_timeout(Duration::ZERO);
+        true
+    }
+
+    /// True if a dump asked this worker for its goroutines and it has not answered.
+    fn dump_asked(&self) -> bool {
+        self.me().dumped.load(Ordering::Relaxed) < self.rt.dump_gen.load(Ordering::SeqCst)
     }
 
     /// Describes this worker's goroutines if a dump was asked for (see `Shared::dump`).
