@@ -20,9 +20,14 @@
 //! Request`, headers over the limit `431`, a method other than GET or HEAD `405`, a body it
 //! does not expect `400`; each closes the connection. A request head must arrive whole
 //! within the header timeout (one deadline, however the bytes trickle in), else `408` and
-//! the connection closes; an idle keep-alive connection is closed after the same time. Connections past the limit get `503` and are closed at once.
-//! The server keeps serving the others throughout.
+//! the connection closes; an idle keep-alive connection is closed after the idle timeout.
+//! When the server holds its limit of connections, a new one takes the place of the one that
+//! has waited longest for a request head (an idle keep-alive connection, or a client that
+//! sends its head a byte at a time: slowloris), which is closed; only if every connection is
+//! inside a request does the new one get `503` and close at once. The server keeps serving
+//! the others throughout.
 
+use std::collections::BTreeMap;
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -35,7 +40,9 @@ use goro::net::{TcpListener, TcpStream};
 /// Server limits.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// Connections served at once; more are answered `503` and closed.
+    /// Connections served at once. A new one past the limit takes the place of the one that
+    /// has waited longest for a request head; with none waiting, it is answered `503` and
+    /// closed.
     pub max_conns: usize,
     /// Time a client has to send a whole request head, from its first byte (for the first
     /// request of a connection, from the accept).
@@ -73,6 +80,56 @@ pub struct Stats {
     pub open: AtomicUsize,
     /// Accepts that failed for want of resources (each followed by a pause).
     pub accept_errors: AtomicUsize,
+    /// Connections closed, while they waited for a request head, to make room for a new one.
+    pub evicted: AtomicUsize,
+}
+
+/// The connections waiting for a request head, by when they began to wait: the ones a full
+/// server closes first. Sharded by connection, so that the two visits each request pays
+/// (on entering the wait and on leaving it) rarely meet another connection's.
+#[derive(Default)]
+struct Waiting {
+    shards: [std::sync::Mutex<BTreeMap<(Instant, u64), Arc<TcpStream>>>; 16],
+}
+
+impl Waiting {
+    fn shard(
+        &self,
+        id: u64,
+    ) -> std::sync::MutexGuard<'_, BTreeMap<(Instant, u64), Arc<TcpStream>>> {
+        self.shards[id as usize % self.shards.len()]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Connection `id` begins to wait for a head now; the key to `leave` with.
+    fn enter(&self, id: u64, c: &Arc<TcpStream>) -> (Instant, u64) {
+        let key = (Instant::now(), id);
+        self.shard(id).insert(key, c.clone());
+        key
+    }
+
+    fn leave(&self, key: (Instant, u64)) {
+        self.shard(key.1).remove(&key);
+    }
+
+    /// Takes out the connection that has waited longest, if any.
+    fn oldest(&self) -> Option<Arc<TcpStream>> {
+        loop {
+            let key = self
+                .shards
+                .iter()
+                .filter_map(|s| {
+                    let s = s.lock().unwrap_or_else(|e| e.into_inner());
+                    s.keys().next().copied()
+                })
+                .min()?;
+            // It may have left meanwhile: then look again.
+            if let Some(c) = self.shard(key.1).remove(&key) {
+                return Some(c);
+            }
+        }
+    }
 }
 
 /// How long to pause after a failed accept, given the pause after the previous one (`None`
@@ -96,10 +153,12 @@ pub fn accept_backoff(e: &io::Error, last: Option<Duration>) -> Option<Duration>
 pub fn serve(ln: TcpListener, cfg: Config, ctx: Context) -> Arc<Stats> {
     let stats = Arc::new(Stats::default());
     let st = stats.clone();
+    let waiting = Arc::new(Waiting::default());
     // Wake up now and then to notice `ctx`.
     let _ = ln.set_read_timeout(Some(Duration::from_millis(100)));
     goro::go(move || {
         let mut backoff = None;
+        let mut ids = 0u64;
         while !ctx.is_done() {
             let conn = match ln.accept() {
                 Ok((c, _)) => {
@@ -118,22 +177,32 @@ pub fn serve(ln: TcpListener, cfg: Config, ctx: Context) -> Arc<Stats> {
                 }
             };
             if st.open.load(Ordering::SeqCst) >= cfg.max_conns {
-                st.refused.fetch_add(1, Ordering::SeqCst);
-                let _ = respond(
-                    &conn,
-                    503,
-                    "Service Unavailable",
-                    "server busy\n",
-                    false,
-                    false,
-                );
-                continue;
+                // Full: make room by closing the connection that has waited longest for a
+                // head (its goroutine sees the end of the stream and leaves), so that clients
+                // that never finish a request cannot lock the others out.
+                if let Some(old) = waiting.oldest() {
+                    let _ = old.shutdown(std::net::Shutdown::Both);
+                    st.evicted.fetch_add(1, Ordering::SeqCst);
+                } else {
+                    st.refused.fetch_add(1, Ordering::SeqCst);
+                    let _ = respond(
+                        &conn,
+                        503,
+                        "Service Unavailable",
+                        "server busy\n",
+                        false,
+                        false,
+                    );
+                    continue;
+                }
             }
             st.open.fetch_add(1, Ordering::SeqCst);
-            let (st, cfg) = (st.clone(), cfg.clone());
+            ids += 1;
+            let (st, cfg, waiting, id) = (st.clone(), cfg.clone(), waiting.clone(), ids);
             goro::go(move || {
+                let conn = Arc::new(conn);
                 let _ = conn.set_nodelay(true);
-                handle(&conn, &cfg, &st);
+                handle(&conn, id, &waiting, &cfg, &st);
                 st.open.fetch_sub(1, Ordering::SeqCst);
             });
         }
@@ -188,7 +257,7 @@ pub(crate) enum Head {
     Reject(u16, &'static str),
 }
 
-fn handle(c: &TcpStream, cfg: &Config, st: &Stats) {
+fn handle(c: &Arc<TcpStream>, id: u64, waiting: &Waiting, cfg: &Config, st: &Stats) {
     let mut buf = Vec::with_capacity(1024);
     let mut first = true;
     loop {
@@ -203,7 +272,10 @@ fn handle(c: &TcpStream, cfg: &Config, st: &Stats) {
         first = false;
         c.set_read_deadline(Some(Instant::now() + wait));
         c.set_write_deadline(None);
-        match read_head(c, &mut buf, cfg.max_header_bytes, cfg.header_timeout) {
+        let key = waiting.enter(id, c);
+        let head = read_head(c, &mut buf, cfg.max_header_bytes, cfg.header_timeout);
+        waiting.leave(key);
+        match head {
             Head::Closed => return,
             Head::Reject(code, reason) => {
                 st.bad.fetch_add(1, Ordering::SeqCst);

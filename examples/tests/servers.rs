@@ -150,17 +150,31 @@ fn bad_requests_get_an_error_and_the_server_keeps_serving() {
 
 #[test]
 fn connections_past_the_limit_are_refused_cleanly() {
+    // Two connections inside a request (a 1.5 s sleep) fill a server of two: a third gets
+    // 503, as nothing waits for a head that could make room.
     on_1_and_2_workers(|| {
         let cfg = http::Config {
             max_conns: 2,
             ..Default::default()
         };
         let (addr, _stop) = server(cfg);
-        let held: Vec<TcpStream> = (0..2).map(|_| TcpStream::connect(addr).unwrap()).collect();
-        goro::time::sleep(Duration::from_millis(50)); // let the server count them
+        let busy: Vec<_> = (0..2)
+            .map(|_| {
+                goro::go(move || {
+                    exchange(
+                        addr,
+                        b"GET /sleep?ms=1500 HTTP/1.1\r\nConnection: close\r\n\r\n",
+                    )
+                })
+            })
+            .collect();
+        goro::time::sleep(Duration::from_millis(300)); // both are inside their requests
         let out = exchange(addr, b"GET / HTTP/1.1\r\n\r\n");
         assert!(out.starts_with("HTTP/1.1 503"), "{out:?}");
-        drop(held);
+        for b in busy {
+            let out = b.join().unwrap();
+            assert!(out.starts_with("HTTP/1.1 200 OK"), "{out:?}");
+        }
         let start = Instant::now();
         while !get_ok(addr) {
             assert!(
@@ -169,6 +183,59 @@ fn connections_past_the_limit_are_refused_cleanly() {
             );
             goro::time::sleep(Duration::from_millis(10));
         }
+    });
+}
+
+#[test]
+fn a_full_server_closes_the_slowest_heads_to_serve_a_new_client() {
+    // Slowloris at a small scale: 30 clients each send half a request head and then
+    // nothing, against a server of 20 connections with a 60 s header timeout. Normal
+    // clients that come after them are served at once: each takes the place of the slow
+    // connection that has waited longest (oldest first). Refused with 503 instead, they
+    // would wait for the header timeout.
+    on_1_and_2_workers(|| {
+        let (ctx, cancel) = Context::background().with_cancel();
+        let cfg = http::Config {
+            max_conns: 20,
+            header_timeout: Duration::from_secs(60),
+            ..Default::default()
+        };
+        let (addr, stats) = http::listen_and_serve("127.0.0.1:0", cfg, ctx).unwrap();
+        let slow: Vec<TcpStream> = (0..30)
+            .map(|_| {
+                let mut c = TcpStream::connect(addr).unwrap();
+                c.write_all(b"GET / HTTP/1.1\r\nHost: slo").unwrap();
+                goro::time::sleep(Duration::from_millis(2)); // an order among them
+                c
+            })
+            .collect();
+        let open = || stats.open.load(std::sync::atomic::Ordering::SeqCst);
+        let start = Instant::now();
+        while open() < 20 {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "only {} open",
+                open()
+            );
+            goro::time::sleep(Duration::from_millis(5));
+        }
+        for _ in 0..5 {
+            assert!(get_ok(addr), "a normal client was not served");
+        }
+        let evicted = stats.evicted.load(std::sync::atomic::Ordering::SeqCst);
+        assert!(evicted >= 5, "{evicted} evicted");
+        assert_eq!(stats.refused.load(std::sync::atomic::Ordering::SeqCst), 0);
+        // The first slow client was the first closed: it reads the end of the stream.
+        let mut first = &slow[0];
+        first
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let mut b = [0u8; 64];
+        assert!(
+            matches!(first.read(&mut b), Ok(0) | Err(_)),
+            "the oldest slow connection is still open"
+        );
+        cancel.cancel();
     });
 }
 

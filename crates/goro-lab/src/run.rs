@@ -83,7 +83,9 @@ pub struct RunArgs {
     /// http-load: the path to request.
     #[arg(long, default_value = "/")]
     pub path: String,
-    /// http-server: connections served at once; more are answered 503 [default: 10000].
+    /// http-server: connections served at once [default: 10000]. Past it, a new connection
+    /// takes the place of the one that has waited longest for a request head; with none
+    /// waiting, it is answered 503.
     #[arg(long)]
     pub max_conns: Option<usize>,
     /// http-server: time a request head has to arrive whole, like 10s or 500ms
