@@ -89,8 +89,11 @@ pub struct Stats {
 /// (on entering the wait and on leaving it) rarely meet another connection's.
 #[derive(Default)]
 struct Waiting {
-    shards: [std::sync::Mutex<BTreeMap<(Instant, u64), Arc<TcpStream>>>; 16],
+    shards: [std::sync::Mutex<Shard>; 16],
 }
+
+/// One shard of [`Waiting`]: connections by (when they began to wait, connection id).
+type Shard = BTreeMap<(Instant, u64), Arc<TcpStream>>;
 
 impl Waiting {
     fn shard(
