@@ -514,3 +514,53 @@ fn cpu_work_in_a_request_does_not_hold_up_other_connections() {
         cancel.cancel();
     });
 }
+
+#[test]
+fn the_load_generator_replaces_failed_connections_and_counts_them() {
+    // A server that answers one request per connection and closes it, loaded with
+    // keep-alive: each connection's second request fails. The generator counts the failure,
+    // opens a new connection, and goes on, where it used to stop that connection for good.
+    common::on(2, || {
+        let ln = goro::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = ln.local_addr().unwrap();
+        let (ctx, cancel) = Context::background().with_cancel();
+        goro::go(move || {
+            let _ = ln.set_read_timeout(Some(Duration::from_millis(50)));
+            while !ctx.is_done() {
+                let Ok((c, _)) = ln.accept() else { continue };
+                goro::go(move || {
+                    let (mut buf, mut chunk) = (Vec::new(), [0u8; 1024]);
+                    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match (&c).read(&mut chunk) {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                    }
+                    let _ = (&c).write_all(
+                        b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n",
+                    );
+                });
+            }
+        });
+        let r = load::run(addr, "/", 4, Duration::from_millis(300));
+        cancel.cancel();
+        assert!(r.requests > 20, "{r:?}");
+        assert!(r.errors > 4, "{r:?}");
+        assert!(r.connects > 4 && r.connects >= r.requests, "{r:?}");
+    });
+}
+
+#[test]
+fn the_load_generator_can_open_a_connection_per_request() {
+    common::on(2, || {
+        let (addr, _stop) = server(http::Config::default());
+        let load = load::Load {
+            close: true,
+            ..load::Load::new(4, Duration::from_millis(200))
+        };
+        let r = load::run_with(addr, "/", &load);
+        assert!(r.requests > 4, "{r:?}");
+        assert_eq!((r.errors, r.not_ok), (0, 0), "{r:?}");
+        assert_eq!(r.connects, r.requests, "{r:?}");
+    });
+}

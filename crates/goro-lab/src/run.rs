@@ -83,6 +83,10 @@ pub struct RunArgs {
     /// http-load: the path to request.
     #[arg(long, default_value = "/")]
     pub path: String,
+    /// http-load: one request per connection (`Connection: close`), as wrk's
+    /// `-H 'Connection: close'`; without it, keep-alive.
+    #[arg(long)]
+    pub close: bool,
     /// http-server: connections served at once [default: 10000]. Past it, a new connection
     /// takes the place of the one that has waited longest for a request head; with none
     /// waiting, it is answered 503.
@@ -99,7 +103,9 @@ pub struct RunArgs {
     /// http-server: time a response may take to be written [default: 10s].
     #[arg(long, value_parser = parse_duration)]
     pub write_timeout: Option<Duration>,
-    /// Workers (OS threads); default GORO_WORKERS or one per core.
+    /// Workers (OS threads); default GORO_WORKERS or one per core, except http-load: one
+    /// (about 140,000 keep-alive requests/s on one core; idle workers spin a little before
+    /// they sleep, which a load generator beside its server takes from the server).
     #[arg(long)]
     pub workers: Option<usize>,
     /// Record an execution trace into this file (Chrome Trace JSON) and draw it beside it as
@@ -206,8 +212,16 @@ pub fn run(a: &RunArgs) -> Result<(), String> {
             list()
         ));
     };
-    let b = builder(a, goro::Runtime::builder().exit_report(false));
-    let (addr, conns, path) = (a.addr.clone(), a.conns, a.path.clone());
+    let mut b = builder(a, goro::Runtime::builder().exit_report(false));
+    if matches!(program, Program::HttpLoad)
+        && a.workers.is_none()
+        && std::env::var_os("GORO_WORKERS").is_none()
+    {
+        // A load generator usually shares the machine with the server it measures: on one
+        // worker it costs the server the least CPU (see `--workers`).
+        b = b.workers(1);
+    }
+    let (addr, conns, path, close) = (a.addr.clone(), a.conns, a.path.clone(), a.close);
     let mut cfg = goro_examples::http::Config::default();
     cfg.max_conns = a.max_conns.unwrap_or(cfg.max_conns);
     cfg.header_timeout = a.header_timeout.unwrap_or(cfg.header_timeout);
@@ -233,16 +247,28 @@ pub fn run(a: &RunArgs) -> Result<(), String> {
                 let target = addr
                     .parse()
                     .map_err(|e| format!("--addr {addr}: {e} (want IP:PORT)"))?;
-                let r = goro_examples::load::run(target, &path, conns, secs);
+                let load = goro_examples::load::Load {
+                    close,
+                    ..goro_examples::load::Load::new(conns, secs)
+                };
+                let r = goro_examples::load::run_with(target, &path, &load);
+                let ms = |d: Duration| d.as_secs_f64() * 1e3;
                 println!(
-                    "{} requests in {:.2} s over {conns} connections: {:.0} requests/s, p50 {:.2} ms, p99 {:.2} ms, slowest {:.2} ms, slowest connect {:.2} ms, {} errors",
+                    "{} requests in {:.2} s over {conns} connections{}: {:.0} requests/s, latency p50 {:.2} ms, p99 {:.2} ms, slowest {:.2} ms (connects included)",
                     r.requests,
                     r.elapsed.as_secs_f64(),
+                    if close { ", one request each" } else { "" },
                     r.rps(),
-                    r.p50.as_secs_f64() * 1e3,
-                    r.p99.as_secs_f64() * 1e3,
-                    r.max.as_secs_f64() * 1e3,
-                    r.max_connect.as_secs_f64() * 1e3,
+                    ms(r.p50),
+                    ms(r.p99),
+                    ms(r.max),
+                );
+                println!(
+                    "{} connects: p99 {:.2} ms, slowest {:.2} ms; {} responses not 200; {} failed connections, each replaced",
+                    r.connects,
+                    ms(r.connect_p99),
+                    ms(r.max_connect),
+                    r.not_ok,
                     r.errors
                 );
             }
