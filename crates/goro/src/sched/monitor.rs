@@ -301,145 +301,204 @@ fn unproven(rt: &Arc<Shared>) -> Option<Option<String>> {
 
 /// The monitor's loop; returns when the runtime shuts down.
 pub(crate) fn run(rt: Arc<Shared>, deadlock: Option<DeadlockCheck>, warn: bool) {
-    let mut seen: Vec<Option<Seen>> = vec![None; rt.workers.len()];
-    let mut warned = Warned::default();
-    let mut quiet = Quiet::default();
-    // The quiet spell last warned about (its resume count), so a spell is warned about once.
-    let mut warned_spell: Option<u64> = None;
-    let start = Instant::now();
-    while !rt.is_shut_down() {
+    let mut m = Monitor {
+        seen: vec![None; rt.workers.len()],
+        warned: Warned::default(),
+        quiet: Quiet::default(),
+        warned_spell: None,
+        start: Instant::now(),
+        next_look: None,
+        warn,
+        rt,
+    };
+    while !m.rt.is_shut_down() {
         let now = Instant::now();
-        let ms = u64::try_from(now.duration_since(start).as_millis()).unwrap_or(u64::MAX);
-        rt.clock_ms.store(ms, Ordering::Relaxed);
+        let ms = u64::try_from(now.duration_since(m.start).as_millis()).unwrap_or(u64::MAX);
+        m.rt.clock_ms.store(ms, Ordering::Relaxed);
         if let Some(check) = deadlock {
-            if quiet.deadlocked(&rt, now, check.grace) {
-                let spell = quiet.since.map(|(_, s)| s);
-                let why = unproven(&rt);
-                if why.is_none() || check.fatal_unproven {
-                    let (gs, _) = rt.dump(Duration::from_millis(500), true);
-                    rt.report_deadlock(crate::debug::format(&gs));
-                    return;
-                }
-                // Another runtime running (`Some(None)`) is not worth a warning.
-                if let Some(Some(why)) = why {
-                    if warned_spell != spell {
-                        warned_spell = spell;
-                        let (gs, _) = rt.dump(Duration::from_millis(500), true);
-                        eprintln!(
-                            "goro: all goroutines are asleep, but {why}; not a proven \
-                             deadlock, so the program goes on \
-                             (Runtime::builder().deadlock_fatal_unproven(true) or \
-                             GORO_DEADLOCK=fatal ends it instead).\n\n{}",
-                            crate::debug::format(&gs)
-                        );
-                    }
-                }
+            if m.deadlock_reported(check, now) {
+                return;
             }
         }
+        m.next_look = None;
         let mut busy = false;
-        // The earliest time a run being watched may need flagging.
-        let mut next_look: Option<Instant> = None;
-        let mut look_at = |t: Instant| next_look = Some(next_look.map_or(t, |n| n.min(t)));
-        // A timer armed before this is due within a tick (see TIMERS_TICK).
-        let soon_ns = super::runtime::nanos_since(rt.epoch, now + TICK);
-        for (i, w) in rt.workers.iter().enumerate() {
-            let r = &w.running;
-            // A worker with a timer due soon: if a goroutine computes there meanwhile, the
-            // sleepers wait for it to yield, so its run is seen, and timed, from close to
-            // its start.
-            let at = w.next_timer.load(Ordering::Relaxed);
-            if at != u64::MAX && at <= soon_ns {
-                look_at(now + TIMERS_TICK);
-            }
-            let (id, seq) = (r.id.load(Ordering::Relaxed), r.seq.load(Ordering::Relaxed));
-            if id == 0 {
-                seen[i] = None;
-                continue;
-            }
-            busy = true;
-            match &mut seen[i] {
-                Some(s) if s.seq == seq && s.id == id => {
-                    // Unstarted goroutines wait behind a goroutine that has kept this worker
-                    // since the last look: make sure an idle worker looks at them (a lone
-                    // spawn wakes nobody, see `Shared::submit`).
-                    if !w.stealer.is_empty() {
-                        rt.wake_idle(true);
-                    }
-                    if r.held.load(Ordering::Relaxed) {
-                        // A goroutine holding its thread through a panic says so itself.
-                        continue;
-                    }
-                    let wall = now.duration_since(s.since);
-                    let cpu = w.cpu_time().zip(s.cpu0).map(|(c, c0)| c.saturating_sub(c0));
-                    let stuck = judge(wall, cpu, || w.waiting_in_kernel());
-                    if stuck == Some(Stuck::Computing) {
-                        // Its next call into a goro operation that does not block yields.
-                        // Look again soon, once, to time the next run from near its start.
-                        if !r.preempt.swap(true, Ordering::Relaxed) {
-                            look_at(now + AFTER_FLAG);
-                        }
-                    } else {
-                        look_at(hog_due(now, cpu, s.since));
-                    }
-                    if !warn {
-                        continue;
-                    }
-                    let site = r.site.load(Ordering::Relaxed);
-                    // SAFETY: a non-null site is a `&'static Location` (see `Running`).
-                    let site = unsafe { site.as_ref() }
-                        .map_or_else(|| "an unknown site".to_string(), |l| l.to_string());
-                    match stuck {
-                        Some(Stuck::Computing) if warned.insert(id, Stuck::Computing) => {
-                            eprintln!(
-                                "goro: goroutine {id} (created at {site}) has computed for \
-                                 {:.0?} on worker {i} without yielding; goroutines queued on \
-                                 that worker wait for it. Call goro::yield_now() in long \
-                                 loops, or run the work with goro::blocking(). \
-                                 (GORO_MONITOR=0 silences this.)",
-                                cpu.unwrap_or(wall)
-                            );
-                        }
-                        Some(Stuck::Blocked) if warned.insert(id, Stuck::Blocked) => {
-                            eprintln!(
-                                "goro: goroutine {id} (created at {site}) has blocked worker \
-                                 {i}'s thread in the kernel for {wall:.0?} (it used {:.0?} of \
-                                 CPU); goroutines of that worker cannot run meanwhile. Likely \
-                                 causes: a std::sync::Mutex, RwLock or stdout().lock() that \
-                                 another goroutine of this worker holds across a park (it \
-                                 cannot run to release it: use goro::sync::Mutex), \
-                                 std::thread::sleep (use goro::time::sleep), or a blocking \
-                                 system call (wrap it in goro::blocking()). \
-                                 (GORO_MONITOR=0 silences this.)",
-                                cpu.unwrap_or_default()
-                            );
-                        }
-                        _ => {}
-                    }
-                }
-                _ => {
-                    seen[i] = Some(Seen {
-                        seq,
-                        id,
-                        since: now,
-                        cpu0: w.cpu_time(),
-                    });
-                    look_at(now + HOG);
-                }
+        for i in 0..m.rt.workers.len() {
+            busy |= m.look_at_worker(i, now);
+        }
+        if !m.rt.global.is_empty() && m.rt.nspinning.load(Ordering::SeqCst) == 0 {
+            m.rt.wake_idle(true);
+        }
+        m.sleep(now, busy);
+    }
+}
+
+/// The monitor's state between looks.
+struct Monitor {
+    rt: Arc<Shared>,
+    /// Per worker, the run seen at the last look.
+    seen: Vec<Option<Seen>>,
+    warned: Warned,
+    quiet: Quiet,
+    /// The quiet spell last warned about (its resume count), so a spell is warned about once.
+    warned_spell: Option<u64>,
+    start: Instant,
+    /// The earliest time a run being watched may need flagging.
+    next_look: Option<Instant>,
+    /// Whether to warn about goroutines that hold their worker.
+    warn: bool,
+}
+
+impl Monitor {
+    fn look_at(&mut self, t: Instant) {
+        self.next_look = Some(self.next_look.map_or(t, |n| n.min(t)));
+    }
+
+    /// The deadlock check of one look: true if a deadlock was reported (the runtime is
+    /// ending). An unproven one is warned about once per quiet spell.
+    fn deadlock_reported(&mut self, check: DeadlockCheck, now: Instant) -> bool {
+        let rt = &self.rt;
+        if !self.quiet.deadlocked(rt, now, check.grace) {
+            return false;
+        }
+        let spell = self.quiet.since.map(|(_, s)| s);
+        let why = unproven(rt);
+        if why.is_none() || check.fatal_unproven {
+            let (gs, _) = rt.dump(Duration::from_millis(500), true);
+            rt.report_deadlock(crate::debug::format(&gs));
+            return true;
+        }
+        // Another runtime running (`Some(None)`) is not worth a warning.
+        if let Some(Some(why)) = why {
+            if self.warned_spell != spell {
+                self.warned_spell = spell;
+                let (gs, _) = rt.dump(Duration::from_millis(500), true);
+                eprintln!(
+                    "goro: all goroutines are asleep, but {why}; not a proven \
+                     deadlock, so the program goes on \
+                     (Runtime::builder().deadlock_fatal_unproven(true) or \
+                     GORO_DEADLOCK=fatal ends it instead).\n\n{}",
+                    crate::debug::format(&gs)
+                );
             }
         }
-        if !rt.global.is_empty() && rt.nspinning.load(Ordering::SeqCst) == 0 {
+        false
+    }
+
+    /// Looks at worker `i`: times its run, flags a run that computes too long, wakes an idle
+    /// worker for goroutines queued behind it, and warns. True if it runs a goroutine.
+    fn look_at_worker(&mut self, i: usize, now: Instant) -> bool {
+        let rt = self.rt.clone();
+        let w = &rt.workers[i];
+        let r = &w.running;
+        // A worker with a timer due soon: if a goroutine computes there meanwhile, the
+        // sleepers wait for it to yield, so its run is seen, and timed, from close to its
+        // start. (A timer armed before this is due within a tick: see TIMERS_TICK.)
+        let at = w.next_timer.load(Ordering::Relaxed);
+        if at != u64::MAX && at <= super::runtime::nanos_since(rt.epoch, now + TICK) {
+            self.look_at(now + TIMERS_TICK);
+        }
+        let (id, seq) = (r.id.load(Ordering::Relaxed), r.seq.load(Ordering::Relaxed));
+        if id == 0 {
+            self.seen[i] = None;
+            return false;
+        }
+        let s = match &self.seen[i] {
+            Some(s) if s.seq == seq && s.id == id => *s,
+            _ => {
+                self.seen[i] = Some(Seen {
+                    seq,
+                    id,
+                    since: now,
+                    cpu0: w.cpu_time(),
+                });
+                self.look_at(now + HOG);
+                return true;
+            }
+        };
+        // Unstarted goroutines wait behind a goroutine that has kept this worker since the
+        // last look: make sure an idle worker looks at them (a lone spawn wakes nobody, see
+        // `Shared::submit`).
+        if !w.stealer.is_empty() {
             rt.wake_idle(true);
         }
-        let next_overdue = fire_overdue(&rt);
-        // Unparked at shutdown, so `run` does not wait out the tick.
+        if r.held.load(Ordering::Relaxed) {
+            // A goroutine holding its thread through a panic says so itself.
+            return true;
+        }
+        let wall = now.duration_since(s.since);
+        let cpu = w.cpu_time().zip(s.cpu0).map(|(c, c0)| c.saturating_sub(c0));
+        let stuck = judge(wall, cpu, || w.waiting_in_kernel());
+        if stuck == Some(Stuck::Computing) {
+            // Its next call into a goro operation that does not block yields. Look again
+            // soon, once, to time the next run from near its start.
+            if !r.preempt.swap(true, Ordering::Relaxed) {
+                self.look_at(now + AFTER_FLAG);
+            }
+        } else {
+            self.look_at(hog_due(now, cpu, s.since));
+        }
+        if self.warn {
+            if let Some(stuck) = stuck {
+                self.warn_stuck(i, id, stuck, wall, cpu);
+            }
+        }
+        true
+    }
+
+    /// Says once per goroutine and kind why goroutine `id` holds worker `i`.
+    fn warn_stuck(
+        &mut self,
+        i: usize,
+        id: u64,
+        stuck: Stuck,
+        wall: Duration,
+        cpu: Option<Duration>,
+    ) {
+        if !self.warned.insert(id, stuck) {
+            return;
+        }
+        let site = self.rt.workers[i].running.site.load(Ordering::Relaxed);
+        // SAFETY: a non-null site is a `&'static Location` (see `Running`).
+        let site = unsafe { site.as_ref() }
+            .map_or_else(|| "an unknown site".to_string(), |l| l.to_string());
+        match stuck {
+            Stuck::Computing => eprintln!(
+                "goro: goroutine {id} (created at {site}) has computed for \
+                 {:.0?} on worker {i} without yielding; goroutines queued on \
+                 that worker wait for it. Call goro::yield_now() in long \
+                 loops, or run the work with goro::blocking(). \
+                 (GORO_MONITOR=0 silences this.)",
+                cpu.unwrap_or(wall)
+            ),
+            Stuck::Blocked => eprintln!(
+                "goro: goroutine {id} (created at {site}) has blocked worker \
+                 {i}'s thread in the kernel for {wall:.0?} (it used {:.0?} of \
+                 CPU); goroutines of that worker cannot run meanwhile. Likely \
+                 causes: a std::sync::Mutex, RwLock or stdout().lock() that \
+                 another goroutine of this worker holds across a park (it \
+                 cannot run to release it: use goro::sync::Mutex), \
+                 std::thread::sleep (use goro::time::sleep), or a blocking \
+                 system call (wrap it in goro::blocking()). \
+                 (GORO_MONITOR=0 silences this.)",
+                cpu.unwrap_or_default()
+            ),
+        }
+    }
+
+    /// Fires overdue timers, then sleeps until the next look: a tick (an idle tick when
+    /// nothing runs), or sooner for a run or timer being watched. Unparked at shutdown, so
+    /// `run` does not wait out the tick.
+    fn sleep(&mut self, now: Instant, busy: bool) {
+        let rt = &self.rt;
+        let next_overdue = fire_overdue(rt);
         // The first look comes before the main goroutine has started: no idle tick yet.
-        let starting = now.duration_since(start) < IDLE_TICK;
+        let starting = now.duration_since(self.start) < IDLE_TICK;
         let tick = if busy || starting || next_overdue.is_some() {
             TICK
         } else {
             IDLE_TICK
         };
-        let wait = match (next_overdue, next_look) {
+        let wait = match (next_overdue, self.next_look) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }

@@ -205,65 +205,70 @@ pub(crate) fn to_json(workers: &[(usize, Vec<Event>)], names: &HashMap<u64, Stri
         .chain(std::iter::once((-1i64, foreign_events.as_slice())));
     for (tid, evs) in all {
         for ev in evs {
-            let mut s = String::new();
-            match ev {
-                Event::Slice {
-                    g,
-                    start,
-                    dur,
-                    how,
-                    reason,
-                } => {
-                    let label = match names.get(g) {
-                        Some(n) => format!("goroutine {g} {}", escape(n)),
-                        None => format!("goroutine {g}"),
-                    };
-                    let _ = write!(
-                        s,
-                        "{{\"ph\":\"X\",\"cat\":\"goroutine\",\"name\":\"{label}\",\"pid\":1,\"tid\":{tid},\"ts\":{start:.3},\"dur\":{dur:.3},\"args\":{{\"goroutine\":{g},\"then\":\"{how}\",\"reason\":\"{reason}\"}}}}"
-                    );
-                }
-                Event::Idle { start, dur } => {
-                    let _ = write!(
-                        s,
-                        "{{\"ph\":\"X\",\"cat\":\"idle\",\"name\":\"idle\",\"pid\":1,\"tid\":{tid},\"ts\":{start:.3},\"dur\":{dur:.3}}}"
-                    );
-                }
-                Event::FlowStart { flow, at } => {
-                    let _ = write!(
-                        s,
-                        "{{\"ph\":\"s\",\"cat\":\"wake\",\"name\":\"wake\",\"id\":{flow},\"pid\":1,\"tid\":{tid},\"ts\":{at:.3}}}"
-                    );
-                }
-                Event::Instant { name, at, arg } => {
-                    let _ = write!(
-                        s,
-                        "{{\"ph\":\"i\",\"s\":\"t\",\"cat\":\"{name}\",\"name\":\"{name}\",\"pid\":1,\"tid\":{tid},\"ts\":{at:.3},\"args\":{{\"arg\":{arg}}}}}"
-                    );
-                }
-                Event::Runnable { at, n } => {
-                    let _ = write!(
-                        s,
-                        "{{\"ph\":\"C\",\"name\":\"runnable (worker {tid})\",\"pid\":1,\"tid\":{tid},\"ts\":{at:.3},\"args\":{{\"goroutines\":{n}}}}}"
-                    );
-                }
-                Event::Chan { op, ch, g, at } => {
-                    let name = op.name();
-                    let _ = write!(
-                        s,
-                        "{{\"ph\":\"i\",\"s\":\"t\",\"cat\":\"chan\",\"name\":\"{name}\",\"pid\":1,\"tid\":{tid},\"ts\":{at:.3},\"args\":{{\"chan\":\"{ch:#x}\",\"goroutine\":{g}}}}}"
-                    );
-                }
-                Event::FlowEnd { flow, at } => {
-                    let _ = write!(
-                        s,
-                        "{{\"ph\":\"f\",\"bp\":\"e\",\"cat\":\"wake\",\"name\":\"wake\",\"id\":{flow},\"pid\":1,\"tid\":{tid},\"ts\":{at:.3}}}"
-                    );
-                }
-            }
-            push(s);
+            push(event_json(ev, tid, names));
         }
     }
     out.push_str("\n]}\n");
     out
+}
+
+/// One event as a Chrome Trace Event object, on track `tid`.
+fn event_json(ev: &Event, tid: i64, names: &HashMap<u64, String>) -> String {
+    let mut s = String::new();
+    match ev {
+        Event::Slice {
+            g,
+            start,
+            dur,
+            how,
+            reason,
+        } => {
+            let label = match names.get(g) {
+                Some(n) => format!("goroutine {g} {}", escape(n)),
+                None => format!("goroutine {g}"),
+            };
+            let _ = write!(
+                s,
+                "{{\"ph\":\"X\",\"cat\":\"goroutine\",\"name\":\"{label}\",\"pid\":1,\"tid\":{tid},\"ts\":{start:.3},\"dur\":{dur:.3},\"args\":{{\"goroutine\":{g},\"then\":\"{how}\",\"reason\":\"{reason}\"}}}}"
+            );
+        }
+        Event::Idle { start, dur } => {
+            let _ = write!(
+                s,
+                "{{\"ph\":\"X\",\"cat\":\"idle\",\"name\":\"idle\",\"pid\":1,\"tid\":{tid},\"ts\":{start:.3},\"dur\":{dur:.3}}}"
+            );
+        }
+        Event::FlowStart { flow, at } => {
+            let _ = write!(
+                s,
+                "{{\"ph\":\"s\",\"cat\":\"wake\",\"name\":\"wake\",\"id\":{flow},\"pid\":1,\"tid\":{tid},\"ts\":{at:.3}}}"
+            );
+        }
+        Event::Instant { name, at, arg } => {
+            let _ = write!(
+                s,
+                "{{\"ph\":\"i\",\"s\":\"t\",\"cat\":\"{name}\",\"name\":\"{name}\",\"pid\":1,\"tid\":{tid},\"ts\":{at:.3},\"args\":{{\"arg\":{arg}}}}}"
+            );
+        }
+        Event::Runnable { at, n } => {
+            let _ = write!(
+                s,
+                "{{\"ph\":\"C\",\"name\":\"runnable (worker {tid})\",\"pid\":1,\"tid\":{tid},\"ts\":{at:.3},\"args\":{{\"goroutines\":{n}}}}}"
+            );
+        }
+        Event::Chan { op, ch, g, at } => {
+            let name = op.name();
+            let _ = write!(
+                s,
+                "{{\"ph\":\"i\",\"s\":\"t\",\"cat\":\"chan\",\"name\":\"{name}\",\"pid\":1,\"tid\":{tid},\"ts\":{at:.3},\"args\":{{\"chan\":\"{ch:#x}\",\"goroutine\":{g}}}}}"
+            );
+        }
+        Event::FlowEnd { flow, at } => {
+            let _ = write!(
+                s,
+                "{{\"ph\":\"f\",\"bp\":\"e\",\"cat\":\"wake\",\"name\":\"wake\",\"id\":{flow},\"pid\":1,\"tid\":{tid},\"ts\":{at:.3}}}"
+            );
+        }
+    }
+    s
 }

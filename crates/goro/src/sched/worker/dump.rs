@@ -131,62 +131,13 @@ impl Local {
         for cell in self.slab.borrow().iter() {
             // SAFETY: no goroutine of this worker runs now (we are between goroutines), so no
             // resume holds a reference into the slab; only this thread touches it. The
-            // capture resume below touches neither the slab nor the slot.
+            // capture resumes in `describe` touch neither the slab nor the slot.
             let Some(slot) = (unsafe { &mut *cell.get() }).as_mut() else {
                 continue;
             };
-            let ips = if stacks > 0 {
-                stacks -= 1;
-                self.capture.set(slot.fiber.stack_limit());
-                let _ = slot.fiber.resume(&self.fiber);
-                self.capture.set(0);
-                self.captured.borrow_mut().take()
-            } else {
-                None
-            };
-            let g = &slot.g;
-            // SAFETY: as above; the goroutine is suspended and its record stays put.
-            let rec = unsafe { &*slot.record() };
-            let parked = g.park.is_parked();
-            let mut holds = Vec::new();
-            let mut found = Some(Vec::new());
-            if matches!(want, Want::Holdings | Want::Scan(_)) {
-                if let (true, Some(h)) = (parked, rec.holds) {
-                    // SAFETY: the goroutine is suspended in the park that recorded `h`, inside
-                    // the frame that owns it (see `wait::Holds`); it stays there until this
-                    // worker resumes it, which is not now.
-                    unsafe { h.as_ref() }.holds(&mut holds);
-                }
-            }
-            if let Want::Scan(words) = &want {
-                *self.scan_for.borrow_mut() = Some(words.clone());
-                self.capture.set(slot.fiber.stack_limit());
-                self.capture_top.set(slot.fiber.stack_top());
-                let _ = slot.fiber.resume(&self.fiber);
-                self.capture.set(0);
-                *self.scan_for.borrow_mut() = None;
-                found = self.scanned.borrow_mut().take();
-            }
-            let reason = parked
-                .then(|| crate::sched::wait::WaitReason::from_u8(g.wait.load(Ordering::Relaxed)));
-            let now = self.rt.clock_ms.load(Ordering::Relaxed);
-            let record = crate::debug::Goroutine {
-                object: reason.and((rec.wait_obj != 0).then_some(rec.wait_obj)),
-                waited: reason.map(|_| Duration::from_millis(rec.waited_ms(now))),
-                id: g.id,
-                name: g.name.as_deref().cloned(),
-                reason,
-                site: g.site.to_string(),
-                worker: self.index,
-                stack: Vec::new(),
-            };
-            lines.push(DumpLine {
-                g: record,
-                ips,
-                holds,
-                parks: rec.parks(),
-                found,
-            });
+            let capture = stacks > 0;
+            stacks = stacks.saturating_sub(1);
+            lines.push(self.describe(slot, &want, capture));
         }
         self.rt
             .dump_lines
@@ -194,5 +145,62 @@ impl Local {
             .unwrap_or_else(|e| e.into_inner())
             .extend(lines);
         me.dumped.store(gen, Ordering::SeqCst);
+    }
+
+    /// One goroutine's line of a dump: its record, what it holds and what its stack refers
+    /// to (as `want` asks), and its stack's return addresses if `capture`. The goroutine is
+    /// suspended in `slot`, and stays so but for the capture resumes.
+    fn describe(&self, slot: &mut Slot, want: &Want, capture: bool) -> DumpLine {
+        let ips = if capture {
+            self.capture.set(slot.fiber.stack_limit());
+            let _ = slot.fiber.resume(&self.fiber);
+            self.capture.set(0);
+            self.captured.borrow_mut().take()
+        } else {
+            None
+        };
+        let g = &slot.g;
+        // SAFETY: the goroutine is suspended (see `answer_dump`) and its record stays put.
+        let rec = unsafe { &*slot.record() };
+        let parked = g.park.is_parked();
+        let mut holds = Vec::new();
+        let mut found = Some(Vec::new());
+        if matches!(want, Want::Holdings | Want::Scan(_)) {
+            if let (true, Some(h)) = (parked, rec.holds) {
+                // SAFETY: the goroutine is suspended in the park that recorded `h`, inside
+                // the frame that owns it (see `wait::Holds`); it stays there until this
+                // worker resumes it, which is not now.
+                unsafe { h.as_ref() }.holds(&mut holds);
+            }
+        }
+        if let Want::Scan(words) = want {
+            *self.scan_for.borrow_mut() = Some(words.clone());
+            self.capture.set(slot.fiber.stack_limit());
+            self.capture_top.set(slot.fiber.stack_top());
+            let _ = slot.fiber.resume(&self.fiber);
+            self.capture.set(0);
+            *self.scan_for.borrow_mut() = None;
+            found = self.scanned.borrow_mut().take();
+        }
+        let reason =
+            parked.then(|| crate::sched::wait::WaitReason::from_u8(g.wait.load(Ordering::Relaxed)));
+        let now = self.rt.clock_ms.load(Ordering::Relaxed);
+        let record = crate::debug::Goroutine {
+            object: reason.and((rec.wait_obj != 0).then_some(rec.wait_obj)),
+            waited: reason.map(|_| Duration::from_millis(rec.waited_ms(now))),
+            id: g.id,
+            name: g.name.as_deref().cloned(),
+            reason,
+            site: g.site.to_string(),
+            worker: self.index,
+            stack: Vec::new(),
+        };
+        DumpLine {
+            g: record,
+            ips,
+            holds,
+            parks: rec.parks(),
+            found,
+        }
     }
 }
