@@ -51,8 +51,8 @@
 //! happens before the send completes, because the sender is woken only after the receiver has
 //! the value: the Go memory model's channel rules (M1-M4).
 
-mod core;
 mod error;
+mod hchan;
 pub(crate) mod lock;
 pub(crate) mod waiter;
 
@@ -64,7 +64,7 @@ use std::time::{Duration, Instant};
 
 use crate::time::timer::deadline_after;
 
-pub(crate) use self::core::{wake_one, Chan, Queue};
+pub(crate) use self::hchan::{wake_one, Chan, Queue};
 pub use error::{
     CapacityError, CloseError, RecvError, RecvTimeoutError, SendError, SendTimeoutError,
     TryRecvError, TrySendError,

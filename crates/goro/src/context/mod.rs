@@ -164,9 +164,29 @@ impl Drop for CancelState {
 }
 
 /// Fires a context's deadline (step 3).
-pub(crate) fn fire_deadline(state: &Weak<CancelState>) {
+fn fire_deadline(state: &Weak<CancelState>) {
     if let Some(s) = state.upgrade() {
         s.cancel(ContextError::DeadlineExceeded);
+    }
+}
+
+/// The heap entry of a context's deadline: stale once the context is gone or cancelled.
+struct DeadlineFire {
+    ctx: Weak<CancelState>,
+}
+
+impl crate::sched::timers::Due for DeadlineFire {
+    fn is_stale(&self) -> bool {
+        self.ctx.upgrade().is_none_or(|c| c.is_cancelled())
+    }
+
+    fn fire(
+        self: Box<Self>,
+        _when: Instant,
+        _now: Instant,
+    ) -> Option<(Instant, Box<dyn crate::sched::timers::Due>)> {
+        fire_deadline(&self.ctx);
+        None
     }
 }
 
@@ -368,9 +388,9 @@ impl Context {
                     state.lock().armed = Some(timer::armed_token());
                     timer::arm(
                         d,
-                        Fire::Deadline {
+                        Fire::Call(Box::new(DeadlineFire {
                             ctx: Arc::downgrade(&state),
-                        },
+                        })),
                     );
                 }
             }

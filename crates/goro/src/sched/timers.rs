@@ -10,11 +10,11 @@
 //! hold whoever is busy. What an entry does:
 //!
 //! * [`Fire::Wake`]: unpark a goroutine of this worker (`sleep`, a channel operation or a
-//!   `select` with a deadline).
-//! * [`Fire::Send`]: send the time on a channel without waiting (`time::after`, `time::tick`),
-//!   through a [`WeakSender`], so a timer whose receiver was dropped is garbage.
-//! * [`Fire::Timer`]: fire a `Timer` or `Ticker` (see `time::timer` for its protocol).
-//! * [`Fire::Deadline`]: cancel a context whose deadline has come (see `context`).
+//!   `select` with a deadline). The worker fires these itself, on its own thread.
+//! * [`Fire::Call`]: anything else, behind the [`Due`] trait, implemented where the thing
+//!   fired lives: `time` (sending the time on a channel for `after` and `tick`, and `Timer`
+//!   and `Ticker`) and `context` (a deadline). The heap names none of their types, so the
+//!   scheduler depends on neither.
 //!
 //! # Cancelling
 //!
@@ -34,28 +34,28 @@
 //! lines. See docs/BENCHMARKS.md for the measurement against `std`'s binary heap.
 
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Weak};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Instant;
 
 use super::goroutine::Goroutine;
-use crate::chan::WeakSender;
-use crate::context::CancelState;
-use crate::time::timer::{self, Armed, TimerCore};
 
 /// What a due timer does.
 pub(crate) enum Fire {
     /// Unpark a goroutine if its `timer_gen` still equals `gen`.
     Wake { g: Arc<Goroutine>, gen: u8 },
-    /// Send the time on a channel; again every `period` if there is one.
-    Send {
-        tx: WeakSender<Instant>,
-        period: Option<Duration>,
-        armed: Armed,
-    },
-    /// Fire a `Timer` or `Ticker` armed with generation `gen`.
-    Timer { core: Weak<TimerCore>, gen: u64 },
-    /// Cancel a context whose deadline this is.
-    Deadline { ctx: Weak<CancelState> },
+    /// Fire something another module armed.
+    Call(Box<dyn Due>),
+}
+
+/// A timer entry that the module which armed it knows how to fire.
+pub(crate) trait Due: Send {
+    /// True if firing would do nothing (what it fires is gone, or it was cancelled): the
+    /// heap may drop it unfired.
+    fn is_stale(&self) -> bool;
+
+    /// Fires the entry, due at `when`, with the time `now`; returns it with the deadline to
+    /// arm it again at (a ticker's next tick), or `None` when it is done.
+    fn fire(self: Box<Self>, when: Instant, now: Instant) -> Option<(Instant, Box<dyn Due>)>;
 }
 
 impl Fire {
@@ -63,37 +63,15 @@ impl Fire {
     fn is_stale(&self) -> bool {
         match self {
             Fire::Wake { g, gen } => g.timer_gen.load(Ordering::Relaxed) != *gen,
-            Fire::Send { tx, .. } => tx.is_dead(),
-            Fire::Timer { core, gen } => core.upgrade().is_none_or(|c| c.gen() != *gen),
-            Fire::Deadline { ctx } => ctx.upgrade().is_none_or(|c| c.is_cancelled()),
+            Fire::Call(d) => d.is_stale(),
         }
     }
 
-    /// Fires a `Send` or `Timer` entry that was due at `when`; returns the entry to arm again
-    /// (a ticker's next tick).
+    /// Fires a `Call` entry that was due at `when`; returns the entry to arm again (a
+    /// ticker's next tick).
     pub(crate) fn fire(self, when: Instant, now: Instant) -> Option<(Instant, Fire)> {
         match self {
-            Fire::Send { tx, period, armed } => {
-                // A full channel drops the tick (a slow receiver); a dead one ends the timer.
-                let _ = tx.try_send(now)?;
-                let period = period?;
-                Some((
-                    timer::next_tick(when, period, now),
-                    Fire::Send {
-                        tx,
-                        period: Some(period),
-                        armed,
-                    },
-                ))
-            }
-            Fire::Timer { core, gen } => {
-                let next = timer::fire(&*core.upgrade()?, gen, when, now)?;
-                Some((next, Fire::Timer { core, gen }))
-            }
-            Fire::Deadline { ctx } => {
-                crate::context::fire_deadline(&ctx);
-                None
-            }
+            Fire::Call(d) => d.fire(when, now).map(|(t, d)| (t, Fire::Call(d))),
             // Workers handle their own wake-ups; none is ever armed anywhere else.
             Fire::Wake { .. } => None,
         }
@@ -244,14 +222,11 @@ impl Timers {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
-    use crate::chan::{chan, WeakSender};
+    use crate::chan::chan;
+    use std::time::Duration;
 
     fn send_entry(tx: crate::chan::Sender<Instant>) -> Fire {
-        Fire::Send {
-            tx: WeakSender::from_sender(tx),
-            period: None,
-            armed: timer::armed_token(),
-        }
+        crate::time::send_entry(tx, None)
     }
 
     /// Two threads fire one heap (its worker, and the monitor when the worker is stuck), each

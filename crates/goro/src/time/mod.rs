@@ -20,7 +20,7 @@ pub(crate) mod timer;
 use std::time::{Duration, Instant};
 
 use crate::chan::{chan, Receiver, WeakSender};
-use crate::sched::timers::Fire;
+use crate::sched::timers::{Due, Fire};
 use crate::sched::worker;
 
 pub use timer::{armed, Ticker, Timer, ZeroPeriod};
@@ -111,11 +111,38 @@ fn every(d: Duration, period: Option<Duration>) -> Receiver<Instant> {
         let _ = tx.try_send_quiet(Instant::now());
         return rx;
     }
-    let fire = Fire::Send {
+    timer::arm(timer::deadline_after(d), send_entry(tx, period));
+    rx
+}
+
+/// A timer entry that sends the time on `tx` without waiting, and again every `period` if
+/// there is one (`after`, `tick`). It holds the channel weakly, so a timer whose receiver was
+/// dropped is garbage; a full channel drops the tick (a slow receiver).
+pub(crate) fn send_entry(tx: crate::chan::Sender<Instant>, period: Option<Duration>) -> Fire {
+    Fire::Call(Box::new(SendTime {
         tx: WeakSender::from_sender(tx),
         period,
-        armed: timer::armed_token(),
-    };
-    timer::arm(timer::deadline_after(d), fire);
-    rx
+        _armed: timer::armed_token(),
+    }))
+}
+
+/// See [`send_entry`].
+struct SendTime {
+    tx: WeakSender<Instant>,
+    period: Option<Duration>,
+    /// Counted among the armed timers while it is in a heap.
+    _armed: timer::Armed,
+}
+
+impl Due for SendTime {
+    fn is_stale(&self) -> bool {
+        self.tx.is_dead()
+    }
+
+    fn fire(self: Box<Self>, when: Instant, now: Instant) -> Option<(Instant, Box<dyn Due>)> {
+        // A full channel drops the tick (a slow receiver); a dead one ends the timer.
+        let _ = self.tx.try_send(now)?;
+        let period = self.period?;
+        Some((timer::next_tick(when, period, now), self))
+    }
 }

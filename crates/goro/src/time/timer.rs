@@ -33,11 +33,11 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use crate::chan::{chan, Receiver, Sender};
-use crate::sched::timers::Fire;
+use crate::sched::timers::{Due, Fire};
 use crate::sched::worker;
 
 /// Timers armed now (see [`armed`]).
@@ -121,6 +121,24 @@ impl TimerCore {
     }
 }
 
+/// The heap entry of an armed `Timer` or `Ticker`: stale once the timer is gone or its
+/// generation moved (stopped or reset).
+struct TimerFire {
+    core: Weak<TimerCore>,
+    gen: u64,
+}
+
+impl Due for TimerFire {
+    fn is_stale(&self) -> bool {
+        self.core.upgrade().is_none_or(|c| c.gen() != self.gen)
+    }
+
+    fn fire(self: Box<Self>, when: Instant, now: Instant) -> Option<(Instant, Box<dyn Due>)> {
+        let next = fire(&*self.core.upgrade()?, self.gen, when, now)?;
+        Some((next, self))
+    }
+}
+
 /// Step 2: fires the entry armed with `gen`, due at `when`. Returns the next tick's deadline
 /// if the core is a ticker still armed with `gen`.
 pub(crate) fn fire(core: &TimerCore, gen: u64, when: Instant, now: Instant) -> Option<Instant> {
@@ -187,10 +205,10 @@ impl Handle {
         }
         st.armed = true;
         ARMED.fetch_add(1, Ordering::Relaxed);
-        let fire = Fire::Timer {
+        let fire = Fire::Call(Box::new(TimerFire {
             core: Arc::downgrade(&self.core),
             gen: self.core.gen(),
-        };
+        }));
         arm(deadline_after(d), fire);
         was
     }
