@@ -2,13 +2,20 @@
 //!
 //! This folder owns everything about *who runs where*:
 //!
-//! * [`runtime`]: `run`, the shared state of a runtime, shutdown, [`Handle`](runtime::Handle).
-//! * [`goroutine`]: the goroutine header, `go`, `Builder`, `JoinHandle`.
-//! * [`worker`]: the worker loop, local queues, `runnext`, stealing, idle and sleep.
-//! * [`park`]: the park/unpark protocol every blocking operation is built on.
+//! * [`runtime`]: the shared state of a runtime and its wake-up protocol (`mod.rs`); `run`,
+//!   its builder and [`Handle`](runtime::Handle) (`run.rs`).
+//! * [`goroutine`]: the goroutine header; the join slot (`join.rs`); `go` and `Builder`
+//!   (`spawn.rs`).
+//! * [`worker`]: the worker loop, one concern a file: queues, stealing, idle and sleep,
+//!   timers, the fiber slab, what a goroutine asks of its worker, dumps, tracing.
+//! * [`park`]: the park/unpark protocol every blocking operation is built on; [`wait`]: wait
+//!   reasons and what a parked goroutine holds.
 //! * [`placement`]: where a goroutine starts (it never moves after), and which parked
 //!   receiver a send wakes: the rules as pure functions.
-//! * [`timers`]: the per-worker timer heap behind `time::sleep`.
+//! * [`timers`]: the per-worker timer heap behind `time::sleep`, firing other modules'
+//!   entries through its `Due` trait.
+//! * [`monitor`]: the watchdog thread (hogs, overdue timers, deadlocks); [`trace`]: the
+//!   execution tracer's events and JSON.
 //!
 //! The shape follows Go's `proc.go` (DESIGN decision 3): one worker per core, a local queue and
 //! a `runnext` slot per worker, a global queue checked every 61st tick, idle workers that spin

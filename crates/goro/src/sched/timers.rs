@@ -31,7 +31,7 @@
 //!
 //! A 4-ary min-heap in a `Vec`, as Go's runtime uses per P: half the depth of a binary heap,
 //! and the four children of a node sit in one or two cache lines, so a sift-down touches fewer
-//! lines. See docs/BENCHMARKS.md for the measurement against `std`'s binary heap.
+//! lines. See docs/bench-journal.md for the measurement against `std`'s binary heap.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
