@@ -1,4 +1,4 @@
-// Go twins of goro's headline workloads (shared/BENCH.md), same definitions and op counts.
+// Go twins of goro's headline workloads (docs/BENCHMARKS.md, "The workloads"), same definitions and op counts.
 // Usage: go build -o goro-bench-go . && ./goro-bench-go [-runs K] [NAME...]
 // GOMAXPROCS is taken from the environment, as goro takes GORO_WORKERS.
 package main

@@ -43,7 +43,7 @@ enum Cmd {
         #[arg(long, default_value_t = 1.0, hide = true)]
         scale: f64,
     },
-    /// Run the headline workloads of shared/BENCH.md (all of them when none is named).
+    /// Run the headline workloads of docs/BENCHMARKS.md (all of them when none is named).
     Bench(bench::BenchArgs),
     /// Run one of the example programs: a pattern (`goro list`), the HTTP or echo server, or
     /// the HTTP load generator.

@@ -45,7 +45,7 @@ fn goro(args: &[&str]) -> (bool, String, String) {
     )
 }
 
-/// Every workload of shared/BENCH.md, in its order.
+/// Every workload of docs/BENCHMARKS.md, in its order.
 const WORKLOADS: [&str; 14] = [
     "pingpong",
     "spsc_unbuf",

@@ -1,4 +1,4 @@
-//! `goro bench`: the headline workloads of shared/BENCH.md, one line each:
+//! `goro bench`: the headline workloads of docs/BENCHMARKS.md, one line each:
 //!
 //! ```text
 //! NAME  <ns per op> ns/op  <total ms> ms

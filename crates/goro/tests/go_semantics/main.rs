@@ -1,4 +1,4 @@
-//! The checklist of shared/SEMANTICS.md, one test per line, named after the line.
+//! The checklist of docs/SEMANTICS.md, one test per line, named after the line.
 
 mod channels;
 #[path = "../common/mod.rs"]

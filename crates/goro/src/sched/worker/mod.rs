@@ -94,7 +94,7 @@ pub(crate) use self::tracing::*;
 const HOLD_MAX: Duration = Duration::from_millis(100);
 
 /// How long an idle worker looks for work before sleeping. A futex sleep and wake costs
-/// ~14 us on the reference machine against ~0.2 us for a spinning hand-off (shared/BENCH.md),
+/// ~14 us on a 2 vCPU VM against ~0.2 us for a spinning hand-off (measured with plain threads),
 /// so spinning a little longer than one wake-up is cheap insurance.
 const SPIN: Duration = Duration::from_micros(50);
 
