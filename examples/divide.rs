@@ -84,9 +84,11 @@ pub fn sort_divide(a: Vec<u32>, cutoff: usize) -> (Vec<u32>, u64) {
     }
     let mut left = a;
     let right = left.split_off(left.len() / 2);
+    // tour:begin: the lines `goro tour` shows
     let h = goro::go(move || sort_divide(left, cutoff));
     let (right, nr) = sort_divide(right, cutoff);
     let (left, nl) = h.join().expect("a sorting goroutine panicked");
+    // tour:end
     let m = left.len();
     let mut a = left;
     a.extend_from_slice(&right);

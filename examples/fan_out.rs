@@ -123,11 +123,13 @@ pub fn fan_out(strategy: Strategy, replicas: &[SocketAddr]) -> Vec<String> {
             rx.iter().find_map(Result::ok).into_iter().collect()
         }
         Strategy::Hedged(after) => {
+            // tour:begin: the lines `goro tour` shows
             launch(replicas[0]);
             let first = goro::select! {
                 recv(rx) -> r => r.ok().and_then(Result::ok),
                 recv(goro::time::after(after)) -> _ => None,
             };
+            // tour:end
             match first {
                 Some(a) => vec![a],
                 None => {

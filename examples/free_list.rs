@@ -69,10 +69,12 @@ pub fn pass(producers: u64, consumers: u64, per_producer: u64, free_list: bool) 
             let (free_rx, work_tx) = (free_rx.clone(), work_tx.clone());
             goro::go(move || {
                 for i in 0..per_producer {
+                    // tour:begin: the lines `goro tour` shows
                     let mut b = match free_rx.try_recv() {
                         Ok(b) if free_list => b,
                         _ => vec![0u8; BUF],
                     };
+                    // tour:end
                     // load: fill it with something that depends on the message.
                     let seed = (p * per_producer + i) as u8;
                     b.iter_mut()

@@ -74,6 +74,7 @@ fn walk(t: &Tree, tx: &goro::Sender<u32>) -> bool {
 }
 
 /// The fringe of `t` as an iterator backed by a goroutine: a generator.
+// tour:begin: the lines `goro tour` shows
 pub fn fringe(t: Arc<Tree>) -> impl Iterator<Item = u32> {
     let (tx, rx) = goro::chan(0);
     goro::Builder::new()
@@ -84,6 +85,7 @@ pub fn fringe(t: Arc<Tree>) -> impl Iterator<Item = u32> {
         .expect("spawn a walker");
     rx.into_iter()
 }
+// tour:end
 
 /// Same fringe with a goroutine per tree.
 pub fn same_fringe_goroutines(a: &Arc<Tree>, b: &Arc<Tree>) -> bool {

@@ -30,7 +30,7 @@ pub static PATTERNS: &[Pattern] = &[
         what: "One goroutine reads a word through goro::blocking; main selects on the word and \
                on a timer. The reader checks a context between short polls, so it ends when \
                main has moved on: nothing is left blocked in a read.",
-        code: "goro::select! {\n    recv(word_rx) -> w => Outcome::Word(..),\n    recv(goro::time::after(wait)) -> _ => Outcome::Timeout,\n}\ncancel.cancel(); // the reader stops too",
+        source: include_str!("readword.rs"),
         run: readword::run,
     },
     Pattern {
@@ -39,7 +39,7 @@ pub static PATTERNS: &[Pattern] = &[
         what: "N worker goroutines range over a jobs channel and send on a results channel. \
                CPU-bound jobs stop speeding up at the number of workers (OS threads); jobs \
                that wait speed up with every worker added.",
-        code: "for j in &jobs_rx {\n    results_tx.send(work(job, j))?;\n}",
+        source: include_str!("worker_pool.rs"),
         run: worker_pool::run,
     },
     Pattern {
@@ -48,7 +48,7 @@ pub static PATTERNS: &[Pattern] = &[
         what: "download -> inflate -> split -> parse -> aggregate, one goroutine each, joined by \
                channels of four items: the first record is ready long before the file has \
                arrived, and a cancelled context stops every stage.",
-        code: "fn forward<T>(out: &Sender<T>, v: T, ctx: &Context) -> bool {\n    goro::select! {\n        send(out, v) -> r => r.is_ok(),\n        recv(ctx.done()) -> _ => false,\n    }\n}",
+        source: include_str!("pipeline.rs"),
         run: pipeline::run,
     },
     Pattern {
@@ -57,7 +57,7 @@ pub static PATTERNS: &[Pattern] = &[
         what: "select! with time::after, a context deadline, and recv_timeout. The late answer \
                lands in a one-slot buffer, or the call gives up with its context, or its send \
                fails because the receiver was dropped: no goroutine is left waiting.",
-        code: "let (ctx, _cancel) = Context::background().with_timeout(limit);\nlet h = goro::go(move || slow_call(Some(&ctx), work));",
+        source: include_str!("timeout.rs"),
         run: timeout::run,
     },
     Pattern {
@@ -66,7 +66,7 @@ pub static PATTERNS: &[Pattern] = &[
         what: "Three local HTTP services with a long-tailed delay. Gather-all waits for the \
                slowest; first-wins takes the fastest and cancels the rest; hedged asks a \
                second replica only when the first is slow.",
-        code: "launch(replicas[0]);\nlet first = goro::select! {\n    recv(rx) -> r => r.ok().and_then(Result::ok),\n    recv(goro::time::after(hedge)) -> _ => None,\n};",
+        source: include_str!("fan_out.rs"),
         run: fan_out::run,
     },
     Pattern {
@@ -75,7 +75,7 @@ pub static PATTERNS: &[Pattern] = &[
         what: "A buffered channel of Vec<u8> recycles buffers between producers and consumers \
                with non-blocking sends and receives; a counting allocator shows the \
                allocations it saves.",
-        code: "let mut b = free_rx.try_recv().unwrap_or_else(|_| vec![0; BUF]);\nwork_tx.send(b)?;\n// consumer:\nlet _ = free_tx.try_send(b); // full: dropped",
+        source: include_str!("free_list.rs"),
         run: free_list::run,
     },
     Pattern {
@@ -84,7 +84,7 @@ pub static PATTERNS: &[Pattern] = &[
         what: "A goroutine that sends on an unbuffered channel is a coroutine; its receiver is \
                an Iterator. Comparing two trees' leaves that way is easy to write and costs \
                two switches per leaf; a hand-written iterator costs none.",
-        code: "fn fringe(t: Arc<Tree>) -> impl Iterator<Item = u32> {\n    let (tx, rx) = goro::chan(0);\n    goro::go(move || { walk(&t, &tx); });\n    rx.into_iter()\n}",
+        source: include_str!("generator.rs"),
         run: generator::run,
     },
     Pattern {
@@ -93,7 +93,7 @@ pub static PATTERNS: &[Pattern] = &[
         what: "The accounts owned by one goroutine serving requests, behind a Mutex, or as \
                atomics: all keep the total, at different costs. The owner version cannot \
                race because the balances were moved into its goroutine.",
-        code: "let mut balance = vec![START; ACCOUNTS]; // moved in\nfor r in &req_rx {\n    ...\n    r.done.send(ok)?;\n}",
+        source: include_str!("share.rs"),
         run: share::run,
     },
     Pattern {
@@ -102,7 +102,7 @@ pub static PATTERNS: &[Pattern] = &[
         what: "Sending a value moves it: a 64 MiB Vec crosses a channel as three words and the \
                sender cannot touch it again. The racy Go programs (a shared counter, a map \
                written twice, a slice reused after send) do not compile.",
-        code: "tx.send(buf)?;\nbuf[0] = 9; // error[E0382]: borrow of moved value: `buf`",
+        source: include_str!("ownership.rs"),
         run: ownership::run,
     },
     Pattern {
@@ -111,7 +111,7 @@ pub static PATTERNS: &[Pattern] = &[
         what: "A merge sort with a goroutine per recursion, down to single elements or to a \
                coarse cutoff, against one goroutine per worker and a final merge: granularity \
                decides.",
-        code: "let h = goro::go(move || sort_divide(left, cutoff));\nlet (right, _) = sort_divide(right, cutoff);\nlet (left, _) = h.join()?;",
+        source: include_str!("divide.rs"),
         run: divide::run,
     },
 ];

@@ -94,8 +94,10 @@
 //! goro::run(|| {
 //!     let (tx, rx) = goro::chan::<Vec<u8>>(1);
 //!     let mut buf = vec![0u8; 4];
+//! # // tour:begin
 //!     tx.send(buf).unwrap();
 //!     buf[0] = 9; // error: borrow of moved value `buf`
+//! # // tour:end
 //!     drop(rx);
 //! })
 //! .unwrap();

@@ -12,10 +12,62 @@ pub struct Pattern {
     pub title: &'static str,
     /// Two to four sentences: what it is for and what to watch.
     pub what: &'static str,
-    /// The lines of code that matter, shown by the tour.
-    pub code: &'static str,
+    /// The source file it lives in (`include_str!`): [`code`](Pattern::code) shows the
+    /// region of it marked `tour:begin` .. `tour:end`, so what the tour prints is code that
+    /// compiles.
+    pub source: &'static str,
     /// Runs it on the calling goroutine at `scale` (1.0: full size; the tour uses less).
     pub run: fn(f64) -> Result<Report, String>,
+}
+
+impl Pattern {
+    /// The lines of code that matter, shown by the tour: the region of the pattern's source
+    /// between a line containing `tour:begin` and one containing `tour:end`, dedented. In a
+    /// doc comment (`//! ...`) the comment prefix and doc-test lines hidden with `# ` are
+    /// left out. Empty if the source has no such region.
+    pub fn code(&self) -> String {
+        snippet(self.source)
+    }
+}
+
+/// The marked region of `source` (see [`Pattern::code`]).
+pub fn snippet(source: &str) -> String {
+    let mut lines = Vec::new();
+    let mut inside = false;
+    for line in source.lines() {
+        if line.contains("tour:begin") {
+            inside = true;
+            continue;
+        }
+        if line.contains("tour:end") {
+            break;
+        }
+        if !inside {
+            continue;
+        }
+        let line = match line.trim_start().strip_prefix("//!") {
+            Some(doc) => {
+                let doc = doc.strip_prefix(' ').unwrap_or(doc);
+                if doc.starts_with("# ") || doc == "#" {
+                    continue;
+                }
+                doc
+            }
+            None => line,
+        };
+        lines.push(line);
+    }
+    let indent = lines
+        .iter()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.len() - l.trim_start().len())
+        .min()
+        .unwrap_or(0);
+    lines
+        .iter()
+        .map(|l| l.get(indent..).unwrap_or("").trim_end())
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// What a run of a pattern printed and measured.

@@ -132,12 +132,14 @@ pub fn serve_file(
 }
 
 /// Sends `v` on `out` unless `ctx` ends first; false if the stage should stop.
+// tour:begin: the lines `goro tour` shows
 fn forward<T: Send>(out: &goro::Sender<T>, v: T, ctx: &Context) -> bool {
     goro::select! {
         send(out, v) -> r => r.is_ok(),
         recv(ctx.done()) -> _ => false,
     }
 }
+// tour:end
 
 /// What a run measured.
 #[derive(Debug, Clone, Default)]

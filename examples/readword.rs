@@ -95,6 +95,7 @@ pub fn readword(fd: RawFd, wait: Duration) -> (Outcome, Duration) {
             let _ = word_tx.send(read_word(fd, &ctx));
         })
         .expect("spawn the reader");
+    // tour:begin: the lines `goro tour` shows
     let outcome = goro::select! {
         recv(word_rx) -> w => match w {
             Ok(Some(word)) => Outcome::Word(word),
@@ -103,6 +104,7 @@ pub fn readword(fd: RawFd, wait: Duration) -> (Outcome, Duration) {
         recv(goro::time::after(wait)) -> _ => Outcome::Timeout,
     };
     cancel.cancel();
+    // tour:end
     (outcome, start.elapsed())
 }
 

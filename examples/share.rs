@@ -113,6 +113,7 @@ pub fn bank(way: Way, clients: usize, each: usize) -> (i64, u64, Duration) {
             let owner = goro::Builder::new()
                 .name("bank".to_string())
                 .spawn(move || {
+                    // tour:begin: the lines `goro tour` shows
                     let mut balance = vec![START; ACCOUNTS]; // moved in: nobody else has it
                     for r in &req_rx {
                         let ok = balance[r.from] >= r.amount;
@@ -122,6 +123,7 @@ pub fn bank(way: Way, clients: usize, each: usize) -> (i64, u64, Duration) {
                         }
                         let _ = r.done.send(ok);
                     }
+                    // tour:end
                     balance.iter().sum::<i64>()
                 })
                 .expect("spawn the bank");

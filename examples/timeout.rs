@@ -88,11 +88,13 @@ pub fn three_ways(limit: Duration, work: Duration) -> Vec<Outcome> {
 
     // 2. A context with a deadline: the call watches it and stops working.
     let start = Instant::now();
+    // tour:begin: the lines `goro tour` shows
     let (ctx, _cancel) = Context::background().with_timeout(limit);
     let h = goro::go(move || {
         let r = slow_call(Some(&ctx), work);
         (start.elapsed(), r)
     });
+    // tour:end
     let (ended, r) = h
         .join()
         .unwrap_or((Duration::ZERO, Err("join failed".into())));

@@ -78,11 +78,13 @@ pub fn pool(jobs: u64, workers: usize, job: Job) -> (u64, Duration) {
         goro::Builder::new()
             .name(format!("worker {w}"))
             .spawn(move || {
+                // tour:begin: the lines `goro tour` shows
                 for j in &jobs_rx {
                     if results_tx.send(work(job, j)).is_err() {
                         return;
                     }
                 }
+                // tour:end
             })
             .expect("spawn a worker");
     }

@@ -178,7 +178,7 @@ pub fn run(workers: Option<usize>, scale: f64) -> Result<(), String> {
         for (i, p) in goro_examples::PATTERNS.iter().enumerate() {
             println!("[{}/{}] {}", STOPS.len() + i + 1, total, p.title);
             println!("    {}", p.what);
-            for line in p.code.lines() {
+            for line in p.code().lines() {
                 println!("    | {line}");
             }
             match (p.run)(scale * 0.2) {
