@@ -87,6 +87,7 @@ pub mod chan;
 pub mod context;
 pub mod debug;
 pub mod io;
+mod loom;
 pub mod net;
 mod sched;
 pub mod select;

@@ -52,10 +52,7 @@
 use std::cell::Cell;
 use std::ptr;
 
-#[cfg(loom)]
-use loom::sync::atomic::{AtomicU8, Ordering};
-#[cfg(not(loom))]
-use std::sync::atomic::{AtomicU8, Ordering};
+use crate::loom::{AtomicU8, Ordering};
 
 use crate::sched::park::{park_quiet, park_until, WakeRef};
 
@@ -421,7 +418,7 @@ impl WaitQueue {
 #[cfg(all(test, loom))]
 mod tests {
     use super::*;
-    use loom::cell::UnsafeCell;
+    use crate::loom::UnsafeCell;
     use loom::sync::Arc;
 
     /// The owner's side of a blocked operation: wait for DONE (or withdraw first if

@@ -52,10 +52,7 @@
 use std::sync::Arc;
 use std::thread::Thread;
 
-#[cfg(loom)]
-use loom::sync::atomic::{AtomicU8, Ordering};
-#[cfg(not(loom))]
-use std::sync::atomic::{AtomicU8, Ordering};
+use crate::loom::{AtomicU8, Ordering};
 
 use super::goroutine::Goroutine;
 use super::worker;
@@ -277,7 +274,7 @@ pub(crate) fn park_until(deadline: std::time::Instant) {
 #[cfg(all(test, loom))]
 mod tests {
     use super::*;
-    use loom::sync::atomic::AtomicBool;
+    use crate::loom::AtomicBool;
     use loom::sync::Arc;
 
     /// `wakers` threads each set their flag and unpark; the goroutine checks the flags and
