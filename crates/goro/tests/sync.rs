@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use common::{on_1_and_2_workers, thread};
 use goro::sync::{Cond, ErrGroup, Mutex, Once, OnceLock, RwLock, Semaphore, WaitGroup};
+use goro::Runtime;
 
 /// Runs `each` on `g` goroutines and `t` threads at once and waits for all.
 fn crowd(g: usize, t: usize, each: impl Fn(usize) + Send + Sync + 'static) {
@@ -369,4 +370,69 @@ fn waiters_unwound_at_shutdown_leave_no_record_behind() {
     assert!(sem.try_acquire(1));
     assert!(m.try_lock().is_none(), "still held by the forgotten guard");
     assert!(l.try_read().is_none());
+}
+
+// ---- WaitGroup ----
+
+#[test]
+fn waitgroup_stress_goroutines_and_threads() {
+    Runtime::builder()
+        .workers(2)
+        .run(|| {
+            for _ in 0..200 {
+                let wg = WaitGroup::new();
+                let hits = Arc::new(AtomicUsize::new(0));
+                wg.add(20);
+                for i in 0..20 {
+                    let (wg, hits) = (wg.clone(), hits.clone());
+                    if i % 5 == 0 {
+                        std::thread::spawn(move || {
+                            hits.fetch_add(1, Ordering::Relaxed);
+                            wg.done();
+                        });
+                    } else {
+                        goro::go(move || {
+                            hits.fetch_add(1, Ordering::Relaxed);
+                            wg.done();
+                        });
+                    }
+                }
+                let waiters: Vec<_> = (0..3)
+                    .map(|_| {
+                        let (wg, hits) = (wg.clone(), hits.clone());
+                        goro::go(move || {
+                            wg.wait();
+                            hits.load(Ordering::Relaxed)
+                        })
+                    })
+                    .collect();
+                wg.wait();
+                assert_eq!(hits.load(Ordering::Relaxed), 20);
+                for w in waiters {
+                    assert_eq!(w.join().unwrap(), 20);
+                }
+            }
+        })
+        .unwrap();
+}
+
+/// `done` past zero is the caller's bug (Go: "negative WaitGroup counter"): it panics with
+/// that message, and the count stays at zero instead of wrapping around.
+#[test]
+fn waitgroup_done_past_zero_panics_and_keeps_the_count_at_zero() {
+    let wg = WaitGroup::new();
+    wg.add(1);
+    wg.done();
+    let w = wg.clone();
+    let e = goro::run(move || goro::go(move || w.done()).join())
+        .unwrap()
+        .expect_err("done past zero panics");
+    let msg = e.panic_message().unwrap_or_default();
+    assert!(msg.contains("negative WaitGroup counter"), "{msg}");
+    assert_eq!(wg.count(), 0);
+    // Still usable: wait returns at once, and a new round works.
+    wg.wait();
+    wg.add(1);
+    wg.done();
+    wg.wait();
 }

@@ -1,12 +1,17 @@
-//! Timers under load: ordering, arming from anywhere, and stop/reset from other threads.
+//! Timers under load: ordering, arming from anywhere, stop/reset from other threads, and
+//! `sleep` from goroutines and plain threads. (Go's timer semantics, line by line:
+//! go_semantics/timers.rs.)
 
 #[path = "common/mod.rs"]
 mod common;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{on_1_and_2_workers, thread};
 use goro::time::{after, Ticker, Timer};
+use goro::Runtime;
 
 #[test]
 fn ten_thousand_random_timers_fire_in_deadline_order() {
@@ -343,4 +348,70 @@ fn a_yielding_goroutine_runs_after_the_sleepers_whose_time_came_while_it_ran() {
             "the yielder ran again before the overdue sleeper"
         );
     }
+}
+
+// ---- sleep and the order timers fire in ----
+
+#[test]
+fn sleep_parks_only_the_goroutine() {
+    // One worker: if sleep blocked the thread, the counter could not move meanwhile.
+    Runtime::builder()
+        .workers(1)
+        .run(|| {
+            let ticks = Arc::new(AtomicUsize::new(0));
+            let t = ticks.clone();
+            let sleeper = goro::go(move || {
+                let start = Instant::now();
+                goro::time::sleep(Duration::from_millis(50));
+                (start.elapsed(), t.load(Ordering::Relaxed))
+            });
+            let t = ticks.clone();
+            let counter = goro::go(move || {
+                for _ in 0..20 {
+                    t.fetch_add(1, Ordering::Relaxed);
+                    goro::time::sleep(Duration::from_millis(1));
+                }
+            });
+            let (slept, seen) = sleeper.join().unwrap();
+            counter.join().unwrap();
+            assert!(slept >= Duration::from_millis(50));
+            assert!(
+                seen >= 10,
+                "only {seen} ticks while sleeping: the worker was blocked"
+            );
+        })
+        .unwrap();
+}
+
+#[test]
+fn timers_fire_in_deadline_order() {
+    let order = Runtime::builder()
+        .workers(1)
+        .run(|| {
+            let order = Arc::new(std::sync::Mutex::new(Vec::new()));
+            let delays = [30u64, 10, 50, 20, 40, 0, 5];
+            let hs: Vec<_> = delays
+                .iter()
+                .map(|&d| {
+                    let order = order.clone();
+                    goro::go(move || {
+                        goro::time::sleep(Duration::from_millis(d));
+                        order.lock().unwrap().push(d);
+                    })
+                })
+                .collect();
+            for h in hs {
+                h.join().unwrap();
+            }
+            Arc::try_unwrap(order).unwrap().into_inner().unwrap()
+        })
+        .unwrap();
+    assert_eq!(order, vec![0, 5, 10, 20, 30, 40, 50]);
+}
+
+#[test]
+fn sleep_on_a_plain_thread_sleeps_the_thread() {
+    let t = Instant::now();
+    goro::time::sleep(Duration::from_millis(10));
+    assert!(t.elapsed() >= Duration::from_millis(10));
 }
