@@ -59,15 +59,17 @@
 //!
 //! # Where things live
 //!
-//! * `sched/`: the runtime, workers, run queues, park/unpark, goroutine headers.
+//! * `sched/`: the runtime, workers, run queues, goroutine headers, placement, the timer
+//!   heaps, the monitor and the tracer.
+//! * `wait/`: parking: park/unpark and the wake handles, waiter records, the futex lock, wait
+//!   lists and wait reasons, used by every blocking operation.
 //! * `stack/`: the stack pool with guard pages, the overflow report, the context switch.
-//! * `chan/`: channels, their wait queues and the waiter records blocked goroutines keep on
-//!   their stacks; `select.rs`: `select!` and `Select`.
+//! * `chan/`: channels (Go's `hchan`); `select/`: `select!` and `Select`.
 //! * `time/`: sleep, timers and tickers (the heaps themselves are in `sched/timers.rs`).
 //! * `sync/`: mutexes, semaphores and the rest, all on one wait list; `context/`: cancellation
 //!   trees and deadlines.
 //! * `net/`: the netpoller and sockets; `blocking/`: the pool for blocking calls; `io/`: stdin
-//!   and files; `sched/monitor.rs`: the watch for goroutines that do not yield.
+//!   and files; `debug/`: dumps, leak reports, SIGQUIT.
 //!
 //! Each folder's module doc says what it owns and the protocol it follows. The decisions behind
 //! the design are in docs/DESIGN.md at the root of the repository.
@@ -94,6 +96,7 @@ pub mod select;
 pub mod stack;
 pub mod sync;
 pub mod time;
+mod wait;
 
 pub use blocking::{blocking, try_blocking};
 pub use chan::{
@@ -101,10 +104,10 @@ pub use chan::{
     SendTimeoutError, Sender, TryRecvError, TrySendError,
 };
 pub use sched::goroutine::{go, Builder, JoinError, JoinHandle, SpawnError, SpawnErrorKind};
-pub use sched::park::{park, Unparker};
 pub use sched::runtime::{
     run, Exit, Handle, RunError, Runtime, RuntimeBuilder, DEADLOCK_GRACE, DEFAULT_STACK_SIZE,
 };
-pub use sched::wait::WaitReason;
 pub use sched::{current_id, current_name, workers, yield_now};
 pub use select::{RecvOperand, RecvToken, Select, SendOperand, SendToken};
+pub use wait::park::{park, Unparker};
+pub use wait::reason::WaitReason;

@@ -29,8 +29,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex, OnceLock};
 use std::time::Duration;
 
-use crate::sched::park::{park_quiet, Unparker};
 use crate::sched::worker;
+use crate::wait::park::{park_quiet, Unparker};
 
 /// Threads the pool may start (Go's runtime stops at 10,000 threads).
 pub const MAX_THREADS: usize = 512;
@@ -265,7 +265,7 @@ fn run<F: FnOnce() -> R + Send, R: Send>(f: F, strict: bool) -> Result<R, PoolFu
             None => unreachable!("goro: a refused job ran"),
         };
     }
-    crate::sched::wait::set(crate::sched::wait::WaitReason::BlockingCall);
+    crate::wait::reason::set(crate::wait::reason::WaitReason::BlockingCall);
     // Declared before the guard, so dropped after it: a stack unwinding here still counts as a
     // call in flight until the pool is done with it.
     let _in_flight = crate::sched::Counted::new(&IN_FLIGHT);

@@ -13,9 +13,9 @@ use std::time::Instant;
 use super::error::{
     CapacityError, CloseError, RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError,
 };
-use super::lock::RawLock;
-use super::waiter::{Signal, WaitQueue, Waiter, Wake};
 use crate::sched::trace::{self, ChanOp};
+use crate::wait::lock::RawLock;
+use crate::wait::waiter::{Claimed, Signal, WaitQueue, Waiter};
 
 /// Which wait queue of a channel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -172,9 +172,9 @@ impl<T> Chan<T> {
     /// What a goroutine blocked on this channel tells the leak check: the word held by the
     /// handles that could complete its wait (the senders for a receive, the receivers for a
     /// send: dropping the last of them completes it too) and how many of those there are.
-    pub(crate) fn holding(&self, q: Queue) -> crate::sched::wait::Holding {
+    pub(crate) fn holding(&self, q: Queue) -> crate::wait::reason::Holding {
         match q {
-            Queue::Recv => crate::sched::wait::Holding {
+            Queue::Recv => crate::wait::reason::Holding {
                 word: self.handle_word.load(Ordering::Relaxed),
                 handles: if self.weak_senders.load(Ordering::Relaxed) > 0 {
                     usize::MAX
@@ -182,7 +182,7 @@ impl<T> Chan<T> {
                     self.senders.load(Ordering::Relaxed)
                 },
             },
-            Queue::Send => crate::sched::wait::Holding {
+            Queue::Send => crate::wait::reason::Holding {
                 word: self.receiver_word(),
                 handles: self.receivers.load(Ordering::Relaxed),
             },
@@ -252,7 +252,7 @@ impl<T> Chan<T> {
         &self,
         st: &mut State<T>,
         v: T,
-    ) -> Result<Option<Wake>, TrySendError<T>> {
+    ) -> Result<Option<Claimed>, TrySendError<T>> {
         if st.closed {
             return Err(TrySendError::Closed(v));
         }
@@ -276,7 +276,7 @@ impl<T> Chan<T> {
     pub(crate) fn try_recv_locked(
         &self,
         st: &mut State<T>,
-    ) -> Result<(T, Option<Wake>), TryRecvError> {
+    ) -> Result<(T, Option<Claimed>), TryRecvError> {
         let head = if self.unbuffered {
             None
         } else {
@@ -442,12 +442,12 @@ impl<T> Chan<T> {
     #[inline(always)]
     unsafe fn block(&self, q: Queue, slot: *mut (), deadline: Option<Instant>) -> Outcome {
         let reason = match q {
-            Queue::Recv => crate::sched::wait::WaitReason::ChanReceive,
-            Queue::Send => crate::sched::wait::WaitReason::ChanSend,
+            Queue::Recv => crate::wait::reason::WaitReason::ChanReceive,
+            Queue::Send => crate::wait::reason::WaitReason::ChanSend,
         };
         // Records the wait reason and this channel for dumps while it looks up the waker.
         let blocked = Blocked { ch: self, q };
-        let holds: Option<&dyn crate::sched::wait::Holds> = deadline.is_none().then_some(&blocked);
+        let holds: Option<&dyn crate::wait::reason::Holds> = deadline.is_none().then_some(&blocked);
         let signal = Signal::new_waiting_on(reason, self.addr(), holds);
         let waiter = Waiter::new(&signal, 0, slot);
         // SAFETY: locked; `waiter` stays in this frame, and is unlinked before the frame ends:
@@ -545,7 +545,7 @@ fn taken<T>(slot: Option<T>) -> T {
     }
 }
 
-pub(crate) fn wake_one(w: Option<Wake>) {
+pub(crate) fn wake_one(w: Option<Claimed>) {
     if let Some(w) = w {
         w.wake();
     }
@@ -557,8 +557,8 @@ struct Blocked<'a, T> {
     q: Queue,
 }
 
-impl<T> crate::sched::wait::Holds for Blocked<'_, T> {
-    fn holds(&self, out: &mut Vec<crate::sched::wait::Holding>) {
+impl<T> crate::wait::reason::Holds for Blocked<'_, T> {
+    fn holds(&self, out: &mut Vec<crate::wait::reason::Holding>) {
         out.push(self.ch.holding(self.q));
     }
 }

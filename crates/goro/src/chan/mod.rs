@@ -53,8 +53,6 @@
 
 mod error;
 mod hchan;
-pub(crate) mod lock;
-pub(crate) mod waiter;
 
 use std::fmt;
 use std::iter::FusedIterator;
@@ -116,7 +114,7 @@ pub fn chan<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
 pub fn try_chan<T>(cap: usize) -> Result<(Sender<T>, Receiver<T>), CapacityError> {
     let ch = Arc::new(Chan::new(cap)?);
     ch.handle_word
-        .store(crate::sched::wait::handle_word(&ch), Ordering::Relaxed);
+        .store(crate::wait::reason::handle_word(&ch), Ordering::Relaxed);
     Ok((
         Sender { ch: ch.clone() },
         Receiver {

@@ -41,8 +41,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use crate::sched::wait::WaitReason;
 use crate::sched::worker;
+use crate::wait::reason::WaitReason;
 
 /// One goroutine in a dump.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,6 +85,14 @@ impl Frame {
             .is_some_and(|(f, _)| suffixes.iter().any(|s| f.ends_with(s)))
     }
 
+    /// True if the frame's file lies in one of the folders `dirs` (each ending in `/`).
+    fn file_in(&self, dirs: &[&str]) -> bool {
+        self.location.as_ref().is_some_and(|(f, _)| {
+            dirs.iter()
+                .any(|d| f.rfind('/').is_some_and(|slash| f[..=slash].ends_with(d)))
+        })
+    }
+
     fn named(&self, prefixes: &[&str]) -> bool {
         prefixes.iter().any(|p| self.function.starts_with(p))
     }
@@ -113,10 +121,10 @@ impl Frame {
             "<goro::sched::goroutine::",
             "goro::sched::runtime::",
             "goro::sched::worker::",
-        ]) || self.file_ends(&[
-            "src/sched/goroutine.rs",
-            "src/sched/runtime.rs",
-            "src/sched/worker.rs",
+        ]) || self.file_in(&[
+            "src/sched/goroutine/",
+            "src/sched/runtime/",
+            "src/sched/worker/",
         ])
     }
 
@@ -124,7 +132,7 @@ impl Frame {
     /// park protocol and the panic catcher around the goroutine's function.
     fn is_machinery(&self) -> bool {
         self.named(&[
-            "goro::sched::park::",
+            "goro::wait::park::",
             "std::panicking::",
             "std::panic::",
             "<core::panic::unwind_safe::",
@@ -132,7 +140,7 @@ impl Frame {
             "<alloc::boxed::Box<",
             "__rust_try",
         ]) || self.file_ends(&[
-            "src/sched/park.rs",
+            "src/wait/park.rs",
             "std/src/panicking.rs",
             "std/src/panic.rs",
             "core/src/panic/unwind_safe.rs",
@@ -518,7 +526,7 @@ pub fn leak_report() -> String {
 struct Look {
     g: Goroutine,
     /// The channels it waits on for ever, in the same park in both looks (else empty).
-    blocked: Vec<crate::sched::wait::Holding>,
+    blocked: Vec<crate::wait::reason::Holding>,
     /// Handle words on its stack, with how many copies.
     found: Vec<(usize, u32)>,
 }
@@ -588,7 +596,7 @@ fn leaked(looks: Vec<Look>) -> Vec<Goroutine> {
 #[cfg(test)]
 mod tests {
     use super::{leaked, without_generics, Goroutine, Look};
-    use crate::sched::wait::{Holding, WaitReason};
+    use crate::wait::reason::{Holding, WaitReason};
 
     /// A goroutine as the leak check sees it: what it waits on (`(word, handles)`) and the
     /// words on its stack (`(word, copies)`).

@@ -57,7 +57,7 @@ use std::time::Instant;
 
 use mio::{Interest, Poll, Registry, Token};
 
-use crate::sync::waitlist::{Wait, WaitList};
+use crate::wait::list::{Wait, WaitList};
 
 /// Goroutines and threads waiting for I/O: live work for the deadlock detector (a socket can
 /// become ready whatever the goroutines do).
@@ -90,7 +90,7 @@ impl Readiness {
     pub(crate) fn wait(&self, seen: u64, deadline: Option<Instant>) -> bool {
         let _waiting = io_waiting_token();
         let r = self.waiters.wait(
-            crate::sched::wait::WaitReason::IoWait,
+            crate::wait::reason::WaitReason::IoWait,
             0,
             false,
             deadline,

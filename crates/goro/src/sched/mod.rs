@@ -1,4 +1,4 @@
-//! The scheduler: goroutines, workers, run queues, and park/unpark.
+//! The scheduler: goroutines, workers, run queues, timers and the monitor.
 //!
 //! This folder owns everything about *who runs where*:
 //!
@@ -8,8 +8,8 @@
 //!   (`spawn.rs`).
 //! * [`worker`]: the worker loop, one concern a file: queues, stealing, idle and sleep,
 //!   timers, the fiber slab, what a goroutine asks of its worker, dumps, tracing.
-//! * [`park`]: the park/unpark protocol every blocking operation is built on; [`wait`]: wait
-//!   reasons and what a parked goroutine holds.
+//! * Parking (the park/unpark protocol, waiters, wait reasons) is the crate's `wait/` folder,
+//!   shared with channels, sync and I/O.
 //! * [`placement`]: where a goroutine starts (it never moves after), and which parked
 //!   receiver a send wakes: the rules as pure functions.
 //! * [`timers`]: the per-worker timer heap behind `time::sleep`, firing other modules'
@@ -25,12 +25,10 @@
 
 pub(crate) mod goroutine;
 pub(crate) mod monitor;
-pub(crate) mod park;
 pub(crate) mod placement;
 pub(crate) mod runtime;
 pub(crate) mod timers;
 pub(crate) mod trace;
-pub(crate) mod wait;
 pub(crate) mod worker;
 
 /// One unit of a process-wide count (armed timers, goroutines waiting for I/O, blocking calls

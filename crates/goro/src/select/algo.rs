@@ -130,7 +130,7 @@ fn lock_order(cases: &[&mut dyn Case], poll: &[u32], order: &mut [u32]) {
 /// unlocks, parks until a counterpart completes a case or `deadline` passes, then unlinks the
 /// waiters. Returns the case that won.
 fn block(cases: &mut [&mut dyn Case], order: &[u32], deadline: Option<Instant>) -> Option<usize> {
-    let signal = Signal::new_waiting(crate::sched::wait::WaitReason::Select, 0);
+    let signal = Signal::new_waiting(crate::wait::reason::WaitReason::Select, 0);
     for &i in order.iter() {
         let i = i as usize;
         // SAFETY: locked; `cases` stays borrowed (so in place) until every waiter is unlinked
@@ -151,7 +151,7 @@ fn block(cases: &mut [&mut dyn Case], order: &[u32], deadline: Option<Instant>) 
         order: ptr::from_ref(guard.order),
     };
     if deadline.is_none() {
-        crate::sched::wait::set_holds(&blocked);
+        crate::wait::reason::set_holds(&blocked);
     }
     if !signal.wait_until(deadline, || signal.abort()) {
         guard.finish();
@@ -169,14 +169,14 @@ fn wait_without_cases(wait: Wait) -> Option<usize> {
     match wait {
         Wait::Never => None,
         Wait::Until(d) => {
-            crate::sched::wait::set(crate::sched::wait::WaitReason::Sleep);
+            crate::wait::reason::set(crate::wait::reason::WaitReason::Sleep);
             while Instant::now() < d {
                 park_until(d);
             }
             None
         }
         Wait::Forever => loop {
-            crate::sched::wait::set(crate::sched::wait::WaitReason::SelectNoCases);
+            crate::wait::reason::set(crate::wait::reason::WaitReason::SelectNoCases);
             // Nothing can wake this (S14); a stray unpark just parks again. At shutdown the
             // goroutine is unwound from inside `park`.
             park_quiet();
@@ -214,8 +214,8 @@ struct Blocked<'d> {
     order: *const [u32],
 }
 
-impl crate::sched::wait::Holds for Blocked<'_> {
-    fn holds(&self, out: &mut Vec<crate::sched::wait::Holding>) {
+impl crate::wait::reason::Holds for Blocked<'_> {
+    fn holds(&self, out: &mut Vec<crate::wait::reason::Holding>) {
         // SAFETY: called only while the select is suspended in its park, with the cases and
         // the order in place and untouched (see `wait::Holds`).
         let (cases, order) = unsafe { (&*self.cases, &*self.order) };

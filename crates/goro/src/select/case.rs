@@ -56,10 +56,10 @@ impl<T> Case for RecvCase<'_, T> {
     fn looks_ready(&self) -> bool {
         self.ch.is_some_and(Chan::looks_recv_ready)
     }
-    fn holding(&self) -> Option<crate::sched::wait::Holding> {
+    fn holding(&self) -> Option<crate::wait::reason::Holding> {
         self.ch.map(|c| c.holding(crate::chan::Queue::Recv))
     }
-    fn try_now(&mut self) -> Option<Option<Wake>> {
+    fn try_now(&mut self) -> Option<Option<Claimed>> {
         let ch = self.ch?;
         // SAFETY: `select` calls this with the channel locked.
         match ch.try_recv_locked(unsafe { ch.state() }) {
@@ -166,10 +166,10 @@ impl<T> Case for SendCase<'_, T> {
     fn looks_ready(&self) -> bool {
         self.slot.is_some() && self.ch.is_some_and(Chan::looks_send_ready)
     }
-    fn holding(&self) -> Option<crate::sched::wait::Holding> {
+    fn holding(&self) -> Option<crate::wait::reason::Holding> {
         self.ch.map(|c| c.holding(crate::chan::Queue::Send))
     }
-    fn try_now(&mut self) -> Option<Option<Wake>> {
+    fn try_now(&mut self) -> Option<Option<Claimed>> {
         let ch = self.ch?;
         let v = self.slot.take()?;
         // SAFETY: `select` calls this with the channel locked.

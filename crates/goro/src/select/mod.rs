@@ -18,8 +18,8 @@
 //!    communicates, S8); unlock all. Because every channel stays locked while the cases are
 //!    examined, a select that finds nothing ready saw one instant (S5).
 //! 4. None ready: with `default` (or a passed deadline), unlock and return "none". Otherwise
-//!    link one waiter per case, all sharing one `Signal` (`chan/waiter.rs`), unlock, park.
-//! 5. A counterpart that claims the signal completes that case and wakes us (`chan/waiter.rs`).
+//!    link one waiter per case, all sharing one `Signal` (`wait/waiter.rs`), unlock, park.
+//! 5. A counterpart that claims the signal completes that case and wakes us (`wait/waiter.rs`).
 //!    We then lock every channel again and unlink the other waiters, so a select that lost
 //!    leaves nothing behind (S11), and finish the winning case.
 //!
@@ -34,10 +34,10 @@ mod dynamic;
 mod macros;
 mod operand;
 
-use crate::chan::waiter::{Signal, Waiter, Wake};
 use crate::chan::{wake_one, Chan, Queue, Receiver, RecvError, SendError, Sender};
 use crate::chan::{TryRecvError, TrySendError};
-use crate::sched::park::{park_quiet, park_until};
+use crate::wait::park::{park_quiet, park_until};
+use crate::wait::waiter::{Claimed, Signal, Waiter};
 use std::fmt;
 use std::marker::PhantomData;
 use std::ptr;
@@ -80,7 +80,7 @@ pub mod __private {
         fn lock(&self);
         fn unlock(&self);
         /// Completes the case now if it can; `Some` carries whom to wake after unlocking.
-        fn try_now(&mut self) -> Option<Option<super::Wake>>;
+        fn try_now(&mut self) -> Option<Option<super::Claimed>>;
         /// True if the case would complete now, judging by its channel's mirrors (no lock).
         fn looks_ready(&self) -> bool;
         /// Links this case's waiter for `signal` as case `index`.
@@ -96,7 +96,7 @@ pub mod __private {
         /// Marks the case as the one that ran (read by `select!`'s dispatch).
         fn set_won(&mut self, won: bool);
         /// The case's channel as the leak check sees it (`debug::leaks`); `None` if disabled.
-        fn holding(&self) -> Option<crate::sched::wait::Holding>;
+        fn holding(&self) -> Option<crate::wait::reason::Holding>;
     }
 }
 

@@ -44,7 +44,7 @@ use super::pool::{Stack, MIN_USABLE, RECORD_OFFSET};
 pub(crate) enum Suspend {
     /// Runnable again at once: go to the back of the local run queue (Go's Gosched).
     Yield,
-    /// Waiting: the park protocol (sched::park) decides who makes it runnable.
+    /// Waiting: the park protocol (wait::park) decides who makes it runnable.
     Park,
 }
 

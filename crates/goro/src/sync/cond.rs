@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use super::mutex::{Mutex, MutexGuard};
-use super::waitlist::{Wait, WaitList};
+use crate::wait::list::{Wait, WaitList};
 
 /// A condition variable for goroutines and threads.
 ///
@@ -99,7 +99,7 @@ impl Cond {
         let ticket = self.tickets.fetch_add(1, Ordering::Relaxed);
         drop(guard);
         let r = self.waiters.wait(
-            crate::sched::wait::WaitReason::CondWait,
+            crate::wait::reason::WaitReason::CondWait,
             0,
             false,
             deadline,

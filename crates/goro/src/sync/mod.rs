@@ -19,7 +19,6 @@ mod once;
 mod rwlock;
 mod semaphore;
 mod waitgroup;
-pub(crate) mod waitlist;
 
 pub use cond::Cond;
 pub use errgroup::ErrGroup;

@@ -32,7 +32,7 @@ use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use super::waitlist::{Wait, WaitList};
+use crate::wait::list::{Wait, WaitList};
 
 const LOCKED: u32 = 1;
 const WAITERS: u32 = 2;
@@ -199,7 +199,7 @@ impl<T: ?Sized> Mutex<T> {
             let starving = first_wait.is_some_and(|t| t.elapsed() >= STARVATION);
             let requeue = first_wait.is_some();
             let r = self.waiters.wait(
-                crate::sched::wait::WaitReason::MutexLock,
+                crate::wait::reason::WaitReason::MutexLock,
                 0,
                 requeue,
                 None,

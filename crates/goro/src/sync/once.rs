@@ -14,7 +14,7 @@ use std::fmt;
 use std::mem::MaybeUninit;
 use std::sync::atomic::{AtomicU8, Ordering};
 
-use super::waitlist::WaitList;
+use crate::wait::list::WaitList;
 
 const EMPTY: u8 = 0;
 const RUNNING: u8 = 1;
@@ -102,7 +102,7 @@ impl<T> OnceLock<T> {
                 }
                 Err(RUNNING) => {
                     self.waiters.wait(
-                        crate::sched::wait::WaitReason::OnceInit,
+                        crate::wait::reason::WaitReason::OnceInit,
                         0,
                         false,
                         None,

@@ -25,7 +25,7 @@ use std::fmt;
 use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use super::waitlist::{Wait, WaitList, Wakes};
+use crate::wait::list::{Wait, WaitList, Wakes};
 
 const WRITER: usize = 1;
 const PARKED: usize = 2;
@@ -104,7 +104,7 @@ impl<T: ?Sized> RwLock<T> {
     pub fn read(&self) -> RwLockReadGuard<'_, T> {
         if !self.try_share() {
             let r = self.waiters.wait(
-                crate::sched::wait::WaitReason::RwLockRead,
+                crate::wait::reason::WaitReason::RwLockRead,
                 READ,
                 false,
                 None,
@@ -131,7 +131,7 @@ impl<T: ?Sized> RwLock<T> {
     pub fn write(&self) -> RwLockWriteGuard<'_, T> {
         if !self.try_exclusive() {
             self.waiters.wait(
-                crate::sched::wait::WaitReason::RwLockWrite,
+                crate::wait::reason::WaitReason::RwLockWrite,
                 WRITE,
                 false,
                 None,

@@ -20,7 +20,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use super::waitlist::{Wait, WaitList};
+use crate::wait::list::{Wait, WaitList};
 
 const QUEUED: u64 = 1 << 63;
 
@@ -148,7 +148,7 @@ impl Semaphore {
         }
         let tag = usize::try_from(n).unwrap_or(usize::MAX);
         let r = self.waiters.wait(
-            crate::sched::wait::WaitReason::Semacquire,
+            crate::wait::reason::WaitReason::Semacquire,
             tag,
             false,
             deadline,

@@ -23,7 +23,7 @@ use std::sync::{Arc, Mutex};
 
 use crossbeam_utils::CachePadded;
 
-use crate::sched::park::{park_quiet, Unparker};
+use crate::wait::park::{park_quiet, Unparker};
 
 struct Inner {
     /// On its own cache line: `done` runs on many threads, while clones of the `Arc` bump the
@@ -151,8 +151,8 @@ impl WaitGroup {
             w.push(Unparker::current());
             self.inner.generation.load(Ordering::Relaxed)
         };
-        crate::sched::wait::set_on(
-            crate::sched::wait::WaitReason::WaitGroupWait,
+        crate::wait::reason::set_on(
+            crate::wait::reason::WaitReason::WaitGroupWait,
             Arc::as_ptr(&*self.inner) as usize,
         );
         while self.inner.generation.load(Ordering::Acquire) == gen {
@@ -251,7 +251,7 @@ mod tests {
                     let wg = wg.clone();
                     crate::go(move || {
                         let _wg = wg;
-                        crate::sched::park::park_quiet();
+                        crate::wait::park::park_quiet();
                     });
                 }
                 crate::yield_now();

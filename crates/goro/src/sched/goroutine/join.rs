@@ -202,7 +202,7 @@ impl<T> JoinSlot<T> {
                     // SAFETY: the state is RUNNING, so `waiter` is empty and the goroutine reads
                     // it only after it sees WAITING, which only the CAS below publishes.
                     unsafe { (*self.waiter.get()).write(Unparker::current()) };
-                    crate::sched::wait::set(crate::sched::wait::WaitReason::Join);
+                    crate::wait::reason::set(crate::wait::reason::WaitReason::Join);
                     let r = self.state.compare_exchange(
                         J_RUNNING,
                         J_WAITING,

@@ -25,10 +25,10 @@ use std::panic::{self, AssertUnwindSafe, Location};
 use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 
-use super::park::{park_quiet, ParkState, Unparker};
 use super::runtime::{Handle, Home, Shared};
 use super::worker;
 use crate::stack::switch::{drop_payload, is_shutdown_unwind};
+use crate::wait::park::{park_quiet, ParkState, Unparker};
 
 mod join;
 mod spawn;
@@ -133,7 +133,7 @@ pub(crate) struct Goroutine<P: ?Sized + Task = dyn Task> {
     /// and written only by the worker holding the goroutine (it reaches a worker through a
     /// queue, whose hand-off orders the writes).
     pub(crate) slot: AtomicU32,
-    /// The park protocol's state word (see `sched::park`).
+    /// The park protocol's state word (see `wait::park`).
     pub(crate) park: ParkState,
     /// Why it is parked (a `WaitReason`), written by itself before it parks.
     pub(crate) wait: AtomicU8,

@@ -327,7 +327,7 @@ pub(crate) struct DumpLine {
     /// Return addresses of its stack, innermost first ([`Want::Stacks`]).
     pub(crate) ips: Option<Vec<usize>>,
     /// The channels it waits on for ever ([`Want::Holdings`], [`Want::Scan`]).
-    pub(crate) holds: Vec<super::wait::Holding>,
+    pub(crate) holds: Vec<crate::wait::reason::Holding>,
     /// How many times it has parked: the same count in two dumps means the same park.
     pub(crate) parks: u32,
     /// The words asked for that occur on its stack, with how often ([`Want::Scan`]); `None`

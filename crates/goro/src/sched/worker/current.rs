@@ -35,7 +35,7 @@ pub(crate) fn current_goroutine_for_waking() -> Option<Arc<Goroutine>> {
 /// Like [`current_goroutine_for_waking`], without taking a reference.
 /// The running goroutine, for a waker to find it (recording its home worker on first use),
 /// about to wait: its wait reason, object and what it waits on for ever (`holds`, see
-/// `wait::Holds`) are recorded in the same look at the worker (see `sched::wait`).
+/// `wait::Holds`) are recorded in the same look at the worker (see `wait::reason`).
 pub(crate) fn current_goroutine_ptr_for_wait(
     reason: u8,
     object: usize,
@@ -100,7 +100,7 @@ pub(crate) fn with_runtime<R>(f: impl FnOnce(Option<&Arc<Shared>>) -> R) -> R {
 
 /// True on a worker thread (on a goroutine or in the scheduler).
 /// Records the running goroutine's wait reason and the object it waits on (see
-/// `sched::wait`); the worker moves the object into the goroutine's slab entry when it parks.
+/// `wait::reason`); the worker moves the object into the goroutine's slab entry when it parks.
 pub(crate) fn set_wait_reason(r: u8, object: usize) {
     with_local(|l| {
         if let Some(l) = l {
@@ -314,7 +314,7 @@ pub(crate) fn sleep_until(deadline: Instant) -> bool {
     if !in_goroutine() {
         return false;
     }
-    set_wait_reason(crate::sched::wait::WaitReason::Sleep as u8, 0);
+    set_wait_reason(crate::wait::reason::WaitReason::Sleep as u8, 0);
     while Instant::now() < deadline {
         park_current_until(deadline);
         if tearing_down() {

@@ -182,8 +182,8 @@ impl Local {
             *self.scan_for.borrow_mut() = None;
             found = self.scanned.borrow_mut().take();
         }
-        let reason =
-            parked.then(|| crate::sched::wait::WaitReason::from_u8(g.wait.load(Ordering::Relaxed)));
+        let reason = parked
+            .then(|| crate::wait::reason::WaitReason::from_u8(g.wait.load(Ordering::Relaxed)));
         let now = self.rt.clock_ms.load(Ordering::Relaxed);
         let record = crate::debug::Goroutine {
             object: reason.and((rec.wait_obj != 0).then_some(rec.wait_obj)),

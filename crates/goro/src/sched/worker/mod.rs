@@ -66,10 +66,10 @@ use super::goroutine::{Goroutine, NOT_STARTED};
 use super::placement::{Victim, Watch, RECHECK};
 use super::runtime::{count_owned, DumpLine, Home, Shared, Want, WorkerShared};
 use super::timers::Fire;
-use super::wait::Holds;
 use crate::stack::overflow::AltStack;
 use crate::stack::pool::Stack;
 use crate::stack::switch::{suspend, CurrentFiber, Fiber, Suspend};
+use crate::wait::reason::Holds;
 
 mod current;
 mod dump;

@@ -60,7 +60,7 @@ impl Local {
         let (how, reason) = match why {
             Some(Suspend::Park) => (
                 "park",
-                crate::sched::wait::WaitReason::from_u8(g.wait.load(Ordering::Relaxed)).as_str(),
+                crate::wait::reason::WaitReason::from_u8(g.wait.load(Ordering::Relaxed)).as_str(),
             ),
             Some(Suspend::Yield) => ("yield", ""),
             None => ("exit", ""),

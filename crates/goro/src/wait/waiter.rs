@@ -22,7 +22,7 @@
 //!
 //! `state` moves WAITING -> CLAIMED -> DONE, once:
 //!
-//! 1. The owner creates the signal (WAITING) with a [`WakeRef`] to itself, links its waiters
+//! 1. The owner creates the signal (WAITING) with a [`UnparkerRef`] to itself, links its waiters
 //!    while holding the channels' locks, releases them, and waits: it parks while the state
 //!    is WAITING, spins while it is CLAIMED, and returns once it reads DONE (Acquire).
 //! 2. A counterpart holding a channel's lock pops a waiter and CASes the signal WAITING ->
@@ -31,7 +31,7 @@
 //!    counterpart drops it from the queue and looks at the next one.
 //! 3. The winner moves the value through the waiter's `slot` and records which case completed
 //!    and whether it completed because the channel closed. It unlocks, then, holding a
-//!    [`Wake`], wakes the owner and only then stores DONE (Release: publishes the slot and the
+//!    [`Claimed`], wakes the owner and only then stores DONE (Release: publishes the slot and the
 //!    fields). The owner cannot return while the state is CLAIMED, so its stack frame (the
 //!    signal) and its goroutine stay alive until DONE: waking needs no reference count. An
 //!    owner woken before DONE finds CLAIMED and spins for the few instructions left.
@@ -54,7 +54,7 @@ use std::ptr;
 
 use crate::loom::{AtomicU8, Ordering};
 
-use crate::sched::park::{park_quiet, park_until, WakeRef};
+use crate::wait::park::{park_quiet, park_until, UnparkerRef};
 
 const WAITING: u8 = 0;
 const CLAIMED: u8 = 1;
@@ -68,7 +68,7 @@ pub(crate) struct Signal {
     /// True if the case completed because its channel closed; written by the claimer.
     closed: Cell<bool>,
     /// Who to wake (step 3).
-    waker: WakeRef,
+    waker: UnparkerRef,
 }
 
 // SAFETY: `state` is atomic. `case` and `closed` are written only by the single thread that
@@ -77,18 +77,18 @@ pub(crate) struct Signal {
 unsafe impl Sync for Signal {}
 
 /// A claimed signal whose owner is still to be woken: step 3 after the unlock. Holding one
-/// keeps the owner waiting, so the pointer stays valid until [`Wake::wake`] consumes it.
+/// keeps the owner waiting, so the pointer stays valid until [`Claimed::wake`] consumes it.
 #[derive(Debug)]
-pub(crate) struct Wake(*const Signal);
+pub(crate) struct Claimed(*const Signal);
 
 // SAFETY: the signal is `Sync`, and the owner keeps it alive until `wake` (protocol step 3).
-unsafe impl Send for Wake {}
+unsafe impl Send for Claimed {}
 
-impl Wake {
+impl Claimed {
     /// Step 3, second half: wakes the owner, then publishes DONE.
     pub(crate) fn wake(self) {
         // SAFETY: the owner waits for DONE before its frame (holding the signal) can end, and
-        // only this `Wake` stores DONE.
+        // only this `Claimed` stores DONE.
         let s = unsafe { &*self.0 };
         // SAFETY: the goroutine cannot return while the state is CLAIMED.
         unsafe { s.waker.wake() };
@@ -101,27 +101,31 @@ impl Signal {
     /// A signal not tied to a recorded wait (the model-checking tests).
     #[cfg(loom)]
     pub(crate) fn new() -> Self {
-        Self::new_waiting(crate::sched::wait::WaitReason::Park, 0)
+        Self::new_waiting(crate::wait::reason::WaitReason::Park, 0)
     }
 
     /// A signal for a blocking operation of the calling goroutine that waits for `reason` on
     /// `object` (recorded for dumps in the same step).
-    pub(crate) fn new_waiting(reason: crate::sched::wait::WaitReason, object: usize) -> Self {
+    pub(crate) fn new_waiting(reason: crate::wait::reason::WaitReason, object: usize) -> Self {
         Self::new_waiting_on(reason, object, None)
     }
 
     /// [`new_waiting`](Self::new_waiting) for an operation that waits for ever, registering
     /// what it waits on for the leak check in the same step (`wait::set_holds`).
     pub(crate) fn new_waiting_on(
-        reason: crate::sched::wait::WaitReason,
+        reason: crate::wait::reason::WaitReason,
         object: usize,
-        holds: Option<&dyn crate::sched::wait::Holds>,
+        holds: Option<&dyn crate::wait::reason::Holds>,
     ) -> Self {
         Signal {
             state: AtomicU8::new(WAITING),
             case: Cell::new(usize::MAX),
             closed: Cell::new(false),
-            waker: WakeRef::current_waiting(reason, object, holds.map(crate::sched::wait::erase)),
+            waker: UnparkerRef::current_waiting(
+                reason,
+                object,
+                holds.map(crate::wait::reason::erase),
+            ),
         }
     }
 
@@ -135,11 +139,11 @@ impl Signal {
     }
 
     /// Step 3, first half, by the claimer under the channel lock: records the outcome. The
-    /// returned [`Wake`] must be used, after unlocking.
-    pub(crate) fn complete(&self, case: usize, closed: bool) -> Wake {
+    /// returned [`Claimed`] must be used, after unlocking.
+    pub(crate) fn complete(&self, case: usize, closed: bool) -> Claimed {
         self.case.set(case);
         self.closed.set(closed);
-        Wake(self)
+        Claimed(self)
     }
 
     /// True while nobody has claimed the signal (a snapshot).

@@ -54,8 +54,8 @@ use std::thread::Thread;
 
 use crate::loom::{AtomicU8, Ordering};
 
-use super::goroutine::Goroutine;
-use super::worker;
+use crate::sched::goroutine::Goroutine;
+use crate::sched::worker;
 
 const RUNNING: u8 = 0;
 const NOTIFIED: u8 = 1;
@@ -200,25 +200,25 @@ impl Unparker {
 }
 
 /// A way to wake whoever calls it, that does not own its goroutine: the channel waiters'
-/// protocol (`chan/waiter.rs`) keeps the goroutine alive until the wake-up is done, so this
+/// protocol (`wait/waiter.rs`) keeps the goroutine alive until the wake-up is done, so this
 /// skips the reference count an [`Unparker`] pays on every blocking operation.
 #[derive(Debug)]
-pub(crate) enum WakeRef {
+pub(crate) enum UnparkerRef {
     Goroutine(std::ptr::NonNull<Goroutine>),
     Thread(Thread),
 }
 
-impl WakeRef {
+impl UnparkerRef {
     /// For the running goroutine (recording why it is about to wait, and on what, in the same
     /// look at the worker), or else the current OS thread.
     pub(crate) fn current_waiting(
-        reason: super::wait::WaitReason,
+        reason: super::reason::WaitReason,
         object: usize,
-        holds: Option<std::ptr::NonNull<dyn super::wait::Holds>>,
-    ) -> WakeRef {
+        holds: Option<std::ptr::NonNull<dyn super::reason::Holds>>,
+    ) -> UnparkerRef {
         match worker::current_goroutine_ptr_for_wait(reason as u8, object, holds) {
-            Some(g) => WakeRef::Goroutine(g),
-            None => WakeRef::Thread(std::thread::current()),
+            Some(g) => UnparkerRef::Goroutine(g),
+            None => UnparkerRef::Thread(std::thread::current()),
         }
     }
 
@@ -230,14 +230,14 @@ impl WakeRef {
     /// return before this call has completed.
     pub(crate) unsafe fn wake(&self) {
         match self {
-            WakeRef::Goroutine(g) => {
+            UnparkerRef::Goroutine(g) => {
                 // SAFETY: alive by the caller's contract.
                 let g = unsafe { g.as_ref() };
                 if g.park.unpark() {
                     worker::schedule_woken(g);
                 }
             }
-            WakeRef::Thread(t) => t.unpark(),
+            UnparkerRef::Thread(t) => t.unpark(),
         }
     }
 }
@@ -249,7 +249,7 @@ impl WakeRef {
 /// runs others meanwhile.
 #[doc(alias = "gopark")]
 pub fn park() {
-    super::wait::set(super::wait::WaitReason::Park);
+    super::reason::set(super::reason::WaitReason::Park);
     park_quiet();
 }
 

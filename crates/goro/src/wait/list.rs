@@ -1,8 +1,8 @@
 //! `WaitList`: the parking lot every primitive of this folder stands on.
 //!
-//! A list is a short futex lock (the channel lock, `chan::lock`) and a FIFO of waiter records
+//! A list is a short futex lock (`wait::lock`, the channel lock) and a FIFO of waiter records
 //! that live on the waiting goroutines' (or threads') stacks: the same records and the same
-//! signal protocol as a blocked channel operation (`chan::waiter`), so waiting allocates
+//! signal protocol as a blocked channel operation (`wait::waiter`), so waiting allocates
 //! nothing and works from goroutines and plain threads alike.
 //!
 //! # Protocol
@@ -27,8 +27,8 @@
 use std::cell::UnsafeCell;
 use std::time::Instant;
 
-use crate::chan::lock::RawLock;
-use crate::chan::waiter::{Signal, WaitQueue, Waiter, Wake};
+use crate::wait::lock::RawLock;
+use crate::wait::waiter::{Claimed, Signal, WaitQueue, Waiter};
 
 /// How a [`WaitList::wait`] ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,7 +47,7 @@ pub(crate) struct WaitList {
 }
 
 // SAFETY: the queue is touched only under `lock`; the records it links are `Sync` signals and
-// links that only lock holders use (see `chan::waiter`).
+// links that only lock holders use (see `wait::waiter`).
 unsafe impl Send for WaitList {}
 // SAFETY: as above.
 unsafe impl Sync for WaitList {}
@@ -64,7 +64,7 @@ impl Default for WaitList {
 /// The releaser's view of the queue, under the lock (step 2).
 pub(crate) struct Wakes<'a> {
     q: &'a mut WaitQueue,
-    woken: Vec<Wake>,
+    woken: Vec<Claimed>,
 }
 
 impl Wakes<'_> {
@@ -126,7 +126,7 @@ impl WaitList {
     /// already) says there is no need.
     pub(crate) fn wait(
         &self,
-        reason: crate::sched::wait::WaitReason,
+        reason: crate::wait::reason::WaitReason,
         tag: usize,
         front: bool,
         deadline: Option<Instant>,

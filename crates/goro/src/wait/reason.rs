@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use super::worker;
+use crate::sched::worker;
 
 /// What a parked goroutine waits for. `Display` gives Go's wording.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
