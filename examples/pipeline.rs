@@ -163,71 +163,17 @@ pub fn pipelined(addr: std::net::SocketAddr, limit: Option<u64>) -> Timing {
     let (recs_tx, recs_rx) = goro::chan::<Vec<Record>>(4);
 
     let c = ctx.clone();
-    goro::Builder::new()
-        .name("download".to_string())
-        .spawn(move || {
-            let _ = webio::get(addr, "/records.json.gz", &c, |b| {
-                forward(&raw_tx, b.to_vec(), &c)
-            });
-        })
-        .expect("spawn");
+    stage("download", move || {
+        let _ = webio::get(addr, "/records.json.gz", &c, |b| {
+            forward(&raw_tx, b.to_vec(), &c)
+        });
+    });
     let c = ctx.clone();
-    goro::Builder::new()
-        .name("decompress".to_string())
-        .spawn(move || {
-            let mut gz = flate2::write::GzDecoder::new(Vec::with_capacity(256 * 1024));
-            for chunk in &raw_rx {
-                if gz.write_all(&chunk).is_err() {
-                    return;
-                }
-                let out = std::mem::take(gz.get_mut());
-                if !out.is_empty() && !forward(&text_tx, out, &c) {
-                    return;
-                }
-            }
-            if let Ok(rest) = gz.finish() {
-                if !rest.is_empty() {
-                    forward(&text_tx, rest, &c);
-                }
-            }
-        })
-        .expect("spawn");
+    stage("decompress", move || decompress(&raw_rx, &text_tx, &c));
     let c = ctx.clone();
-    goro::Builder::new()
-        .name("split".to_string())
-        .spawn(move || {
-            let mut partial = Vec::new();
-            for text in &text_rx {
-                partial.extend_from_slice(&text);
-                let Some(end) = partial.iter().rposition(|&b| b == b'\n') else {
-                    continue;
-                };
-                let lines: Vec<String> = String::from_utf8_lossy(&partial[..end])
-                    .lines()
-                    .map(str::to_owned)
-                    .collect();
-                partial.drain(..=end);
-                if !forward(&lines_tx, lines, &c) {
-                    return;
-                }
-            }
-        })
-        .expect("spawn");
+    stage("split", move || split_lines(&text_rx, &lines_tx, &c));
     let c = ctx.clone();
-    goro::Builder::new()
-        .name("parse".to_string())
-        .spawn(move || {
-            for lines in &lines_rx {
-                let recs: Vec<Record> = lines
-                    .iter()
-                    .filter_map(|l| serde_json::from_str(l).ok())
-                    .collect();
-                if !forward(&recs_tx, recs, &c) {
-                    return;
-                }
-            }
-        })
-        .expect("spawn");
+    stage("parse", move || parse(&lines_rx, &recs_tx, &c));
 
     let mut t = Timing::default();
     'outer: for recs in &recs_rx {
@@ -244,6 +190,65 @@ pub fn pipelined(addr: std::net::SocketAddr, limit: Option<u64>) -> Timing {
     cancel.cancel();
     t.total = start.elapsed();
     t
+}
+
+/// Starts a stage of the pipeline on a goroutine named after it.
+fn stage(name: &str, f: impl FnOnce() + Send + 'static) {
+    goro::Builder::new()
+        .name(name.to_string())
+        .spawn(f)
+        .expect("spawn a pipeline stage");
+}
+
+/// Inflates the gzip stream arriving in chunks, passing on what each chunk yields.
+fn decompress(raw: &goro::Receiver<Vec<u8>>, text: &goro::Sender<Vec<u8>>, ctx: &Context) {
+    let mut gz = flate2::write::GzDecoder::new(Vec::with_capacity(256 * 1024));
+    for chunk in raw {
+        if gz.write_all(&chunk).is_err() {
+            return;
+        }
+        let out = std::mem::take(gz.get_mut());
+        if !out.is_empty() && !forward(text, out, ctx) {
+            return;
+        }
+    }
+    if let Ok(rest) = gz.finish() {
+        if !rest.is_empty() {
+            forward(text, rest, ctx);
+        }
+    }
+}
+
+/// Cuts the text into whole lines, keeping a partial last line for the next chunk.
+fn split_lines(text: &goro::Receiver<Vec<u8>>, lines: &goro::Sender<Vec<String>>, ctx: &Context) {
+    let mut partial = Vec::new();
+    for t in text {
+        partial.extend_from_slice(&t);
+        let Some(end) = partial.iter().rposition(|&b| b == b'\n') else {
+            continue;
+        };
+        let batch: Vec<String> = String::from_utf8_lossy(&partial[..end])
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        partial.drain(..=end);
+        if !forward(lines, batch, ctx) {
+            return;
+        }
+    }
+}
+
+/// Parses each line as a JSON record (lines that are not one are skipped).
+fn parse(lines: &goro::Receiver<Vec<String>>, recs: &goro::Sender<Vec<Record>>, ctx: &Context) {
+    for batch in lines {
+        let parsed: Vec<Record> = batch
+            .iter()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect();
+        if !forward(recs, parsed, ctx) {
+            return;
+        }
+    }
 }
 
 /// The same three steps one after another: download all, inflate all, parse all.

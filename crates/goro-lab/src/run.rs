@@ -180,6 +180,30 @@ fn builder(a: &RunArgs, mut b: goro::RuntimeBuilder) -> goro::RuntimeBuilder {
     b
 }
 
+/// What `goro run http-load` prints of a load run.
+fn print_load(r: &goro_examples::load::Report, load: &goro_examples::load::Load) {
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    println!(
+        "{} requests in {:.2} s over {} connections{}: {:.0} requests/s, latency p50 {:.2} ms, p99 {:.2} ms, slowest {:.2} ms (connects included)",
+        r.requests,
+        r.elapsed.as_secs_f64(),
+        load.conns,
+        if load.close { ", one request each" } else { "" },
+        r.rps(),
+        ms(r.p50),
+        ms(r.p99),
+        ms(r.max),
+    );
+    println!(
+        "{} connects: p99 {:.2} ms, slowest {:.2} ms; {} responses not 200; {} failed connections, each replaced",
+        r.connects,
+        ms(r.connect_p99),
+        ms(r.max_connect),
+        r.not_ok,
+        r.errors
+    );
+}
+
 /// Draws the trace written by the run, if any, beside it as HTML.
 fn write_trace_page(a: &RunArgs) -> Result<(), String> {
     if let Some(t) = &a.trace {
@@ -251,26 +275,7 @@ pub fn run(a: &RunArgs) -> Result<(), String> {
                     close,
                     ..goro_examples::load::Load::new(conns, secs)
                 };
-                let r = goro_examples::load::run_with(target, &path, &load);
-                let ms = |d: Duration| d.as_secs_f64() * 1e3;
-                println!(
-                    "{} requests in {:.2} s over {conns} connections{}: {:.0} requests/s, latency p50 {:.2} ms, p99 {:.2} ms, slowest {:.2} ms (connects included)",
-                    r.requests,
-                    r.elapsed.as_secs_f64(),
-                    if close { ", one request each" } else { "" },
-                    r.rps(),
-                    ms(r.p50),
-                    ms(r.p99),
-                    ms(r.max),
-                );
-                println!(
-                    "{} connects: p99 {:.2} ms, slowest {:.2} ms; {} responses not 200; {} failed connections, each replaced",
-                    r.connects,
-                    ms(r.connect_p99),
-                    ms(r.max_connect),
-                    r.not_ok,
-                    r.errors
-                );
+                print_load(&goro_examples::load::run_with(target, &path, &load), &load);
             }
         }
         Ok(())

@@ -35,28 +35,41 @@ enum Mark {
     Wake(u64),
 }
 
-/// Reads a trace and returns the page.
-pub fn render(json: &str) -> Result<String, String> {
-    let v: Value = serde_json::from_str(json).map_err(|e| format!("not a trace: {e}"))?;
-    let evs = v["traceEvents"]
-        .as_array()
-        .ok_or("not a trace: no traceEvents array")?;
-    let mut names: BTreeMap<u64, String> = BTreeMap::new();
-    let mut slices = Vec::new();
-    let mut ops: Vec<ChanOp> = Vec::new();
-    let mut flow_start: BTreeMap<u64, (i64, f64)> = BTreeMap::new();
-    let mut flow_end: BTreeMap<u64, (i64, f64)> = BTreeMap::new();
-    // Each track's operations and wake-ups in the order the worker recorded them.
-    let mut marks: BTreeMap<i64, Vec<Mark>> = BTreeMap::new();
-    for e in evs {
+/// A trace as read: each goroutine's name, its runs, the channel operations, the two ends of
+/// each wake-up arrow (by flow id), and each worker's track of operations and wake-ups.
+#[derive(Default)]
+struct Trace {
+    names: BTreeMap<u64, String>,
+    slices: Vec<Slice>,
+    ops: Vec<ChanOp>,
+    flow_start: BTreeMap<u64, (i64, f64)>,
+    flow_end: BTreeMap<u64, (i64, f64)>,
+    /// Each track's operations and wake-ups in the order the worker recorded them.
+    marks: BTreeMap<i64, Vec<Mark>>,
+}
+
+impl Trace {
+    fn parse(json: &str) -> Result<Trace, String> {
+        let v: Value = serde_json::from_str(json).map_err(|e| format!("not a trace: {e}"))?;
+        let evs = v["traceEvents"]
+            .as_array()
+            .ok_or("not a trace: no traceEvents array")?;
+        let mut t = Trace::default();
+        for e in evs {
+            t.add(e);
+        }
+        Ok(t)
+    }
+
+    fn add(&mut self, e: &Value) {
         let tid = e["tid"].as_i64().unwrap_or(-1);
         let ts = e["ts"].as_f64().unwrap_or(0.0);
         match (e["ph"].as_str(), e["cat"].as_str()) {
             (Some("X"), Some("goroutine")) => {
                 let g = e["args"]["goroutine"].as_u64().unwrap_or(0);
                 let name = e["name"].as_str().unwrap_or("");
-                names.entry(g).or_insert_with(|| name.to_string());
-                slices.push(Slice {
+                self.names.entry(g).or_insert_with(|| name.to_string());
+                self.slices.push(Slice {
                     g,
                     tid,
                     ts,
@@ -66,8 +79,11 @@ pub fn render(json: &str) -> Result<String, String> {
                 });
             }
             (Some("i"), Some("chan")) => {
-                marks.entry(tid).or_default().push(Mark::Op(ops.len()));
-                ops.push(ChanOp {
+                self.marks
+                    .entry(tid)
+                    .or_default()
+                    .push(Mark::Op(self.ops.len()));
+                self.ops.push(ChanOp {
                     g: e["args"]["goroutine"].as_u64().unwrap_or(0),
                     tid,
                     ts,
@@ -77,19 +93,20 @@ pub fn render(json: &str) -> Result<String, String> {
             }
             (Some("s"), _) => {
                 let id = e["id"].as_u64().unwrap_or(0);
-                marks.entry(tid).or_default().push(Mark::Wake(id));
-                flow_start.insert(id, (tid, ts));
+                self.marks.entry(tid).or_default().push(Mark::Wake(id));
+                self.flow_start.insert(id, (tid, ts));
             }
             (Some("f"), _) => {
-                flow_end.insert(e["id"].as_u64().unwrap_or(0), (tid, ts));
+                self.flow_end
+                    .insert(e["id"].as_u64().unwrap_or(0), (tid, ts));
             }
             _ => {}
         }
     }
-    let lane: BTreeMap<u64, usize> = names.keys().enumerate().map(|(i, g)| (*g, i)).collect();
-    // The goroutine running on `tid` at `ts`, if any.
-    let running_at = |tid: i64, ts: f64, starting: bool| {
-        slices
+
+    /// The goroutine running on `tid` at `ts` (starting exactly then, if `starting`).
+    fn running_at(&self, tid: i64, ts: f64, starting: bool) -> Option<u64> {
+        self.slices
             .iter()
             .find(|s| {
                 s.tid == tid
@@ -100,79 +117,104 @@ pub fn render(json: &str) -> Result<String, String> {
                     }
             })
             .map(|s| s.g)
-    };
-    // The channel operation that made each wake-up: the one its waker recorded just before
-    // it on the same track (a select records its case just after). By order, not by time: a
-    // worker the system paused between the two must not lose the label.
-    let mut cause_of: BTreeMap<u64, usize> = BTreeMap::new();
-    for track in marks.values() {
-        for (i, m) in track.iter().enumerate() {
-            let Mark::Wake(id) = m else { continue };
-            let before = i.checked_sub(1).and_then(|j| match track[j] {
-                Mark::Op(o) if !ops[o].op.starts_with("select") => Some(o),
-                _ => None,
-            });
-            let after = track.get(i + 1).and_then(|m| match m {
-                Mark::Op(o) if ops[*o].op.starts_with("select") => Some(*o),
-                _ => None,
-            });
-            if let Some(o) = before.or(after) {
-                cause_of.insert(*id, o);
+    }
+
+    /// The channel operation that made each wake-up: the one its waker recorded just before
+    /// it on the same track (a select records its case just after). By order, not by time: a
+    /// worker the system paused between the two must not lose the label.
+    fn causes(&self) -> BTreeMap<u64, usize> {
+        let ops = &self.ops;
+        let mut cause_of = BTreeMap::new();
+        for track in self.marks.values() {
+            for (i, m) in track.iter().enumerate() {
+                let Mark::Wake(id) = m else { continue };
+                let before = i.checked_sub(1).and_then(|j| match track[j] {
+                    Mark::Op(o) if !ops[o].op.starts_with("select") => Some(o),
+                    _ => None,
+                });
+                let after = track.get(i + 1).and_then(|m| match m {
+                    Mark::Op(o) if ops[*o].op.starts_with("select") => Some(*o),
+                    _ => None,
+                });
+                if let Some(o) = before.or(after) {
+                    cause_of.insert(*id, o);
+                }
             }
         }
+        cause_of
     }
-    let mut arrows = String::new();
-    for (id, &(stid, sts)) in &flow_start {
-        let Some(&(etid, ets)) = flow_end.get(id) else {
-            continue;
-        };
-        let Some(to) = running_at(etid, ets, true) else {
-            continue;
-        };
-        let from = running_at(stid, sts, false);
-        let from_lane = from.and_then(|g| lane.get(&g)).map_or(-1i64, |l| *l as i64);
-        let cause = cause_of
-            .get(id)
-            .map(|&o| &ops[o])
-            .filter(|o| o.tid == stid && from.is_none_or(|g| o.g == g))
-            .map_or(String::new(), |o| format!("{} on chan {}", o.op, o.ch));
-        let _ = write!(
-            arrows,
-            "[{from_lane},{},{sts:.3},{ets:.3},\"{cause}\"],",
-            lane.get(&to).copied().unwrap_or(0)
-        );
+
+    /// The page's arrows: `[from lane, to lane, start, end, cause]` for each wake-up whose
+    /// woken goroutine is known.
+    fn arrows(&self, lane: &BTreeMap<u64, usize>) -> String {
+        let cause_of = self.causes();
+        let mut arrows = String::new();
+        for (id, &(stid, sts)) in &self.flow_start {
+            let Some(&(etid, ets)) = self.flow_end.get(id) else {
+                continue;
+            };
+            let Some(to) = self.running_at(etid, ets, true) else {
+                continue;
+            };
+            let from = self.running_at(stid, sts, false);
+            let from_lane = from.and_then(|g| lane.get(&g)).map_or(-1i64, |l| *l as i64);
+            let cause = cause_of
+                .get(id)
+                .map(|&o| &self.ops[o])
+                .filter(|o| o.tid == stid && from.is_none_or(|g| o.g == g))
+                .map_or(String::new(), |o| format!("{} on chan {}", o.op, o.ch));
+            let _ = write!(
+                arrows,
+                "[{from_lane},{},{sts:.3},{ets:.3},\"{cause}\"],",
+                lane.get(&to).copied().unwrap_or(0)
+            );
+        }
+        arrows
     }
-    let mut data_slices = String::new();
-    for s in &slices {
-        let then = if s.reason.is_empty() {
-            s.then.clone()
-        } else {
-            format!("{} ({})", s.then, s.reason)
-        };
-        let _ = write!(
-            data_slices,
-            "[{},{},{:.3},{:.3},\"{}\"],",
-            lane.get(&s.g).copied().unwrap_or(0),
-            s.tid,
-            s.ts,
-            s.dur,
-            then
-        );
+
+    /// The page's runs, operations and lane names.
+    fn data(&self, lane: &BTreeMap<u64, usize>) -> (String, String, String) {
+        let mut data_slices = String::new();
+        for s in &self.slices {
+            let then = if s.reason.is_empty() {
+                s.then.clone()
+            } else {
+                format!("{} ({})", s.then, s.reason)
+            };
+            let _ = write!(
+                data_slices,
+                "[{},{},{:.3},{:.3},\"{}\"],",
+                lane.get(&s.g).copied().unwrap_or(0),
+                s.tid,
+                s.ts,
+                s.dur,
+                then
+            );
+        }
+        let mut data_ops = String::new();
+        for o in &self.ops {
+            // Operations of plain threads (goroutine 0) have no lane.
+            let Some(l) = lane.get(&o.g) else { continue };
+            let _ = write!(data_ops, "[{l},{:.3},\"{}\",\"{}\"],", o.ts, o.op, o.ch);
+        }
+        let mut lanes = String::new();
+        for (g, name) in &self.names {
+            let name = name
+                .replace('\\', "\\\\")
+                .replace('"', "\\\"")
+                .replace('<', "&lt;");
+            let _ = write!(lanes, "[{g},\"{name}\"],");
+        }
+        (data_slices, data_ops, lanes)
     }
-    let mut data_ops = String::new();
-    for o in &ops {
-        // Operations of plain threads (goroutine 0) have no lane.
-        let Some(l) = lane.get(&o.g) else { continue };
-        let _ = write!(data_ops, "[{l},{:.3},\"{}\",\"{}\"],", o.ts, o.op, o.ch);
-    }
-    let mut lanes = String::new();
-    for (g, name) in &names {
-        let name = name
-            .replace('\\', "\\\\")
-            .replace('"', "\\\"")
-            .replace('<', "&lt;");
-        let _ = write!(lanes, "[{g},\"{name}\"],");
-    }
+}
+
+/// Reads a trace and returns the page.
+pub fn render(json: &str) -> Result<String, String> {
+    let t = Trace::parse(json)?;
+    let lane: BTreeMap<u64, usize> = t.names.keys().enumerate().map(|(i, g)| (*g, i)).collect();
+    let arrows = t.arrows(&lane);
+    let (data_slices, data_ops, lanes) = t.data(&lane);
     Ok(PAGE
         .replace("/*LANES*/", &lanes)
         .replace("/*SLICES*/", &data_slices)

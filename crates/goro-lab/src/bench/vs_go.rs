@@ -131,57 +131,7 @@ pub(super) fn run(plan: &Plan, args: &BenchArgs) -> Result<(), String> {
     }
     let progress = Progress::new(plan.workloads.len() * args.runs);
     for w in &plan.workloads {
-        let mut goro: Vec<Measure> = Vec::new();
-        let mut go: Vec<GoRun> = Vec::new();
-        let (mut cb, mut tk, mut tk_bytes) = (Vec::new(), Vec::new(), None);
-        for i in 0..args.runs {
-            progress.step(format!("{} round {}/{}", w.name, i + 1, args.runs));
-            goro.push(run_once(w, plan.workers, args.scale)?);
-            go.push(run_go(&bin, w.name, plan.workers, args.scale)?);
-            if args.peers {
-                let p = peer_round(w, plan.workers, args.scale);
-                cb.extend(p.crossbeam);
-                tk.extend(p.tokio);
-                tk_bytes = p.tokio_bytes.or(tk_bytes);
-            }
-            progress.done_one();
-        }
-        let goro_ns: Vec<f64> = goro
-            .iter()
-            .map(|m| m.elapsed.as_nanos() as f64 / m.ops as f64)
-            .collect();
-        let ratios: Vec<f64> = goro_ns
-            .iter()
-            .zip(&go)
-            .map(|(g, o)| g / o.ns_per_op)
-            .collect();
-        let bytes = |v: Vec<Option<u64>>| -> Option<u64> {
-            let mut v: Vec<u64> = v.into_iter().flatten().collect();
-            v.sort_unstable();
-            v.get(v.len() / 2).copied()
-        };
-        // The ideal per op is the same for every run of a workload at one size.
-        let ideal_ns = goro
-            .first()
-            .and_then(|m| m.ideal.map(|i| i.as_nanos() as f64 / m.ops as f64));
-        let go_ns = median_f64(go.iter().map(|r| r.ns_per_op).collect());
-        let row = Row {
-            name: w.name,
-            goro_ns_per_op: median_f64(goro_ns.clone()),
-            go_ns_per_op: go_ns,
-            ratio: median_f64(ratios.clone()),
-            ratio_min: ratios.iter().copied().fold(f64::INFINITY, f64::min),
-            ratio_max: ratios.iter().copied().fold(0.0, f64::max),
-            goro_bytes_per_goroutine: bytes(goro.iter().map(|m| m.bytes_per_op).collect()),
-            go_bytes_per_goroutine: bytes(go.iter().map(|r| r.bytes).collect()),
-            goro_x_ideal: ideal_ns
-                .map(|_| median_f64(goro.iter().filter_map(Measure::x_ideal).collect())),
-            go_x_ideal: ideal_ns.map(|i| go_ns / i),
-            crossbeam: figures(&goro_ns, &cb, None),
-            tokio: figures(&goro_ns, &tk, tk_bytes),
-            rounds: args.runs,
-            workers: plan.workers,
-        };
+        let row = rounds(w, plan, args, &bin, &progress)?;
         if !args.json {
             progress.println(format_row(&row, args.peers));
         }
@@ -191,6 +141,68 @@ pub(super) fn run(plan: &Plan, args: &BenchArgs) -> Result<(), String> {
         print_json(&rows)?;
     }
     Ok(())
+}
+
+/// The alternated rounds of one workload (goro, Go, and the peers if asked), as a row of
+/// medians and ratios.
+fn rounds(
+    w: &super::Workload,
+    plan: &Plan,
+    args: &BenchArgs,
+    bin: &std::path::PathBuf,
+    progress: &Progress,
+) -> Result<Row, String> {
+    let mut goro: Vec<Measure> = Vec::new();
+    let mut go: Vec<GoRun> = Vec::new();
+    let (mut cb, mut tk, mut tk_bytes) = (Vec::new(), Vec::new(), None);
+    for i in 0..args.runs {
+        progress.step(format!("{} round {}/{}", w.name, i + 1, args.runs));
+        goro.push(run_once(w, plan.workers, args.scale)?);
+        go.push(run_go(bin, w.name, plan.workers, args.scale)?);
+        if args.peers {
+            let p = peer_round(w, plan.workers, args.scale);
+            cb.extend(p.crossbeam);
+            tk.extend(p.tokio);
+            tk_bytes = p.tokio_bytes.or(tk_bytes);
+        }
+        progress.done_one();
+    }
+    let goro_ns: Vec<f64> = goro
+        .iter()
+        .map(|m| m.elapsed.as_nanos() as f64 / m.ops as f64)
+        .collect();
+    let ratios: Vec<f64> = goro_ns
+        .iter()
+        .zip(&go)
+        .map(|(g, o)| g / o.ns_per_op)
+        .collect();
+    let bytes = |v: Vec<Option<u64>>| -> Option<u64> {
+        let mut v: Vec<u64> = v.into_iter().flatten().collect();
+        v.sort_unstable();
+        v.get(v.len() / 2).copied()
+    };
+    // The ideal per op is the same for every run of a workload at one size.
+    let ideal_ns = goro
+        .first()
+        .and_then(|m| m.ideal.map(|i| i.as_nanos() as f64 / m.ops as f64));
+    let go_ns = median_f64(go.iter().map(|r| r.ns_per_op).collect());
+    Ok(Row {
+        name: w.name,
+        goro_ns_per_op: median_f64(goro_ns.clone()),
+        go_ns_per_op: go_ns,
+        ratio: median_f64(ratios.clone()),
+        ratio_min: ratios.iter().copied().fold(f64::INFINITY, f64::min),
+        ratio_max: ratios.iter().copied().fold(0.0, f64::max),
+        goro_bytes_per_goroutine: bytes(goro.iter().map(|m| m.bytes_per_op).collect()),
+        go_bytes_per_goroutine: bytes(go.iter().map(|r| r.bytes).collect()),
+        goro_x_ideal: ideal_ns
+            .map(|_| median_f64(goro.iter().filter_map(Measure::x_ideal).collect())),
+        go_x_ideal: ideal_ns.map(|i| go_ns / i),
+        crossbeam: figures(&goro_ns, &cb, None),
+        tokio: figures(&goro_ns, &tk, tk_bytes),
+        rounds: args.runs,
+        workers: plan.workers,
+    })
 }
 
 fn format_row(r: &Row, peers: bool) -> String {

@@ -440,10 +440,12 @@ pub fn tables(p: &Params, rows: &[Row]) -> String {
     out
 }
 
+/// The styles [`chart`] draws, and their colours.
+const STYLES: [&str; 3] = ["divide-and-conquer", "distribute-work", "rayon"];
+const COLORS: [&str; 3] = ["#c84", "#48c", "#4a8"];
+
 /// A chart of speed-up against workers: a panel per problem, a line per style.
 pub fn chart(rows: &[Row]) -> String {
-    let styles = ["divide-and-conquer", "distribute-work", "rayon"];
-    let colors = ["#c84", "#48c", "#4a8"];
     let mut problems: Vec<&str> = Vec::new();
     for r in rows {
         if !problems.contains(&r.problem.as_str()) {
@@ -458,7 +460,7 @@ pub fn chart(rows: &[Row]) -> String {
     let mut out = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" font-family=\"sans-serif\" font-size=\"11\">\n<rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>\n"
     );
-    for (k, (s, c)) in styles.iter().zip(colors).enumerate() {
+    for (k, (s, c)) in STYLES.iter().zip(COLORS).enumerate() {
         let _ = writeln!(
             out,
             "<rect x=\"{}\" y=\"8\" width=\"12\" height=\"12\" fill=\"{c}\"/><text x=\"{}\" y=\"18\">{s}</text>",
@@ -471,62 +473,75 @@ pub fn chart(rows: &[Row]) -> String {
         "<text x=\"560\" y=\"18\">speed-up over sequential against workers (dashed: ideal)</text>"
     );
     for (i, problem) in problems.iter().enumerate() {
-        let (ox, oy) = (pw * (i % cols) as f64, 40.0 + ph * (i / cols) as f64);
-        let (x0, y0, x1, y1) = (ox + 40.0, oy + ph - 30.0, ox + pw - 15.0, oy + 20.0);
-        let x = |wk: f64| x0 + (wk - 1.0) / (max_w - 1.0).max(1.0) * (x1 - x0);
-        let y = |s: f64| y0 - s / max_s * (y0 - y1);
-        let _ = writeln!(
-            out,
-            "<text x=\"{}\" y=\"{}\" font-weight=\"bold\">{problem}</text>\n<line x1=\"{x0}\" y1=\"{y0}\" x2=\"{x1}\" y2=\"{y0}\" stroke=\"#999\"/>\n<line x1=\"{x0}\" y1=\"{y0}\" x2=\"{x0}\" y2=\"{y1}\" stroke=\"#999\"/>\n<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"#bbb\" stroke-dasharray=\"4 3\"/>",
-            ox + 40.0,
-            oy + 14.0,
-            x(1.0),
-            y(1.0),
-            x(max_w),
-            y(max_w)
-        );
-        for t in 0..=max_s as usize {
-            let _ = writeln!(
-                out,
-                "<text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{t}</text>",
-                x0 - 4.0,
-                y(t as f64) + 4.0
-            );
-        }
-        let mut ws: Vec<usize> = rows.iter().map(|r| r.workers).collect();
-        ws.sort_unstable();
-        ws.dedup();
-        for wk in &ws {
-            let _ = writeln!(
-                out,
-                "<text x=\"{:.1}\" y=\"{}\" text-anchor=\"middle\">{wk}</text>",
-                x(*wk as f64),
-                y0 + 14.0
-            );
-        }
-        for (s, c) in styles.iter().zip(colors) {
-            let mut pts: Vec<(f64, f64)> = rows
-                .iter()
-                .filter(|r| r.problem == *problem && r.style == *s)
-                .map(|r| (x(r.workers as f64), y(r.speedup)))
-                .collect();
-            pts.sort_by(|a, b| a.0.total_cmp(&b.0));
-            let path: Vec<String> = pts.iter().map(|(a, b)| format!("{a:.1},{b:.1}")).collect();
-            let _ = writeln!(
-                out,
-                "<polyline class=\"style\" points=\"{}\" fill=\"none\" stroke=\"{c}\" stroke-width=\"2\"/>",
-                path.join(" ")
-            );
-            for (a, b) in pts {
-                let _ = writeln!(
-                    out,
-                    "<circle cx=\"{a:.1}\" cy=\"{b:.1}\" r=\"3\" fill=\"{c}\"/>"
-                );
-            }
-        }
+        let origin = (pw * (i % cols) as f64, 40.0 + ph * (i / cols) as f64);
+        panel(&mut out, rows, problem, origin, (pw, ph), (max_w, max_s));
     }
     out.push_str("</svg>\n");
     out
+}
+
+/// One problem's panel of [`chart`] at `origin`, `size` big: axes, the ideal, and a line per
+/// style; `scale` is the largest worker count and speed-up, shared by every panel.
+fn panel(
+    out: &mut String,
+    rows: &[Row],
+    problem: &str,
+    (ox, oy): (f64, f64),
+    (pw, ph): (f64, f64),
+    (max_w, max_s): (f64, f64),
+) {
+    let (x0, y0, x1, y1) = (ox + 40.0, oy + ph - 30.0, ox + pw - 15.0, oy + 20.0);
+    let x = |wk: f64| x0 + (wk - 1.0) / (max_w - 1.0).max(1.0) * (x1 - x0);
+    let y = |s: f64| y0 - s / max_s * (y0 - y1);
+    let _ = writeln!(
+        out,
+        "<text x=\"{}\" y=\"{}\" font-weight=\"bold\">{problem}</text>\n<line x1=\"{x0}\" y1=\"{y0}\" x2=\"{x1}\" y2=\"{y0}\" stroke=\"#999\"/>\n<line x1=\"{x0}\" y1=\"{y0}\" x2=\"{x0}\" y2=\"{y1}\" stroke=\"#999\"/>\n<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"#bbb\" stroke-dasharray=\"4 3\"/>",
+        ox + 40.0,
+        oy + 14.0,
+        x(1.0),
+        y(1.0),
+        x(max_w),
+        y(max_w)
+    );
+    for t in 0..=max_s as usize {
+        let _ = writeln!(
+            out,
+            "<text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{t}</text>",
+            x0 - 4.0,
+            y(t as f64) + 4.0
+        );
+    }
+    let mut ws: Vec<usize> = rows.iter().map(|r| r.workers).collect();
+    ws.sort_unstable();
+    ws.dedup();
+    for wk in &ws {
+        let _ = writeln!(
+            out,
+            "<text x=\"{:.1}\" y=\"{}\" text-anchor=\"middle\">{wk}</text>",
+            x(*wk as f64),
+            y0 + 14.0
+        );
+    }
+    for (s, c) in STYLES.iter().zip(COLORS) {
+        let mut pts: Vec<(f64, f64)> = rows
+            .iter()
+            .filter(|r| r.problem == *problem && r.style == *s)
+            .map(|r| (x(r.workers as f64), y(r.speedup)))
+            .collect();
+        pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let path: Vec<String> = pts.iter().map(|(a, b)| format!("{a:.1},{b:.1}")).collect();
+        let _ = writeln!(
+            out,
+            "<polyline class=\"style\" points=\"{}\" fill=\"none\" stroke=\"{c}\" stroke-width=\"2\"/>",
+            path.join(" ")
+        );
+        for (a, b) in pts {
+            let _ = writeln!(
+                out,
+                "<circle cx=\"{a:.1}\" cy=\"{b:.1}\" r=\"3\" fill=\"{c}\"/>"
+            );
+        }
+    }
 }
 
 /// mimalloc's `mi_option_purge_delay` (its index in the `mi_option_e` enum of the vendored
