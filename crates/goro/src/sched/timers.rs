@@ -37,12 +37,12 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::goroutine::Goroutine;
+use super::goroutine::GoroutineHeader;
 
 /// What a due timer does.
 pub(crate) enum Fire {
     /// Unpark a goroutine if its `timer_gen` still equals `gen`.
-    Wake { g: Arc<Goroutine>, gen: u8 },
+    Wake { g: Arc<GoroutineHeader>, gen: u8 },
     /// Fire something another module armed.
     Call(Box<dyn Due>),
 }

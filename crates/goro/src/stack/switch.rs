@@ -14,7 +14,7 @@
 //!   thread), is resumed only there, and is dropped there (at exit or at shutdown). `Fiber`
 //!   holds a `corosensei::Coroutine` and a raw pointer, so the compiler itself refuses to let it
 //!   leave the thread.
-//! * What other threads hold is only the goroutine's header (`Arc<Goroutine>`: id, state word,
+//! * What other threads hold is only the goroutine's header (`Arc<GoroutineHeader>`: id, state word,
 //!   home worker), which is `Send + Sync`. Waking a goroutine from another thread pushes that
 //!   header onto its home worker's inbox; the home worker does the resuming.
 //!

@@ -54,7 +54,7 @@ use std::thread::Thread;
 
 use crate::loom::{AtomicU8, Ordering};
 
-use crate::sched::goroutine::Goroutine;
+use crate::sched::goroutine::GoroutineHeader;
 use crate::sched::worker;
 
 const RUNNING: u8 = 0;
@@ -164,7 +164,7 @@ pub struct Unparker(Target);
 
 #[derive(Clone, Debug)]
 enum Target {
-    Goroutine(Arc<Goroutine>),
+    GoroutineHeader(Arc<GoroutineHeader>),
     Thread(Thread),
 }
 
@@ -172,7 +172,7 @@ impl Unparker {
     /// An unparker for the caller: the running goroutine, or else the current OS thread.
     pub fn current() -> Unparker {
         match worker::current_goroutine_for_waking() {
-            Some(g) => Unparker(Target::Goroutine(g)),
+            Some(g) => Unparker(Target::GoroutineHeader(g)),
             None => Unparker(Target::Thread(std::thread::current())),
         }
     }
@@ -180,7 +180,7 @@ impl Unparker {
     /// Wakes the parked goroutine or thread, or makes its next [`park`] return at once.
     pub fn unpark(&self) {
         match &self.0 {
-            Target::Goroutine(g) => {
+            Target::GoroutineHeader(g) => {
                 if g.park.unpark() {
                     worker::schedule_woken(g);
                 }
@@ -192,7 +192,7 @@ impl Unparker {
     /// True if both wake the same goroutine or thread.
     pub fn same_as(&self, other: &Unparker) -> bool {
         match (&self.0, &other.0) {
-            (Target::Goroutine(a), Target::Goroutine(b)) => Arc::ptr_eq(a, b),
+            (Target::GoroutineHeader(a), Target::GoroutineHeader(b)) => Arc::ptr_eq(a, b),
             (Target::Thread(a), Target::Thread(b)) => a.id() == b.id(),
             _ => false,
         }
@@ -204,7 +204,7 @@ impl Unparker {
 /// skips the reference count an [`Unparker`] pays on every blocking operation.
 #[derive(Debug)]
 pub(crate) enum UnparkerRef {
-    Goroutine(std::ptr::NonNull<Goroutine>),
+    GoroutineHeader(std::ptr::NonNull<GoroutineHeader>),
     Thread(Thread),
 }
 
@@ -217,7 +217,7 @@ impl UnparkerRef {
         holds: Option<std::ptr::NonNull<dyn super::reason::Holds>>,
     ) -> UnparkerRef {
         match worker::current_goroutine_ptr_for_wait(reason as u8, object, holds) {
-            Some(g) => UnparkerRef::Goroutine(g),
+            Some(g) => UnparkerRef::GoroutineHeader(g),
             None => UnparkerRef::Thread(std::thread::current()),
         }
     }
@@ -230,7 +230,7 @@ impl UnparkerRef {
     /// return before this call has completed.
     pub(crate) unsafe fn wake(&self) {
         match self {
-            UnparkerRef::Goroutine(g) => {
+            UnparkerRef::GoroutineHeader(g) => {
                 // SAFETY: alive by the caller's contract.
                 let g = unsafe { g.as_ref() };
                 if g.park.unpark() {

@@ -323,7 +323,7 @@ impl<F: Send, T: Send> Joinable<T> for Spawned<F, T> {
     }
 }
 
-// `Goroutine<dyn Joinable<T>>` needs `dyn Joinable<T>: Task` to satisfy the header's bound; it
+// `GoroutineHeader<dyn Joinable<T>>` needs `dyn Joinable<T>: Task` to satisfy the header's bound; it
 // is never run through this view.
 impl<T> Task for dyn Joinable<T> {
     fn run(&self) {}
@@ -333,7 +333,7 @@ impl<T> Task for dyn Joinable<T> {
 /// An owned permission to wait for a goroutine and take its result. Dropping it detaches the
 /// goroutine, which keeps running.
 pub struct JoinHandle<T> {
-    pub(super) g: Arc<Goroutine<dyn Joinable<T>>>,
+    pub(super) g: Arc<GoroutineHeader<dyn Joinable<T>>>,
 }
 
 impl<T> fmt::Debug for JoinHandle<T> {

@@ -2,7 +2,7 @@
 //!
 //! A goroutine is two things:
 //!
-//! * its **header** ([`Goroutine`], behind an `Arc`): id, name, spawn site, park state, home
+//! * its **header** ([`GoroutineHeader`], behind an `Arc`): id, name, spawn site, park state, home
 //!   worker, and its [`Task`]: the closure until it starts, then the join slot holding its
 //!   result. Header, closure and join slot are one allocation; the [`JoinHandle`] holds the
 //!   same `Arc` through another trait-object view. This is what queues and wait lists hold and
@@ -39,7 +39,7 @@ pub use self::spawn::*;
 /// Go numbers goroutines from 1 (the main goroutine); so does goro, process-wide.
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
-/// `Goroutine::slot` of a goroutine that has not started.
+/// `GoroutineHeader::slot` of a goroutine that has not started.
 pub(crate) const NOT_STARTED: u32 = u32::MAX;
 
 /// Takes `n` consecutive goroutine ids from the process-wide counter.
@@ -118,7 +118,7 @@ impl Task for () {
 /// and `id` (to resume it); in Rust's own order they fell on two cache lines of every header,
 /// and now share one in most (see `the_fields_of_a_switch_come_first`).
 #[repr(C)]
-pub(crate) struct Goroutine<P: ?Sized + Task = dyn Task> {
+pub(crate) struct GoroutineHeader<P: ?Sized + Task = dyn Task> {
     /// The worker it runs on, recorded by that worker the first time an [`Unparker`] is made
     /// for the goroutine (`Unparker::current`), which is the only way another thread can come
     /// to wake it. Goroutines that never wait never pay for it. Holding the home worker's own
@@ -160,9 +160,9 @@ pub(crate) struct Goroutine<P: ?Sized + Task = dyn Task> {
     pub(crate) task: P,
 }
 
-impl<P: ?Sized + Task> fmt::Debug for Goroutine<P> {
+impl<P: ?Sized + Task> fmt::Debug for GoroutineHeader<P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Goroutine")
+        f.debug_struct("GoroutineHeader")
             .field("id", &self.id)
             .field("name", &self.name)
             .field("parent", &self.parent)
@@ -171,13 +171,13 @@ impl<P: ?Sized + Task> fmt::Debug for Goroutine<P> {
     }
 }
 
-impl<P: Task> Goroutine<P> {
+impl<P: Task> GoroutineHeader<P> {
     /// Inlined: it is on spawn's common path (with a second, cold caller, `never_started`,
     /// that would otherwise make it a call).
     #[inline(always)]
     pub(crate) fn new(b: Builder, site: &'static Location<'static>, task: P) -> Self {
         let (id, parent) = worker::new_goroutine_ids();
-        Goroutine {
+        GoroutineHeader {
             id,
             parent,
             name: b.name.map(Box::new),
@@ -208,7 +208,7 @@ mod tests {
     #[test]
     fn a_small_goroutine_fits_two_cache_lines() {
         fn size_with<F: FnOnce() + Send>(_: &F) -> usize {
-            std::mem::size_of::<Goroutine<Spawned<F, ()>>>()
+            std::mem::size_of::<GoroutineHeader<Spawned<F, ()>>>()
         }
         let a = Arc::new(1u8);
         let f = move || drop(a);
@@ -220,10 +220,10 @@ mod tests {
     }
 
     /// The fields a switch touches are the header's first 32 bytes, so they share one cache
-    /// line in every header that a 32-byte boundary starts (see `Goroutine`).
+    /// line in every header that a 32-byte boundary starts (see `GoroutineHeader`).
     #[test]
     fn the_fields_of_a_switch_come_first() {
-        type G = Goroutine<Spawned<fn(), ()>>;
+        type G = GoroutineHeader<Spawned<fn(), ()>>;
         let hot = [
             std::mem::offset_of!(G, home),
             std::mem::offset_of!(G, site),

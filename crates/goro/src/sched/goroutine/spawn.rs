@@ -212,8 +212,8 @@ impl Builder {
             return spawn_dedicated(self, rt, f, site);
         }
         let task = Spawned::new(f);
-        let g = Arc::new(Goroutine::new(self, site, task));
-        let joinable: Arc<Goroutine<dyn Joinable<T>>> = g.clone();
+        let g = Arc::new(GoroutineHeader::new(self, site, task));
+        let joinable: Arc<GoroutineHeader<dyn Joinable<T>>> = g.clone();
         rt.submit(g);
         Ok(JoinHandle { g: joinable })
     }
@@ -241,8 +241,8 @@ where
         thread = thread.stack_size(n);
     }
     let task = Spawned::new(f);
-    let g = Arc::new(Goroutine::new(b, site, task));
-    let joinable: Arc<Goroutine<dyn Joinable<T>>> = g.clone();
+    let g = Arc::new(GoroutineHeader::new(b, site, task));
+    let joinable: Arc<GoroutineHeader<dyn Joinable<T>>> = g.clone();
     let (g2, rt2) = (g.clone(), rt.clone());
     let started = thread.spawn(move || {
         DEDICATED.with(|d| *d.borrow_mut() = Some(rt2));
@@ -321,7 +321,11 @@ where
     T: Send + 'static,
 {
     let task = Spawned::new(f);
-    let g = Arc::new(Goroutine::new(Builder::new(), Location::caller(), task));
+    let g = Arc::new(GoroutineHeader::new(
+        Builder::new(),
+        Location::caller(),
+        task,
+    ));
     g.task.cancel();
     JoinHandle { g }
 }

@@ -29,7 +29,7 @@ use crossbeam_deque::{Injector, Stealer, Worker as Deque};
 use crossbeam_utils::sync::{Parker, Unparker as ThreadUnparker};
 use crossbeam_utils::CachePadded;
 
-use super::goroutine::{payload_message, Builder, Goroutine, JoinHandle, SpawnErrorKind};
+use super::goroutine::{payload_message, Builder, GoroutineHeader, JoinHandle, SpawnErrorKind};
 use super::timers::{Fire, Timers};
 use super::worker::{self, MainGoroutine, WorkerParts};
 use crate::stack::pool::StackPool;
@@ -68,12 +68,12 @@ pub(crate) struct Running {
 /// The shared half of one worker.
 pub(crate) struct WorkerShared {
     /// Steals from the worker's queue of unstarted goroutines.
-    pub(crate) stealer: Stealer<Arc<Goroutine>>,
+    pub(crate) stealer: Stealer<Arc<GoroutineHeader>>,
     /// Slab slots of goroutines of this worker woken by other threads.
     pub(crate) inbox: Injector<u32>,
     /// Unstarted goroutines that spawners on other workers sent here, because this worker
     /// woke the spawner last (see `worker::push_fresh`).
-    pub(crate) spawns: Injector<Arc<Goroutine>>,
+    pub(crate) spawns: Injector<Arc<GoroutineHeader>>,
     /// Wakes the worker from its futex sleep.
     pub(crate) unparker: ThreadUnparker,
     /// True while the worker is (about to be) asleep.
@@ -92,7 +92,7 @@ pub(crate) struct WorkerShared {
     left_loop: AtomicBool,
     /// An unstarted goroutine this worker took from its queue but left for later (see
     /// `Local::pop_local`); other workers may steal it from here.
-    deferred: Mutex<Option<Arc<Goroutine>>>,
+    deferred: Mutex<Option<Arc<GoroutineHeader>>>,
     has_deferred: AtomicBool,
     /// Bumped by the owner each time it pushes onto an empty queue of unstarted goroutines:
     /// a thief that sees the same value while the owner runs `placement::STEAL_TICKS` goroutines knows the queue
@@ -264,14 +264,14 @@ impl WorkerShared {
 }
 
 impl WorkerShared {
-    pub(crate) fn defer(&self, g: Arc<Goroutine>) {
+    pub(crate) fn defer(&self, g: Arc<GoroutineHeader>) {
         let mut d = self.deferred.lock().unwrap_or_else(|e| e.into_inner());
         debug_assert!(d.is_none(), "one deferred goroutine at a time");
         *d = Some(g);
         self.has_deferred.store(true, Ordering::SeqCst);
     }
 
-    pub(crate) fn take_deferred(&self) -> Option<Arc<Goroutine>> {
+    pub(crate) fn take_deferred(&self) -> Option<Arc<GoroutineHeader>> {
         if !self.has_deferred() {
             return None;
         }
@@ -296,7 +296,7 @@ pub(crate) fn count_owned(counter: &AtomicUsize) {
     counter.store(counter.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
 }
 
-/// A goroutine's link to its home worker (see `Goroutine::home`): one per worker, shared by
+/// A goroutine's link to its home worker (see `GoroutineHeader::home`): one per worker, shared by
 /// the goroutines that started there.
 #[derive(Debug)]
 pub(crate) struct Home {
@@ -339,7 +339,7 @@ pub(crate) struct DumpLine {
 pub(crate) struct Shared {
     pub(crate) workers: Box<[CachePadded<WorkerShared>]>,
     /// Unstarted goroutines spawned from plain threads.
-    pub(crate) global: Injector<Arc<Goroutine>>,
+    pub(crate) global: Injector<Arc<GoroutineHeader>>,
     idle: Mutex<Vec<usize>>,
     nidle: AtomicUsize,
     pub(crate) nspinning: AtomicUsize,
@@ -415,7 +415,7 @@ impl Shared {
 
     /// Queues a new goroutine: on the current worker if this thread is one, else globally.
     #[inline]
-    pub(crate) fn submit(self: &Arc<Self>, g: Arc<Goroutine>) {
+    pub(crate) fn submit(self: &Arc<Self>, g: Arc<GoroutineHeader>) {
         match worker::push_fresh(self, g) {
             Err(g) => self.submit_foreign(g),
             // A second unstarted goroutine queued here is work another worker may take:
@@ -437,7 +437,7 @@ impl Shared {
     /// [`submit`](Self::submit) from a thread that is not one of this runtime's workers: to
     /// the global queue.
     #[inline(never)]
-    fn submit_foreign(&self, g: Arc<Goroutine>) {
+    fn submit_foreign(&self, g: Arc<GoroutineHeader>) {
         self.foreign_spawned.fetch_add(1, Ordering::Relaxed);
         self.global.push(g);
         fence(Ordering::SeqCst);
@@ -487,7 +487,7 @@ impl Shared {
     }
 
     /// Sends an unstarted goroutine to worker `to`'s queue from another worker.
-    pub(crate) fn push_spawn(&self, to: usize, g: Arc<Goroutine>) {
+    pub(crate) fn push_spawn(&self, to: usize, g: Arc<GoroutineHeader>) {
         self.workers[to].spawns.push(g);
         self.wake_worker(to);
     }

@@ -552,7 +552,8 @@ impl<T: 'static> MainEnding<T> {
             }
             rt2.begin_shutdown();
         });
-        let g: Arc<Goroutine> = Arc::new(Goroutine::new(Builder::new().name("main"), site, ()));
+        let g: Arc<GoroutineHeader> =
+            Arc::new(GoroutineHeader::new(Builder::new().name("main"), site, ()));
         MainGoroutine { g, body }
     }
 }

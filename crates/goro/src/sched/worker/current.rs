@@ -14,13 +14,13 @@ pub(super) fn with_local<R>(f: impl FnOnce(Option<&Local>) -> R) -> R {
 }
 
 /// Runs `f` with the goroutine running on this thread, if any.
-pub(super) fn with_current<R>(f: impl FnOnce(&Arc<Goroutine>) -> R) -> Option<R> {
+pub(super) fn with_current<R>(f: impl FnOnce(&Arc<GoroutineHeader>) -> R) -> Option<R> {
     with_local(|l| l.and_then(|l| l.with_current(f)))
 }
 
 /// The goroutine running on this thread, with its home worker recorded so that other threads
-/// can wake it (see `Goroutine::home`).
-pub(crate) fn current_goroutine_for_waking() -> Option<Arc<Goroutine>> {
+/// can wake it (see `GoroutineHeader::home`).
+pub(crate) fn current_goroutine_for_waking() -> Option<Arc<GoroutineHeader>> {
     with_local(|l| {
         let l = l?;
         l.with_current(|g| {
@@ -40,7 +40,7 @@ pub(crate) fn current_goroutine_ptr_for_wait(
     reason: u8,
     object: usize,
     holds: Option<ptr::NonNull<dyn Holds>>,
-) -> Option<ptr::NonNull<Goroutine>> {
+) -> Option<ptr::NonNull<GoroutineHeader>> {
     with_local(|l| {
         let l = l?;
         let p = l.with_current(|g| {
@@ -355,7 +355,7 @@ pub(crate) fn arm_timer(when: Instant, fire: Fire) -> Result<(), Fire> {
 }
 
 impl Local {
-    pub(super) fn with_current<R>(&self, f: impl FnOnce(&Arc<Goroutine>) -> R) -> Option<R> {
+    pub(super) fn with_current<R>(&self, f: impl FnOnce(&Arc<GoroutineHeader>) -> R) -> Option<R> {
         let p = self.current.get();
         // SAFETY: `current` is non-null only while `execute` or `teardown` holds the slot it
         // points into, on this thread's stack below the running fiber (see the field doc).

@@ -62,7 +62,7 @@ use std::time::{Duration, Instant};
 use crossbeam_deque::{Steal, Worker as Deque};
 use crossbeam_utils::sync::Parker;
 
-use super::goroutine::{Goroutine, NOT_STARTED};
+use super::goroutine::{GoroutineHeader, NOT_STARTED};
 use super::placement::{Victim, Watch, RECHECK};
 use super::runtime::{count_owned, DumpLine, Home, Shared, Want, WorkerShared};
 use super::timers::Fire;
@@ -167,7 +167,7 @@ thread_local! {
 /// Started goroutines travel through `ready`, `runnext` and the inbox as slot indices, so
 /// waking one costs no reference-count update.
 enum Next {
-    Fresh(Arc<Goroutine>),
+    Fresh(Arc<GoroutineHeader>),
     Resume(u32),
 }
 
@@ -178,7 +178,7 @@ enum Next {
 /// is kept on the goroutine's stack instead ([`ParkRecord`]).
 #[repr(C, align(64))]
 struct Slot {
-    g: Arc<Goroutine>,
+    g: Arc<GoroutineHeader>,
     fiber: Fiber,
 }
 
@@ -251,13 +251,13 @@ pub(crate) struct Local {
     index: usize,
     /// `&rt.workers[index]`, looked up once: the hot paths reach it on every switch.
     me: ptr::NonNull<WorkerShared>,
-    /// Given to every goroutine that starts here (`Goroutine::home`).
+    /// Given to every goroutine that starts here (`GoroutineHeader::home`).
     home: Arc<Home>,
     /// References held back by [`release_later`].
     held: Cell<Option<Held>>,
-    fresh: Deque<Arc<Goroutine>>,
+    fresh: Deque<Arc<GoroutineHeader>>,
     /// A stealer of our own `fresh`: takes the oldest end (see [`OLDEST_EVERY`]).
-    oldest: crossbeam_deque::Stealer<Arc<Goroutine>>,
+    oldest: crossbeam_deque::Stealer<Arc<GoroutineHeader>>,
     /// Picks from `fresh` since the last oldest-first one.
     fresh_picks: Cell<u32>,
     /// False only while `fresh` is known to be empty: set whenever this worker puts
@@ -271,14 +271,14 @@ pub(crate) struct Local {
     run_start: Cell<Option<(Instant, usize)>>,
     /// Started goroutines runnable again: (slab slot, stamp).
     ready: RefCell<VecDeque<(u32, u32)>>,
-    /// Stamps for `ready` and `Goroutine::qseq`: the local FIFO order across `fresh` and
+    /// Stamps for `ready` and `GoroutineHeader::qseq`: the local FIFO order across `fresh` and
     /// `ready`.
     seq: Cell<u32>,
     /// The slab slot of the goroutine to run next.
     runnext: Cell<Option<u32>>,
     streak: Cell<u32>,
     /// Fibers of started goroutines that are suspended. A goroutine gets its index when it
-    /// starts (`Goroutine::slot`) and keeps it until it returns.
+    /// starts (`GoroutineHeader::slot`) and keeps it until it returns.
     ///
     /// A resumed goroutine runs in place, through a pointer into its entry: the slab only
     /// grows (`alloc_slot`) or is drained (`teardown`) while no goroutine of this worker runs,
@@ -289,7 +289,7 @@ pub(crate) struct Local {
     /// The running goroutine: points at the `Arc` in the `Slot` that `execute` (or `teardown`)
     /// holds on this worker's stack while the fiber runs; null otherwise. A pointer rather
     /// than a clone saves two reference-count updates per switch.
-    current: Cell<*const Arc<Goroutine>>,
+    current: Cell<*const Arc<GoroutineHeader>>,
     /// Goroutine ids handed out here, taken from the global counter in blocks (Go's
     /// `goidcache`), so spawning on several workers does not share one counter's cache line.
     ids: Cell<(u64, u64)>,
@@ -341,13 +341,13 @@ const SCAN_HEADROOM: usize = 16 * 1024;
 /// What `run_worker` needs to build a worker.
 pub(crate) struct WorkerParts {
     pub(crate) index: usize,
-    pub(crate) fresh: Deque<Arc<Goroutine>>,
+    pub(crate) fresh: Deque<Arc<GoroutineHeader>>,
     pub(crate) parker: Parker,
 }
 
 /// The main goroutine, started directly on worker 0 (the thread that called `run`).
 pub(crate) struct MainGoroutine {
-    pub(crate) g: Arc<Goroutine>,
+    pub(crate) g: Arc<GoroutineHeader>,
     pub(crate) body: Box<dyn FnOnce()>,
 }
 
@@ -520,7 +520,7 @@ impl Local {
         match next {
             Next::Fresh(g) => {
                 // The queue's reference moves into the slot.
-                let gp: *const Goroutine = Arc::as_ptr(&g);
+                let gp: *const GoroutineHeader = Arc::as_ptr(&g);
                 let body = move || {
                     // SAFETY: the fiber runs only while its slot, which owns an `Arc` of this
                     // goroutine, is alive (in the slab, or held by `execute`/`teardown`).

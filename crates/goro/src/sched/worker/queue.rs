@@ -26,7 +26,7 @@ pub(super) fn newer(a: u32, b: u32) -> bool {
 /// Inlined for the common case, a goroutine woken by another goroutine of its own worker
 /// (a hand-off): it goes to `runnext`. Anything else takes [`schedule_woken_elsewhere`].
 #[inline]
-pub(crate) fn schedule_woken(g: &Goroutine) {
+pub(crate) fn schedule_woken(g: &GoroutineHeader) {
     // Only a started goroutine can be parked, so it has a home and a slot; the slot was
     // written before it started, so the unparker's Acquire on the state word sees it.
     let Some(home) = g.home.get() else { return };
@@ -51,7 +51,7 @@ pub(crate) fn schedule_woken(g: &Goroutine) {
 /// [`schedule_woken`] from a thread other than the goroutine's home worker, or during
 /// shutdown: to the home worker's inbox.
 #[inline(never)]
-pub(super) fn schedule_woken_elsewhere(g: &Goroutine, home: &Home, idx: u32) {
+pub(super) fn schedule_woken_elsewhere(g: &GoroutineHeader, home: &Home, idx: u32) {
     if home.rt.is_shut_down() {
         return;
     }
@@ -71,7 +71,7 @@ pub(super) fn schedule_woken_elsewhere(g: &Goroutine, home: &Home, idx: u32) {
 }
 
 /// Records worker `l` as the last to wake `g` (see `push_fresh`).
-pub(super) fn note_waker(g: &Goroutine, l: &Local) {
+pub(super) fn note_waker(g: &GoroutineHeader, l: &Local) {
     g.waker
         .store(u8::try_from(l.index + 1).unwrap_or(0), Ordering::Relaxed);
 }
@@ -79,7 +79,10 @@ pub(super) fn note_waker(g: &Goroutine, l: &Local) {
 /// Puts an unstarted goroutine on the current worker's queue if this thread is a worker of
 /// `rt`, saying whether an idle worker should be woken for it (see `Shared::submit`); gives
 /// it back otherwise.
-pub(crate) fn push_fresh(rt: &Arc<Shared>, g: Arc<Goroutine>) -> Result<bool, Arc<Goroutine>> {
+pub(crate) fn push_fresh(
+    rt: &Arc<Shared>,
+    g: Arc<GoroutineHeader>,
+) -> Result<bool, Arc<GoroutineHeader>> {
     with_local(|l| match l {
         Some(l) if Arc::ptr_eq(&l.rt, rt) => {
             // The first goroutine spawned after a wake-up by a goroutine of another worker
@@ -109,7 +112,7 @@ pub(crate) fn push_fresh(rt: &Arc<Shared>, g: Arc<Goroutine>) -> Result<bool, Ar
 }
 
 impl Local {
-    pub(super) fn stamp(&self, g: &Goroutine) {
+    pub(super) fn stamp(&self, g: &GoroutineHeader) {
         let s = self.seq.get().wrapping_add(1);
         self.seq.set(s);
         g.qseq.store(s, Ordering::Relaxed);
@@ -158,7 +161,7 @@ impl Local {
     }
 
     /// The next unstarted goroutine (newest first, the oldest every [`OLDEST_EVERY`]th time).
-    pub(super) fn pop_fresh(&self) -> Option<Arc<Goroutine>> {
+    pub(super) fn pop_fresh(&self) -> Option<Arc<GoroutineHeader>> {
         let n = self.fresh_picks.get() + 1;
         if n >= OLDEST_EVERY {
             self.fresh_picks.set(0);
@@ -230,7 +233,7 @@ impl Local {
     /// Queues an unstarted goroutine on this worker, stamping its place in the local order and
     /// telling thieves (through `fresh_gen`) when the queue goes from empty to holding work.
     #[inline]
-    pub(super) fn queue_fresh(&self, g: Arc<Goroutine>) {
+    pub(super) fn queue_fresh(&self, g: Arc<GoroutineHeader>) {
         self.stamp(&g);
         if self.fresh.is_empty() {
             // Only this thread writes it.
@@ -244,7 +247,7 @@ impl Local {
         self.fresh_hint.set(true);
     }
 
-    pub(super) fn take_global(&self) -> Option<Arc<Goroutine>> {
+    pub(super) fn take_global(&self) -> Option<Arc<GoroutineHeader>> {
         let g = steal_retrying(|| self.rt.global.steal_batch_and_pop(&self.fresh));
         if g.is_some() {
             self.fresh_hint.set(true);

@@ -5,7 +5,11 @@ use super::*;
 
 impl Local {
     /// Creates the fiber of a goroutine starting on this worker.
-    pub(super) fn start_fiber(&self, g: Arc<Goroutine>, body: impl FnOnce() + 'static) -> Slot {
+    pub(super) fn start_fiber(
+        &self,
+        g: Arc<GoroutineHeader>,
+        body: impl FnOnce() + 'static,
+    ) -> Slot {
         let mut stack = self.take_stack(g.stack_size as usize);
         let asked = match g.stack_size as usize {
             0 => self.rt.stacks.default_size(),
@@ -22,7 +26,7 @@ impl Local {
     /// Gives a starting goroutine its slab index and records it in its header, before it
     /// runs: whoever unparks it later reads the index there.
     #[inline(always)]
-    pub(super) fn alloc_slot(&self, g: &Goroutine) -> u32 {
+    pub(super) fn alloc_slot(&self, g: &GoroutineHeader) -> u32 {
         let idx = self.free_slots.borrow_mut().pop().unwrap_or_else(|| {
             let mut slab = self.slab.borrow_mut();
             slab.push(UnsafeCell::new(None));

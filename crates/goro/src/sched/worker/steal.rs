@@ -16,7 +16,7 @@ impl Local {
 
     /// Steals about half of another worker's unstarted goroutines, once they have waited
     /// there long enough (placement rule 2).
-    pub(super) fn steal(&self) -> Option<Arc<Goroutine>> {
+    pub(super) fn steal(&self) -> Option<Arc<GoroutineHeader>> {
         let n = self.rt.workers.len();
         if n == 1 {
             return None;

@@ -29,7 +29,7 @@ pub(crate) fn trace_chan(op: crate::sched::trace::ChanOp, ch: usize) {
 /// Records a traced wake-up of `g` in the waker's buffer: a worker's of the same runtime, or
 /// the one for plain threads.
 #[cold]
-pub(super) fn trace_wake(g: &Goroutine, rt: &Arc<Shared>) {
+pub(super) fn trace_wake(g: &GoroutineHeader, rt: &Arc<Shared>) {
     let recorded = with_local(|l| match l {
         Some(l) if Arc::ptr_eq(&l.rt, rt) => {
             let ev = crate::sched::trace::wake(g.id);
@@ -46,7 +46,7 @@ pub(super) fn trace_wake(g: &Goroutine, rt: &Arc<Shared>) {
 impl Local {
     /// The start of a traced resume: ends the wake-up arrow pointing at `g`, if any.
     #[cold]
-    pub(super) fn trace_resume(&self, g: &Goroutine) -> f64 {
+    pub(super) fn trace_resume(&self, g: &GoroutineHeader) -> f64 {
         let t0 = crate::sched::trace::now_us();
         if let Some(ev) = crate::sched::trace::woken(g.id, t0) {
             self.trace.borrow_mut().push(ev);
@@ -56,7 +56,7 @@ impl Local {
 
     /// The end of a traced resume: one slice for the time `g` ran.
     #[cold]
-    pub(super) fn trace_slice(&self, g: &Goroutine, t0: f64, why: Option<Suspend>) {
+    pub(super) fn trace_slice(&self, g: &GoroutineHeader, t0: f64, why: Option<Suspend>) {
         let (how, reason) = match why {
             Some(Suspend::Park) => (
                 "park",
