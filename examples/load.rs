@@ -9,6 +9,8 @@
 //!   reported on their own.
 //! - A connection that fails (connect, write, read, a timeout, a response it cannot parse)
 //!   counts one error and is replaced by a new one, until the run's time is up.
+//! - The run ends at its time: a request still in flight then is dropped uncounted (as wrk
+//!   does), so a server that stops answering cannot stretch the run.
 //! - Responses with a status other than 200 are counted, and are requests like the others.
 //!
 //! Each goroutine records into a histogram of its own (1 us buckets below 1 ms, then 1%
@@ -219,13 +221,13 @@ fn content_length(head: &[u8]) -> Option<usize> {
 fn connect(addr: SocketAddr, timeout: Duration) -> io::Result<TcpStream> {
     let c = TcpStream::connect_timeout(&addr, timeout)?;
     let _ = c.set_nodelay(true);
-    c.set_read_timeout(Some(timeout))?;
-    c.set_write_timeout(Some(timeout))?;
     Ok(c)
 }
 
 /// One connection's goroutine: requests until `end`, replacing the connection after each
-/// failure (and, with `close`, after each response).
+/// failure (and, with `close`, after each response). Every wait is bounded by the timeout
+/// and by `end`: a request still in flight when the time is up is dropped uncounted, as wrk
+/// does, so a server that stops answering cannot stretch the run.
 fn client(addr: SocketAddr, req: &[u8], load: &Load, end: Instant) -> Tally {
     let mut t = Tally {
         latency: Histogram::new(),
@@ -235,24 +237,31 @@ fn client(addr: SocketAddr, req: &[u8], load: &Load, end: Instant) -> Tally {
     };
     let mut conn: Option<TcpStream> = None;
     let mut buf = Vec::with_capacity(16 * 1024);
-    while Instant::now() < end {
+    loop {
         let start = Instant::now();
+        if start >= end {
+            break;
+        }
+        let deadline = (start + load.timeout).min(end);
         let mut c = match conn.take() {
             Some(c) => c,
-            None => match connect(addr, load.timeout) {
+            None => match connect(addr, deadline - start) {
                 Ok(c) => {
                     t.connect.record(start.elapsed());
                     buf.clear();
                     c
                 }
+                Err(_) if Instant::now() >= end => break,
                 Err(_) => {
                     t.errors += 1;
                     // Refused or out of ports: pause a little rather than spin.
-                    goro::time::sleep(Duration::from_millis(10));
+                    goro::time::sleep(Duration::from_millis(10).min(end - Instant::now()));
                     continue;
                 }
             },
         };
+        c.set_write_deadline(Some(deadline));
+        c.set_read_deadline(Some(deadline));
         let status = c
             .write_all(req)
             .and_then(|_| read_response(&mut c, &mut buf));
@@ -266,6 +275,7 @@ fn client(addr: SocketAddr, req: &[u8], load: &Load, end: Instant) -> Tally {
                     conn = Some(c);
                 }
             }
+            Err(_) if Instant::now() >= end => break,
             Err(_) => t.errors += 1,
         }
     }
