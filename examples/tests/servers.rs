@@ -46,6 +46,26 @@ fn server(cfg: http::Config) -> (SocketAddr, goro::context::Cancel) {
     (addr, cancel)
 }
 
+/// A bare server for the load generator's tests: a goroutine per connection running
+/// `handle`, until the returned `Cancel` is used or dropped.
+fn raw_server(
+    handle: impl Fn(TcpStream) + Clone + Send + 'static,
+) -> (SocketAddr, goro::context::Cancel) {
+    let ln = goro::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = ln.local_addr().unwrap();
+    let (ctx, cancel) = Context::background().with_cancel();
+    goro::go(move || {
+        let _ = ln.set_read_timeout(Some(Duration::from_millis(50)));
+        while !ctx.is_done() {
+            if let Ok((c, _)) = ln.accept() {
+                let handle = handle.clone();
+                goro::go(move || handle(c));
+            }
+        }
+    });
+    (addr, cancel)
+}
+
 #[test]
 fn keep_alive_serves_several_requests_on_one_connection() {
     on_1_and_2_workers(|| {
@@ -521,26 +541,17 @@ fn the_load_generator_replaces_failed_connections_and_counts_them() {
     // keep-alive: each connection's second request fails. The generator counts the failure,
     // opens a new connection, and goes on, where it used to stop that connection for good.
     common::on(2, || {
-        let ln = goro::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = ln.local_addr().unwrap();
-        let (ctx, cancel) = Context::background().with_cancel();
-        goro::go(move || {
-            let _ = ln.set_read_timeout(Some(Duration::from_millis(50)));
-            while !ctx.is_done() {
-                let Ok((c, _)) = ln.accept() else { continue };
-                goro::go(move || {
-                    let (mut buf, mut chunk) = (Vec::new(), [0u8; 1024]);
-                    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
-                        match (&c).read(&mut chunk) {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                        }
-                    }
-                    let _ = (&c).write_all(
-                        b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n",
-                    );
-                });
+        let (addr, cancel) = raw_server(|c| {
+            let (mut buf, mut chunk) = (Vec::new(), [0u8; 1024]);
+            while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                match (&c).read(&mut chunk) {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                }
             }
+            let _ = (&c).write_all(
+                b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n",
+            );
         });
         let r = load::run(addr, "/", 4, Duration::from_millis(300));
         cancel.cancel();
@@ -575,17 +586,10 @@ fn the_load_generator_ends_on_time_against_a_server_that_never_answers() {
     // ends at its time (it used to wait out the 10 s read timeout), and the unanswered
     // requests are neither answers nor failures.
     common::on(2, || {
-        let ln = goro::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = ln.local_addr().unwrap();
-        let (ctx, cancel) = Context::background().with_cancel();
-        goro::go(move || {
-            let _ = ln.set_read_timeout(Some(Duration::from_millis(50)));
-            let mut held = Vec::new();
-            while !ctx.is_done() {
-                if let Ok((c, _)) = ln.accept() {
-                    held.push(c);
-                }
-            }
+        // Each connection's goroutine holds it, silent, until the test ends.
+        let (addr, cancel) = raw_server(|c| {
+            let mut b = [0u8; 1024];
+            while matches!((&c).read(&mut b), Ok(n) if n > 0) {} // until the client closes
         });
         let t = Instant::now();
         let r = load::run(addr, "/", 4, Duration::from_millis(300));
