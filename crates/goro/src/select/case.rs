@@ -75,18 +75,20 @@ impl<T> Case for RecvCase<'_, T> {
         }
     }
     unsafe fn link(&mut self, signal: &Signal, index: usize) {
-        let Some(ch) = self.ch else { return };
-        let slot = &mut self.slot as *mut Option<T> as *mut ();
-        let w = self.waiter.insert(Waiter::new(signal, index, slot));
-        // SAFETY: locked by the caller; the caller keeps `self` in place until `unlink`.
-        unsafe { ch.state().queue(Queue::Recv).push_back(w) };
+        // SAFETY: as this method's contract.
+        unsafe {
+            link_in(
+                self.ch,
+                &mut self.waiter,
+                &mut self.slot,
+                signal,
+                index,
+                Queue::Recv,
+            )
+        };
     }
     fn unlink(&mut self) {
-        if let (Some(ch), Some(w)) = (self.ch, &self.waiter) {
-            // SAFETY: locked by the caller.
-            unsafe { ch.state() }.queue(Queue::Recv).remove(w);
-        }
-        self.waiter = None;
+        unlink_from(self.ch, &mut self.waiter, Queue::Recv);
     }
     fn finish(&mut self, closed: bool) {
         self.result = Some(match (closed, self.slot.take()) {
@@ -100,6 +102,37 @@ impl<T> Case for RecvCase<'_, T> {
             crate::sched::trace::chan(crate::sched::trace::ChanOp::SelectRecv, self.addr());
         }
     }
+}
+
+/// Links a case's waiter for `signal`, as case `index`, into `queue` of its channel (nothing
+/// for a disabled case): the shared half of `Case::link`.
+///
+/// # Safety
+///
+/// The channel is locked, and the case (its `waiter` and `slot`) does not move until
+/// [`unlink_from`] has run under the lock again.
+unsafe fn link_in<T>(
+    ch: Option<&Chan<T>>,
+    waiter: &mut Option<Waiter>,
+    slot: &mut Option<T>,
+    signal: &Signal,
+    index: usize,
+    queue: Queue,
+) {
+    let Some(ch) = ch else { return };
+    let slot = slot as *mut Option<T> as *mut ();
+    let w = waiter.insert(Waiter::new(signal, index, slot));
+    // SAFETY: locked by the caller, who keeps the case in place until `unlink_from`.
+    unsafe { ch.state().queue(queue).push_back(w) };
+}
+
+/// Unlinks a case's waiter from `queue` if it is still linked (the channel is locked).
+fn unlink_from<T>(ch: Option<&Chan<T>>, waiter: &mut Option<Waiter>, queue: Queue) {
+    if let (Some(ch), Some(w)) = (ch, &*waiter) {
+        // SAFETY: locked by the caller.
+        unsafe { ch.state() }.queue(queue).remove(w);
+    }
+    *waiter = None;
 }
 
 // SAFETY: the only non-`Send` field is the waiter's raw pointers, and a waiter is linked only
@@ -189,18 +222,20 @@ impl<T> Case for SendCase<'_, T> {
         }
     }
     unsafe fn link(&mut self, signal: &Signal, index: usize) {
-        let Some(ch) = self.ch else { return };
-        let slot = &mut self.slot as *mut Option<T> as *mut ();
-        let w = self.waiter.insert(Waiter::new(signal, index, slot));
-        // SAFETY: locked by the caller; the caller keeps `self` in place until `unlink`.
-        unsafe { ch.state().queue(Queue::Send).push_back(w) };
+        // SAFETY: as this method's contract.
+        unsafe {
+            link_in(
+                self.ch,
+                &mut self.waiter,
+                &mut self.slot,
+                signal,
+                index,
+                Queue::Send,
+            )
+        };
     }
     fn unlink(&mut self) {
-        if let (Some(ch), Some(w)) = (self.ch, &self.waiter) {
-            // SAFETY: locked by the caller.
-            unsafe { ch.state() }.queue(Queue::Send).remove(w);
-        }
-        self.waiter = None;
+        unlink_from(self.ch, &mut self.waiter, Queue::Send);
     }
     fn finish(&mut self, closed: bool) {
         self.result = Some(match (closed, self.slot.take()) {
