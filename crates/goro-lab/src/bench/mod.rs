@@ -14,19 +14,15 @@ use clap::Args;
 use serde::Serialize;
 
 mod peers;
-mod shapes;
 mod vs_go;
 mod workloads;
 
-pub use shapes::{
-    hog_latency, longlived8, nonblock_select_race, pool_unbuf, spin_for, LONG_WORK, POOL, POOL_JOB,
-    SLEEPERS,
-};
-
 pub use workloads::{
-    mpmc4x4_b128, parked, pingpong, ring503, rss_bytes, select2_b64, sieve, skynet, spawn_wait,
-    spsc, spsc_b100, spsc_unbuf,
+    hog_latency, longlived8, mpmc4x4_b128, nonblock_select_race, parked, pingpong, pool_unbuf,
+    ring503, rss_bytes, select2_b64, sieve, skynet, spawn_wait, spin_for, spsc, spsc_b100,
+    spsc_unbuf, LONG_WORK, POOL, POOL_JOB, SLEEPERS,
 };
+use workloads::{Workload, WORKLOADS};
 
 /// Arguments of `goro bench`.
 #[derive(Args, Debug)]
@@ -109,117 +105,6 @@ struct Line {
     #[serde(skip)]
     caveat: Option<&'static str>,
 }
-
-struct Workload {
-    name: &'static str,
-    /// What the workload does (in `--json`).
-    note: &'static str,
-    /// Where goro's version differs from BENCH.md's definition for now; printed on the line.
-    caveat: Option<&'static str>,
-    run: fn(u64) -> Measure,
-    size: u64,
-}
-
-const WORKLOADS: &[Workload] = &[
-    Workload {
-        name: "pingpong",
-        note: "main goroutine and one partner, two unbuffered channels, 1,000,000 round trips",
-        caveat: None,
-        run: pingpong,
-        size: 1_000_000,
-    },
-    Workload {
-        name: "spsc_unbuf",
-        note: "one producer sends 10,000,000 ints on an unbuffered channel; main ranges over it",
-        caveat: None,
-        run: spsc_unbuf,
-        size: 10_000_000,
-    },
-    Workload {
-        name: "spsc_b100",
-        note: "one producer sends 10,000,000 ints on a channel of capacity 100",
-        caveat: None,
-        run: spsc_b100,
-        size: 10_000_000,
-    },
-    Workload {
-        name: "mpmc4x4_b128",
-        note: "4 producers, 4 consumers, capacity 128, 8,000,000 messages in all",
-        caveat: None,
-        run: mpmc4x4_b128,
-        size: 8_000_000,
-    },
-    Workload {
-        name: "spawn",
-        note: "1,000,000 goroutines each call WaitGroup::done",
-        caveat: None,
-        run: spawn_wait,
-        size: 1_000_000,
-    },
-    Workload {
-        name: "skynet1M",
-        note: "10-ary tree of 1,111,111 goroutines; each sends its sum on its parent's unbuffered channel",
-        caveat: None,
-        run: skynet,
-        size: 1_000_000,
-    },
-    Workload {
-        name: "select2_b64",
-        note: "two producers send 2,000,000 each on capacity-64 channels; 4,000,000 two-case selects",
-        caveat: None,
-        run: select2_b64,
-        size: 4_000_000,
-    },
-    Workload {
-        name: "ring503",
-        note: "503 goroutines in a ring of unbuffered channels pass a counter 10,000,000 hops",
-        caveat: None,
-        run: ring503,
-        size: 10_000_000,
-    },
-    Workload {
-        name: "sieve5000",
-        note: "concurrent prime sieve on unbuffered channels up to the 5,000th prime (48611)",
-        caveat: None,
-        run: sieve,
-        size: 5_000,
-    },
-    Workload {
-        name: "parked1M",
-        note: "1,000,000 goroutines parked receiving from one channel, then woken by close",
-        caveat: None,
-        run: parked,
-        size: 1_000_000,
-    },
-    Workload {
-        name: "pool_unbuf",
-        note: "8 pool goroutines range over an unbuffered jobs channel; 2,000 jobs of 200 us CPU",
-        caveat: None,
-        run: pool_unbuf,
-        size: 2_000,
-    },
-    Workload {
-        name: "longlived8",
-        note: "8 goroutines, each 200 rounds of 500 us CPU then an unbuffered send to main",
-        caveat: None,
-        run: longlived8,
-        size: 200,
-    },
-    Workload {
-        name: "hog_latency",
-        note: "p99 lateness of 10 goroutines' 1 ms sleeps beside a 1 s CPU loop polling ctx.is_done()",
-        caveat: None,
-        run: hog_latency,
-        size: 1_000,
-    },
-    Workload {
-        name: "nonblock_select_race",
-        note: "100,000 rounds of Go's TestNonblockSelectRace: spawn, select with default, answer",
-        caveat: None,
-        run: nonblock_select_race,
-        size: 100_000,
-    },
-];
 
 /// `size * scale`, kept a power of ten for skynet's tree (sizes here are powers of ten).
 pub fn scaled(size: u64, scale: f64) -> u64 {

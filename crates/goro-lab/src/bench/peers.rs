@@ -1,57 +1,13 @@
-//! `goro bench --peers`: goro against the same workloads on peer libraries
-//! (`goro_benches::peers`), where the workload makes sense for them: crossbeam-channel with OS
+//! `goro bench --peers`: goro against the same workloads on peer libraries (each workload's
+//! file in `workloads/` holds its twins), where the workload makes sense for them: crossbeam-channel with OS
 //! threads (pingpong, spsc, mpmc, select, ring; spawn as thread spawn) and tokio's
 //! multi-thread runtime (spawn, skynet, pingpong, ring, parked1M). Rounds alternate goro and
 //! the peers, as `--vs-go` does with Go, and each ratio is the median of the per-round ratios
 //! (goro's time over the peer's).
 
-use std::time::Duration;
-
-use goro_benches::peers::{crossbeam, tokio};
 use serde::Serialize;
 
 use super::{median_f64, print_json, run_once, size_of, BenchArgs, Plan, Progress, Workload};
-
-/// A peer's version of a workload: size in, (ops, elapsed) out.
-type PeerRun = fn(u64) -> (u64, Duration);
-
-/// crossbeam-channel on OS threads, by workload name, with the factor its size is divided
-/// by: where every operation is a thread hand-off (a futex sleep and wake, microseconds) or a
-/// thread spawn, the full size would take minutes, so those run at 1/100 of it; the time per
-/// operation is what is compared.
-fn crossbeam_for(name: &str) -> Option<(PeerRun, u64)> {
-    Some(match name {
-        "pingpong" => (crossbeam::pingpong, 100),
-        "spsc_unbuf" => (|n| crossbeam::spsc(n, 0), 100),
-        "spsc_b100" => (|n| crossbeam::spsc(n, 100), 1),
-        "mpmc4x4_b128" => (crossbeam::mpmc4x4, 1),
-        "spawn" => (crossbeam::spawn, 100),
-        "select2_b64" => (crossbeam::select2, 1),
-        "ring503" => (crossbeam::ring503, 100),
-        _ => return None,
-    })
-}
-
-/// tokio's multi-thread runtime, by workload name: (ops, elapsed, resident bytes per task).
-type TokioRun = fn(u64, usize) -> (u64, Duration, Option<u64>);
-
-fn tokio_for(name: &str) -> Option<TokioRun> {
-    Some(match name {
-        "pingpong" => |n, w| with_no_bytes(tokio::pingpong(n, w)),
-        "spawn" => |n, w| with_no_bytes(tokio::spawn(n, w)),
-        "skynet1M" => |n, w| with_no_bytes(tokio::skynet(n, w)),
-        "ring503" => |n, w| with_no_bytes(tokio::ring503(n, w)),
-        "parked1M" => |n, w| {
-            let (ops, el, bytes) = tokio::parked(n, w, super::rss_bytes);
-            (ops, el, Some(bytes))
-        },
-        _ => return None,
-    })
-}
-
-fn with_no_bytes((ops, el): (u64, Duration)) -> (u64, Duration, Option<u64>) {
-    (ops, el, None)
-}
 
 /// One peer's figures for one workload.
 #[derive(Debug, Serialize)]
@@ -104,11 +60,11 @@ pub(super) struct PeerRound {
 pub(super) fn peer_round(w: &Workload, workers: usize, scale: f64) -> PeerRound {
     let n = size_of(w, scale);
     let mut r = PeerRound::default();
-    if let Some((f, div)) = crossbeam_for(w.name) {
+    if let Some((f, div)) = w.crossbeam {
         let (ops, el) = f((n / div).max(2));
         r.crossbeam = Some(el.as_nanos() as f64 / ops as f64);
     }
-    if let Some(f) = tokio_for(w.name) {
+    if let Some(f) = w.tokio {
         let (ops, el, bytes) = f(n, workers);
         r.tokio = Some(el.as_nanos() as f64 / ops as f64);
         r.tokio_bytes = bytes;
