@@ -22,8 +22,8 @@
 //!    unstarted goroutines wait in its queue and another worker is idle, the owner hands
 //!    the oldest half to the idle worker. Rule 2 sees the same thing from the other side but
 //!    only as often as a sleeping thief looks (every [`RECHECK`], plus the OS's timer
-//!    slack); a pool whose goroutines start, park on an empty jobs channel, and then compute
-//!    for 200 us per job lost that race in most runs and ran on one core.
+//!    slack): a pool whose goroutines start, park on an empty jobs channel, and then compute
+//!    would lose that race and run on one core.
 //! 4. **Wake where it lives.** A started goroutine that is woken runs on its own worker (in
 //!    `runnext` when its waker is a goroutine of the same worker, else through that
 //!    worker's inbox). A lone spawn wakes no idle worker (`Shared::submit`): its spawner is

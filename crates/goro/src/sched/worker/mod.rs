@@ -100,9 +100,8 @@ const SPIN: Duration = Duration::from_micros(50);
 
 /// Pause instructions between two looks for work while spinning. The time between looks is
 /// the latency of a cross-worker hand-off, but looking is not free: each look reads lines the
-/// other workers write, and makes their next write miss. Measured on a ping-pong between two
-/// goroutines on different workers (2 vCPU EPYC): 4 pauses 3.3 us per round trip, 16 pauses
-/// 1.25 us, 32 pauses 1.7 us, 128 pauses 4.5 us.
+/// other workers write, and makes their next write miss. 16 was the best of 4, 16, 32 and 128
+/// on a ping-pong between goroutines on different workers (docs/bench-journal.md).
 const SPIN_PAUSES: u32 = 16;
 
 /// `runnext` may win this many ticks in a row; then the queues get a turn, so a pair of
