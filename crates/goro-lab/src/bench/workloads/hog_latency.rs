@@ -17,7 +17,7 @@ pub(crate) const HOG_LATENCY: Workload = Workload {
     tokio: None,
 };
 
-/// Sleepers in [`hog_latency`].
+/// Sleepers in this workload.
 pub const SLEEPERS: usize = 10;
 
 /// hog_latency: [`SLEEPERS`] goroutines each sleep 1 ms in a loop; once they run, a CPU-bound

@@ -17,7 +17,7 @@ pub(crate) const LONGLIVED8: Workload = Workload {
     tokio: None,
 };
 
-/// One round's work in [`longlived8`].
+/// One round's work in this workload.
 pub const LONG_WORK: Duration = Duration::from_micros(500);
 
 /// longlived8: [`POOL`] long-lived goroutines, each `rounds` times computing for

@@ -17,10 +17,10 @@ pub(crate) const POOL_UNBUF: Workload = Workload {
     tokio: None,
 };
 
-/// Goroutines in [`pool_unbuf`]'s pool and in [`longlived8`].
+/// Goroutines in this workload's pool, and in longlived8.
 pub const POOL: usize = 8;
 
-/// One job of [`pool_unbuf`].
+/// One job of this workload.
 pub const POOL_JOB: Duration = Duration::from_micros(200);
 
 /// pool_unbuf: the most common worker pool in Go code. [`POOL`] goroutines range over an

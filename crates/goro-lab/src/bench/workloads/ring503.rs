@@ -17,7 +17,7 @@ pub(crate) const RING503: Workload = Workload {
     tokio: Some(|n, w| super::no_bytes(on_tokio(n, w))),
 };
 
-/// Goroutines in [`ring503`].
+/// Goroutines in the ring.
 pub const RING: usize = 503;
 
 /// ring503: 503 goroutines in a ring of unbuffered channels pass a counter `hops` times; the

@@ -44,12 +44,12 @@ pub fn on_goro(n: u64, cap: usize) -> Measure {
     Measure::timed(n, elapsed, sum)
 }
 
-/// spsc_unbuf: [`spsc`] on an unbuffered channel.
+/// spsc_unbuf: [`on_goro`] on an unbuffered channel.
 pub fn on_goro_unbuf(n: u64) -> Measure {
     on_goro(n, 0)
 }
 
-/// spsc_b100: [`spsc`] on a channel of capacity 100.
+/// spsc_b100: [`on_goro`] on a channel of capacity 100.
 pub fn on_goro_b100(n: u64) -> Measure {
     on_goro(n, 100)
 }
