@@ -107,7 +107,7 @@ pub use sched::goroutine::{go, Builder, JoinError, JoinHandle, SpawnError, Spawn
 pub use sched::runtime::{
     run, Exit, Handle, RunError, Runtime, RuntimeBuilder, DEADLOCK_GRACE, DEFAULT_STACK_SIZE,
 };
-pub use sched::{current_id, current_name, workers, yield_now};
+pub use sched::{current_id, current_name, num_goroutine, workers, yield_now};
 pub use select::{RecvOperand, RecvToken, Select, SendOperand, SendToken};
 pub use wait::park::{park, Unparker};
 pub use wait::reason::WaitReason;

@@ -436,3 +436,29 @@ fn waitgroup_done_past_zero_panics_and_keeps_the_count_at_zero() {
     wg.done();
     wg.wait();
 }
+
+#[test]
+fn waitgroup_go_counts_each_goroutine_until_it_returns_or_panics() {
+    on_1_and_2_workers(|| {
+        let wg = WaitGroup::new();
+        let ran = Arc::new(AtomicUsize::new(0));
+        let handles: Vec<_> = (0..50u64)
+            .map(|i| {
+                let ran = ran.clone();
+                wg.go(move || {
+                    goro::time::sleep(Duration::from_millis(i % 5));
+                    ran.fetch_add(1, Ordering::SeqCst);
+                    i
+                })
+            })
+            .collect();
+        // One that panics still counts down, so `wait` returns.
+        let boom = wg.go(|| -> u64 { std::panic::panic_any("on purpose") });
+        wg.wait();
+        assert_eq!(ran.load(Ordering::SeqCst), 50);
+        assert_eq!(wg.count(), 0);
+        let sum: u64 = handles.into_iter().map(|h| h.join().unwrap()).sum();
+        assert_eq!(sum, (0..50).sum());
+        assert!(boom.join().is_err());
+    });
+}

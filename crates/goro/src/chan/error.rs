@@ -100,6 +100,30 @@ impl<T> SendTimeoutError<T> {
     }
 }
 
+impl TryRecvError {
+    /// True if nothing was there to receive (the channel is open).
+    pub fn is_empty(&self) -> bool {
+        matches!(self, TryRecvError::Empty)
+    }
+
+    /// True if the channel is closed and drained.
+    pub fn is_closed(&self) -> bool {
+        matches!(self, TryRecvError::Closed)
+    }
+}
+
+impl RecvTimeoutError {
+    /// True if the deadline passed (the channel is open).
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, RecvTimeoutError::Timeout)
+    }
+
+    /// True if the channel is closed and drained.
+    pub fn is_closed(&self) -> bool {
+        matches!(self, RecvTimeoutError::Closed)
+    }
+}
+
 impl<T> From<SendError<T>> for TrySendError<T> {
     fn from(e: SendError<T>) -> Self {
         TrySendError::Closed(e.0)
@@ -221,3 +245,18 @@ impl Error for TryRecvError {}
 impl Error for RecvTimeoutError {}
 impl Error for CloseError {}
 impl Error for CapacityError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_error_says_which_case_it_is() {
+        assert!(TryRecvError::Empty.is_empty() && !TryRecvError::Empty.is_closed());
+        assert!(TryRecvError::Closed.is_closed() && !TryRecvError::Closed.is_empty());
+        assert!(RecvTimeoutError::Timeout.is_timeout() && !RecvTimeoutError::Timeout.is_closed());
+        assert!(RecvTimeoutError::Closed.is_closed() && !RecvTimeoutError::Closed.is_timeout());
+        assert!(TrySendError::Full(1).is_full() && TrySendError::Closed(1).is_closed());
+        assert!(SendTimeoutError::Timeout(1).is_timeout());
+    }
+}

@@ -494,6 +494,44 @@ impl<T> Drop for Receiver<T> {
     }
 }
 
+/// Channel ends compare, order and hash by the channel they belong to (Go's channels are
+/// comparable): two `Sender`s are equal when they send on the same channel, two `Receiver`s
+/// when they receive from the same one, so either can key a map or a set. (Clippy's
+/// `mutable_key_type` lint fires on such a map: the channel has interior mutability, but the
+/// hash is its address, which never changes.)
+macro_rules! compare_by_channel {
+    ($end:ident, $addr:expr) => {
+        impl<T> PartialEq for $end<T> {
+            fn eq(&self, other: &Self) -> bool {
+                $addr(self) == $addr(other)
+            }
+        }
+
+        impl<T> Eq for $end<T> {}
+
+        impl<T> PartialOrd for $end<T> {
+            fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+                Some(self.cmp(other))
+            }
+        }
+
+        impl<T> Ord for $end<T> {
+            fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+                $addr(self).cmp(&$addr(other))
+            }
+        }
+
+        impl<T> std::hash::Hash for $end<T> {
+            fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+                $addr(self).hash(state);
+            }
+        }
+    };
+}
+
+compare_by_channel!(Sender, |s: &Sender<T>| Arc::as_ptr(&s.ch) as usize);
+compare_by_channel!(Receiver, |r: &Receiver<T>| r.ch.raw() as usize);
+
 impl<T> fmt::Debug for Sender<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Sender")
@@ -572,5 +610,33 @@ impl<T> IntoIterator for Receiver<T> {
     type IntoIter = IntoIter<T>;
     fn into_iter(self) -> IntoIter<T> {
         IntoIter { rx: self }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use std::collections::{BTreeSet, HashMap};
+
+    #[test]
+    // The ends hash by the channel's address, which never changes: clippy's lint cannot see
+    // that, as for any `Arc` of something with interior mutability.
+    #[allow(clippy::mutable_key_type)]
+    fn channel_ends_are_keys_by_the_channel_they_belong_to() {
+        let (tx1, rx1) = super::chan::<u8>(1);
+        let (tx2, rx2) = super::chan::<u8>(1);
+        assert_eq!(tx1, tx1.clone());
+        assert_eq!(rx1, rx1.clone());
+        assert_ne!(tx1, tx2);
+        assert_ne!(rx1, rx2);
+        let mut names = HashMap::new();
+        names.insert(tx1.clone(), "first");
+        names.insert(tx2.clone(), "second");
+        assert_eq!(names[&tx1.clone()], "first");
+        assert_eq!(names[&tx2], "second");
+        let set: BTreeSet<_> = [rx1.clone(), rx2.clone(), rx1.clone()]
+            .into_iter()
+            .collect();
+        assert_eq!(set.len(), 2);
+        assert!(rx1 < rx2 || rx2 < rx1);
     }
 }

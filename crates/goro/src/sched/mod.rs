@@ -71,6 +71,30 @@ pub fn yield_now() {
     }
 }
 
+/// How many goroutines the calling goroutine's runtime has alive now, counting the caller and
+/// the main goroutine (Go's `runtime.NumGoroutine`); 0 on a plain OS thread. The same count as
+/// [`debug::goroutines_count`](crate::debug::goroutines_count).
+///
+/// # Examples
+///
+/// ```
+/// goro::run(|| {
+///     assert_eq!(goro::num_goroutine(), 1); // main
+///     let (tx, rx) = goro::chan::<()>(0);
+///     let h = goro::go(move || rx.recv());
+///     goro::yield_now();
+///     assert_eq!(goro::num_goroutine(), 2);
+///     drop(tx);
+///     h.join().unwrap().unwrap_err();
+/// })
+/// .unwrap();
+/// assert_eq!(goro::num_goroutine(), 0);
+/// ```
+#[doc(alias = "NumGoroutine")]
+pub fn num_goroutine() -> usize {
+    crate::debug::goroutines_count()
+}
+
 /// The id of the calling goroutine (the main goroutine of the first runtime is 1), or `None`
 /// on a plain OS thread.
 ///

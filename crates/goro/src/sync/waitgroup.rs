@@ -102,6 +102,49 @@ impl WaitGroup {
         self.inner.count.fetch_add(n, Ordering::Relaxed);
     }
 
+    /// Starts `f` on a new goroutine counted in the group: `add(1)` now, `done()` when `f`
+    /// returns or panics (Go 1.25's `wg.Go`). The goroutine's handle is returned; dropping it
+    /// detaches the goroutine as usual.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    ///
+    /// goro::run(|| {
+    ///     let wg = goro::sync::WaitGroup::new();
+    ///     let sum = Arc::new(AtomicUsize::new(0));
+    ///     for i in 1..=10 {
+    ///         let sum = sum.clone();
+    ///         wg.go(move || sum.fetch_add(i, Ordering::Relaxed));
+    ///     }
+    ///     wg.wait();
+    ///     assert_eq!(sum.load(Ordering::Relaxed), 55);
+    /// })
+    /// .unwrap();
+    /// ```
+    #[track_caller]
+    pub fn go<F, T>(&self, f: F) -> crate::JoinHandle<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        /// Calls `done` when dropped: on return and while a panic unwinds.
+        struct Done(WaitGroup);
+        impl Drop for Done {
+            fn drop(&mut self) {
+                self.0.done();
+            }
+        }
+        self.add(1);
+        let done = Done(self.clone());
+        crate::go(move || {
+            let _done = done;
+            f()
+        })
+    }
+
     /// Subtracts one from the count, waking every waiter when it reaches zero.
     ///
     /// # Panics
