@@ -467,8 +467,11 @@ impl RuntimeBuilder {
                  unwound nor dropped"
             );
         }
-        if unwound > 0 && self.report {
-            eprintln!("goro: {unwound} goroutine(s) still alive when main returned were unwound:");
+        // The report counts what it lists: goroutines that had started. One that was only
+        // waiting to run is dropped unstarted and is not a leak.
+        let listed = ending.listed.get().min(unwound);
+        if listed > 0 && self.report {
+            eprintln!("goro: {listed} goroutine(s) still alive when main returned were unwound:");
             for line in ending.leaks.borrow().lines() {
                 eprintln!("goro:   {line}");
             }
@@ -510,6 +513,9 @@ struct MainEnding<T> {
     out: Rc<RefCell<Option<std::thread::Result<T>>>>,
     alive: Arc<AtomicUsize>,
     leaks: Rc<RefCell<String>>,
+    /// How many goroutines the leak report lists: the started ones (an unstarted goroutine
+    /// only waited to run; its closure is dropped without a word).
+    listed: Rc<std::cell::Cell<usize>>,
 }
 
 impl<T> Default for MainEnding<T> {
@@ -518,6 +524,7 @@ impl<T> Default for MainEnding<T> {
             out: Rc::new(RefCell::new(None)),
             alive: Arc::new(AtomicUsize::new(0)),
             leaks: Rc::new(RefCell::new(String::new())),
+            listed: Rc::new(std::cell::Cell::new(0)),
         }
     }
 }
@@ -536,7 +543,7 @@ impl<T: 'static> MainEnding<T> {
         F: FnOnce() -> T + 'static,
     {
         let (out, rt2, alive) = (self.out.clone(), rt.clone(), self.alive.clone());
-        let leaks = self.leaks.clone();
+        let (leaks, listed) = (self.leaks.clone(), self.listed.clone());
         let body: Box<dyn FnOnce()> = Box::new(move || {
             match panic::catch_unwind(AssertUnwindSafe(f)) {
                 // Shutdown's unwind (a deadlock ended the run while main waited): not main's
@@ -548,7 +555,9 @@ impl<T: 'static> MainEnding<T> {
             let n = rt2.live().saturating_sub(1);
             alive.store(n, Ordering::SeqCst);
             if report && n > 0 {
-                *leaks.borrow_mut() = leak_report(&rt2);
+                let (text, count) = leak_report(&rt2);
+                *leaks.borrow_mut() = text;
+                listed.set(count);
             }
             rt2.begin_shutdown();
         });
@@ -560,8 +569,9 @@ impl<T: 'static> MainEnding<T> {
 
 /// The leak report, written by the main goroutine as it returns: who is still there,
 /// grouped, before they are unwound; those in a partial deadlock (`debug::leaks`) marked,
-/// when there are few enough for the check to be quick.
-fn leak_report(rt: &Shared) -> String {
+/// when there are few enough for the check to be quick. Returns it with how many goroutines
+/// it lists.
+fn leak_report(rt: &Shared) -> (String, usize) {
     let me = crate::sched::worker::current_goroutine_id();
     let (gs, _) = rt.dump(Duration::from_millis(200), false);
     let gs: Vec<_> = gs.into_iter().filter(|g| Some(g.id) != me).collect();
@@ -570,7 +580,8 @@ fn leak_report(rt: &Shared) -> String {
     } else {
         std::collections::HashSet::new()
     };
-    crate::debug::format_grouped_marking(&gs, |g| leaked.contains(&g.id))
+    let text = crate::debug::format_grouped_marking(&gs, |g| leaked.contains(&g.id));
+    (text, gs.len())
 }
 
 /// Wraps the process's panic hook, once: a panic on a goroutine is announced with the
