@@ -766,3 +766,33 @@ fn the_fd_limit_is_raised_at_start_unless_kept() {
         e.out
     );
 }
+
+/// A panic hook that takes 100 ms of CPU (a slow backtrace, a logger) before printing.
+#[test]
+#[ignore = "run by a_slow_panic_hook_is_not_called_a_hog"]
+fn child_slow_panic_hook() {
+    std::panic::set_hook(Box::new(|_| {
+        let t = Instant::now();
+        while t.elapsed() < Duration::from_millis(100) {
+            std::hint::spin_loop();
+        }
+        eprintln!("slow hook done");
+    }));
+    goro::Runtime::builder()
+        .workers(1)
+        .run(|| {
+            let h = goro::go(|| -> u32 { panic!("on purpose") });
+            assert!(h.join().is_err());
+        })
+        .unwrap();
+    println!("CHILD DONE");
+}
+
+#[test]
+fn a_slow_panic_hook_is_not_called_a_hog() {
+    // The monitor used to warn that the goroutine "has computed for 10ms ... without
+    // yielding" while the hook printed its panic.
+    let out = child_passes("child_slow_panic_hook", LIMIT);
+    assert!(out.contains("slow hook done"), "{out}");
+    assert!(!out.contains("without yielding"), "{out}");
+}

@@ -421,8 +421,9 @@ impl Monitor {
         if !w.stealer.is_empty() {
             rt.wake_idle(true);
         }
-        if r.held.load(Ordering::Relaxed) {
-            // A goroutine holding its thread through a panic says so itself.
+        if r.held.load(Ordering::Relaxed) || r.printing_panic.load(Ordering::Relaxed) {
+            // A goroutine holding its thread through a panic says so itself; one whose panic
+            // is being printed is not hogging anything either.
             return true;
         }
         let wall = now.duration_since(s.since);

@@ -63,6 +63,9 @@ pub(crate) struct Running {
     /// True while that goroutine waits with the worker's thread, because it parked while
     /// unwinding from a panic (see `worker::park_holding_thread`): blocked, not computing.
     pub(crate) held: AtomicBool,
+    /// True while the panic hook prints a goroutine's panic (message and backtrace can take
+    /// a while to write): the monitor does not call that a goroutine hogging its worker.
+    pub(crate) printing_panic: AtomicBool,
 }
 
 /// The shared half of one worker.

@@ -598,13 +598,17 @@ fn install_panic_hook() {
     ONCE.call_once(|| {
         let prev = panic::take_hook();
         panic::set_hook(Box::new(move |info| {
-            if let Some((id, name, site)) = worker::current_goroutine_label() {
-                match name {
-                    Some(n) => eprintln!("goroutine {id} \"{n}\" (created at {site}) panicked:"),
-                    None => eprintln!("goroutine {id} (created at {site}) panicked:"),
+            worker::while_printing_panic(|| {
+                if let Some((id, name, site)) = worker::current_goroutine_label() {
+                    match name {
+                        Some(n) => {
+                            eprintln!("goroutine {id} \"{n}\" (created at {site}) panicked:")
+                        }
+                        None => eprintln!("goroutine {id} (created at {site}) panicked:"),
+                    }
                 }
-            }
-            prev(info);
+                prev(info);
+            })
         }));
     });
 }

@@ -362,3 +362,31 @@ impl Local {
         unsafe { p.as_ref() }.map(f)
     }
 }
+
+/// Runs `f` (the panic hook) with the current worker marked as printing a panic, so the
+/// monitor does not warn about the time it takes; on a plain thread, just runs it.
+pub(crate) fn while_printing_panic(f: impl FnOnce()) {
+    /// Clears the mark however `f` ends.
+    struct Clear(Option<*const WorkerShared>);
+    impl Drop for Clear {
+        fn drop(&mut self) {
+            if let Some(w) = self.0 {
+                // SAFETY: the worker's shared half lives as long as its runtime, which
+                // outlives the goroutine whose panic is printed here.
+                unsafe { &*w }
+                    .running
+                    .printing_panic
+                    .store(false, Ordering::Relaxed);
+            }
+        }
+    }
+    let me = with_local(|l| {
+        l.map(|l| {
+            let me = l.me();
+            me.running.printing_panic.store(true, Ordering::Relaxed);
+            std::ptr::from_ref(me)
+        })
+    });
+    let _clear = Clear(me);
+    f();
+}
