@@ -1,5 +1,6 @@
-//! The errors of channel operations. Every error of a send carries the value back (DESIGN
-//! decision 6: where Go panics, goro returns an error and loses nothing).
+//! The errors of channel operations. Every error of a send carries the value back
+//! (docs/DESIGN.md, "Go's channel semantics, nothing lost": where Go panics, goro returns an
+//! error and loses nothing).
 
 use std::error::Error;
 use std::fmt;

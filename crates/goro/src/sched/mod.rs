@@ -17,11 +17,12 @@
 //! * [`monitor`]: the watchdog thread (hogs, overdue timers, deadlocks); [`trace`]: the
 //!   execution tracer's events and JSON.
 //!
-//! The shape follows Go's `proc.go` (DESIGN decision 3): one worker per core, a local queue and
-//! a `runnext` slot per worker, a global queue checked every 61st tick, idle workers that spin
-//! and steal before sleeping on a futex. It differs in one place, on purpose (decision 2): a
-//! goroutine that has started never changes worker, so only *unstarted* goroutines are stolen,
-//! and a goroutine woken from another thread is sent back to its home worker's inbox.
+//! The shape follows Go's `proc.go` (docs/DESIGN.md, "Go's scheduler shape"): one worker per
+//! core, a local queue and a `runnext` slot per worker, a global queue checked every 61st
+//! tick, idle workers that spin and steal before sleeping on a futex. It differs in one place,
+//! on purpose ("Pinned once started"): a goroutine that has started never changes worker, so
+//! only *unstarted* goroutines are stolen, and a goroutine woken from another thread is sent
+//! back to its home worker's inbox.
 
 pub(crate) mod goroutine;
 pub(crate) mod monitor;

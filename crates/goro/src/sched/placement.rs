@@ -1,8 +1,8 @@
 //! Placement: which worker a goroutine starts on. A goroutine that has started never changes
-//! worker (DESIGN decision 2: its stack may hold `!Send` values and thread-local borrows),
-//! so where it *starts* decides where it will ever run. This module holds the rules as pure
-//! functions of what a worker can observe, so that each is tested without timing
-//! (`tests` below); `worker.rs` reads the observations and acts on the answers.
+//! worker (docs/DESIGN.md, "Pinned once started": its stack may hold `!Send` values and
+//! thread-local borrows), so where it *starts* decides where it will ever run. This module
+//! holds the rules as pure functions of what a worker can observe, so that each is tested
+//! without timing (`tests` below); `worker/` reads the observations and acts on the answers.
 //!
 //! The rules, in the order a goroutine meets them:
 //!

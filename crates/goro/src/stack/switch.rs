@@ -1,6 +1,6 @@
 //! The context switch: a goroutine's body runs as a `corosensei` coroutine on a pooled stack.
 //!
-//! # Why this is sound (DESIGN decision 2: a goroutine never changes OS thread)
+//! # Why this is sound (docs/DESIGN.md, "Pinned once started": a goroutine never changes OS thread)
 //!
 //! Moving a suspended stack to another OS thread is undefined behaviour in Rust: code on that
 //! stack may hold references into the old thread's thread-local storage, and LLVM may have
@@ -14,9 +14,9 @@
 //!   thread), is resumed only there, and is dropped there (at exit or at shutdown). `Fiber`
 //!   holds a `corosensei::Coroutine` and a raw pointer, so the compiler itself refuses to let it
 //!   leave the thread.
-//! * What other threads hold is only the goroutine's header (`Arc<GoroutineHeader>`: id, state word,
-//!   home worker), which is `Send + Sync`. Waking a goroutine from another thread pushes that
-//!   header onto its home worker's inbox; the home worker does the resuming.
+//! * What other threads hold is only the goroutine's header (`Arc<GoroutineHeader>`: id,
+//!   state word, home worker), which is `Send + Sync`. Waking a goroutine from another thread
+//!   pushes that header onto its home worker's inbox; the home worker does the resuming.
 //!
 //! The one `unsafe` this justifies is in [`suspend`]: dereferencing the raw pointer to the
 //! running coroutine's `Yielder`. The `Yielder` lives at the base of the coroutine's stack for

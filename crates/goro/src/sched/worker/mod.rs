@@ -3,9 +3,9 @@
 //! Each worker owns, in [`Local`] (on its own thread, reached through one thread-local pointer):
 //!
 //! * `fresh`: its deque of **unstarted** goroutines, whose stealer other workers use (only
-//!   unstarted goroutines may change worker, DESIGN decision 2). The owner takes the *newest*
-//!   (LIFO), thieves take the *oldest* half: a goroutine that spawns others and then waits runs
-//!   its newest child next, depth first, as Go's `runnext` does for a new goroutine and as
+//!   unstarted goroutines may change worker: docs/DESIGN.md, "Pinned once started"). The
+//!   owner takes the *newest* (LIFO), thieves take the *oldest* half: a goroutine that spawns
+//!   others and then waits runs its newest child next, depth first, as Go's `runnext` does for a new goroutine and as
 //!   rayon does, which keeps few stacks in use (skynet's million goroutines touch a few dozen
 //!   stacks instead of a hundred thousand); thieves get the oldest, largest pieces of work.
 //!   Every [`OLDEST_EVERY`]th pick the owner takes the oldest instead, so no unstarted goroutine
@@ -41,7 +41,7 @@
 //!
 //! | file | owns |
 //! |---|---|
-//! | `queue.rs` | `runnext`, `ready`, `fresh`, the inbox and spawn queue: where woken and new goroutines go |
+//! | `queue.rs` | `runnext`, `ready`, `fresh`, the inbox and spawn queue: where goroutines go |
 //! | `steal.rs` | taking unstarted goroutines from other workers and giving them away |
 //! | `idle.rs` | the spin and the sleep (futex, or `epoll_wait` with the poll role) |
 //! | `timers.rs` | arming and firing this worker's timers |
@@ -644,8 +644,8 @@ impl Local {
     /// and drop the unstarted ones.
     ///
     /// Each suspended goroutine is resumed to unwind (`CurrentFiber::set_unwinding`), which
-    /// throws shutdown's unwind from its park (`stack::switch::unwind_for_shutdown`). Most end there. One that
-    /// suspends again is resumed again in the next round: it caught the unwind and parked
+    /// throws shutdown's unwind from its park (`stack::switch::unwind_for_shutdown`). Most end
+    /// there. One that suspends again is resumed again in the next round: it caught the unwind and parked
     /// again (a request loop that isolates panics), or a destructor on its way out waits (for
     /// a channel, a join, a blocking call that still holds its stack), and its unwind cannot
     /// be thrown while that runs (it gets a spurious wake-up). Rounds go on while goroutines
