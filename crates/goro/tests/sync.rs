@@ -462,3 +462,31 @@ fn waitgroup_go_counts_each_goroutine_until_it_returns_or_panics() {
         assert!(boom.join().is_err());
     });
 }
+
+#[test]
+fn an_errgroup_clone_is_the_same_group() {
+    // A goroutine of the group adds more work through a clone; `wait` waits for all of it
+    // and returns the first error, whichever goroutine returned it.
+    on_1_and_2_workers(|| {
+        let g: ErrGroup<String> = ErrGroup::new();
+        let done = Arc::new(AtomicUsize::new(0));
+        let (g2, d) = (g.clone(), done.clone());
+        g.go(move || {
+            for i in 0..5 {
+                let d = d.clone();
+                g2.go(move || {
+                    goro::time::sleep(Duration::from_millis(2));
+                    d.fetch_add(1, Ordering::SeqCst);
+                    if i == 4 {
+                        Err("the fifth failed".to_string())
+                    } else {
+                        Ok(())
+                    }
+                });
+            }
+            Ok(())
+        });
+        assert_eq!(g.wait(), Err("the fifth failed".to_string()));
+        assert_eq!(done.load(Ordering::SeqCst), 5);
+    });
+}

@@ -42,6 +42,16 @@ pub struct ErrGroup<E> {
     inner: Arc<Inner<E>>,
 }
 
+/// A clone is the same group (Go passes a `*errgroup.Group`): a goroutine can take one and
+/// add work to the group it runs in, and `wait` on any clone waits for all of it.
+impl<E> Clone for ErrGroup<E> {
+    fn clone(&self) -> Self {
+        ErrGroup {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
 impl<E> fmt::Debug for ErrGroup<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ErrGroup")
