@@ -415,3 +415,64 @@ fn sleep_on_a_plain_thread_sleeps_the_thread() {
     goro::time::sleep(Duration::from_millis(10));
     assert!(t.elapsed() >= Duration::from_millis(10));
 }
+
+// ---- after_func ----
+
+#[test]
+fn after_func_calls_on_a_goroutine_even_when_the_handle_is_dropped() {
+    on_1_and_2_workers(|| {
+        let (tx, rx) = goro::chan(4);
+        for i in 0..3u32 {
+            let tx = tx.clone();
+            // Dropped at once: Go's runtime keeps the timer, so does goro's.
+            drop(goro::time::after_func(
+                Duration::from_millis(2),
+                move || {
+                    let _ = tx.try_send((i, goro::current_id().is_some()));
+                },
+            ));
+        }
+        let mut got: Vec<_> = (0..3).map(|_| rx.recv().unwrap()).collect();
+        got.sort_unstable();
+        assert_eq!(got, vec![(0, true), (1, true), (2, true)]);
+    });
+}
+
+#[test]
+fn after_func_stopped_in_time_never_calls_and_reset_calls_again() {
+    on_1_and_2_workers(|| {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let c = calls.clone();
+        let t = goro::time::after_func(Duration::from_millis(20), move || {
+            c.fetch_add(1, Ordering::SeqCst);
+        });
+        assert!(t.stop(), "it was pending");
+        assert!(!t.stop(), "already stopped");
+        goro::time::sleep(Duration::from_millis(60));
+        assert_eq!(calls.load(Ordering::SeqCst), 0, "a stopped call happened");
+        // Reset arms it again, after a stop and after a call alike.
+        assert!(!t.reset(Duration::from_millis(1)));
+        let wait_for = |n: usize| {
+            let start = Instant::now();
+            while calls.load(Ordering::SeqCst) < n {
+                assert!(start.elapsed() < Duration::from_secs(10), "never called");
+                goro::time::sleep(Duration::from_millis(1));
+            }
+        };
+        wait_for(1);
+        assert!(!t.stop(), "nothing pending after the call");
+        t.reset(Duration::from_millis(1));
+        wait_for(2);
+        goro::time::sleep(Duration::from_millis(20));
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+    });
+}
+
+#[test]
+fn after_func_from_a_plain_thread_calls_on_a_thread() {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let _t = goro::time::after_func(Duration::from_millis(2), move || {
+        let _ = tx.send(goro::current_id());
+    });
+    assert_eq!(rx.recv_timeout(Duration::from_secs(10)), Ok(None));
+}

@@ -7,6 +7,8 @@
 //! * [`after`] and [`tick`] return a channel that receives the time once, or every period.
 //! * [`Timer`] and [`Ticker`] (`timer.rs`) can be stopped and reset, with Go 1.23's guarantee
 //!   that no stale value is received afterwards; its module doc has the protocol.
+//! * [`after_func`] (`after_func.rs`) calls a function on a goroutine of its own after a
+//!   delay, and can be stopped or reset.
 //! * `thread.rs` is the timer thread that serves timers armed on plain OS threads.
 //!
 //! The heaps themselves are `sched::timers`: one per worker, touched only by its thread, fired
@@ -14,6 +16,7 @@
 //! A timer lives on the heap of the thread that armed it, so timers armed anywhere fire, with
 //! no cross-thread queue.
 
+mod after_func;
 pub(crate) mod thread;
 pub(crate) mod timer;
 
@@ -23,6 +26,7 @@ use crate::chan::{chan, Receiver, WeakSender};
 use crate::sched::timers::{Due, Fire};
 use crate::sched::worker;
 
+pub use after_func::{after_func, AfterFunc};
 pub use timer::{armed, Ticker, Timer, ZeroPeriod};
 
 /// Pauses the calling goroutine for at least `d` (Go's `time.Sleep`). Other goroutines keep
