@@ -1,4 +1,4 @@
-//! [`after_func`]: call a function on a goroutine of its own once a duration has passed (Go's
+//! [`after_func()`]: call a function on a goroutine of its own once a duration has passed (Go's
 //! `time.AfterFunc`).
 //!
 //! # Protocol
@@ -23,7 +23,7 @@ use super::timer::{arm, armed_token, deadline_after, Armed};
 use crate::sched::runtime::Handle;
 use crate::sched::timers::{Due, Fire};
 
-/// A pending call made by [`after_func`]: it can be stopped, or reset to a new delay.
+/// A pending call made by [`after_func()`]: it can be stopped, or reset to a new delay.
 /// Dropping it leaves the call pending.
 #[derive(Clone)]
 pub struct AfterFunc {

@@ -7,7 +7,7 @@
 //! * [`after`] and [`tick`] return a channel that receives the time once, or every period.
 //! * [`Timer`] and [`Ticker`] (`timer.rs`) can be stopped and reset, with Go 1.23's guarantee
 //!   that no stale value is received afterwards; its module doc has the protocol.
-//! * [`after_func`] (`after_func.rs`) calls a function on a goroutine of its own after a
+//! * [`after_func()`] (`after_func.rs`) calls a function on a goroutine of its own after a
 //!   delay, and can be stopped or reset.
 //! * `thread.rs` is the timer thread that serves timers armed on plain OS threads.
 //!
