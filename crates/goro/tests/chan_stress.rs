@@ -656,3 +656,41 @@ fn deadline_waits_completed_by_a_counterpart_return_at_once() {
         })
         .unwrap();
 }
+
+#[test]
+fn select_with_a_default_timeout_waits_that_long_and_no_longer_than_a_case() {
+    common::on_1_and_2_workers(|| {
+        // Nothing ready: the default runs, after the timeout, not before.
+        let (_keep, quiet) = goro::chan::<u8>(0);
+        let start = std::time::Instant::now();
+        let r = goro::select! {
+            recv(quiet) -> v => v.ok(),
+            default(std::time::Duration::from_millis(20)) => None,
+        };
+        assert_eq!(r, None);
+        assert!(start.elapsed() >= std::time::Duration::from_millis(20));
+        // A case that becomes ready within the timeout wins.
+        let (tx, rx) = goro::chan::<u8>(0);
+        goro::go(move || {
+            goro::time::sleep(std::time::Duration::from_millis(5));
+            tx.send(7).unwrap();
+        });
+        let r = goro::select! {
+            recv(rx) -> v => v.ok(),
+            default(std::time::Duration::from_secs(30)) => None,
+        };
+        assert_eq!(r, Some(7));
+        // A zero timeout is a plain default; a timeout too long to add to now waits forever
+        // (here: until the ready case).
+        let (tx, rx) = goro::chan::<u8>(1);
+        assert_eq!(
+            goro::select! { recv(rx) -> v => v.ok(), default(std::time::Duration::ZERO) => None },
+            None
+        );
+        tx.send(1).unwrap();
+        assert_eq!(
+            goro::select! { recv(rx) -> v => v.ok(), default(std::time::Duration::MAX) => None },
+            Some(1)
+        );
+    });
+}

@@ -7,15 +7,19 @@
 ///     recv(rx) -> res => ...,       // res: Result<T, RecvError>; Err means closed and drained
 ///     send(tx, value) -> res => ..., // res: Result<(), SendError<T>>; Err gives the value back
 ///     default => ...,               // optional: run if no case is ready now
+///     default(timeout) => ...,      // or: run if no case is ready within `timeout`
 /// }
 /// ```
 ///
 /// Operands are receivers and senders, owned or borrowed, or `Option`s of them where `None`
-/// disables the case (Go's nil channel; see [`RecvOperand`](crate::select::RecvOperand), [`SendOperand`](crate::select::SendOperand)). Every operand and send value is evaluated once, in order, before
-/// anything else; among ready cases one is chosen uniformly at random; exactly one case
-/// communicates, and only its arm runs. A send case that loses drops its value. A timeout is a
-/// receive from [`time::after`](crate::time::after). With no cases and no default, `select!`
-/// blocks forever. Arms are plain code: `break`, `continue`, `return` and `?` work in them.
+/// disables the case (Go's nil channel; see [`RecvOperand`](crate::select::RecvOperand),
+/// [`SendOperand`](crate::select::SendOperand)). Every operand and send value is evaluated
+/// once, in order, before anything else (a `default(timeout)`'s duration last); among ready
+/// cases one is chosen uniformly at random; exactly one case communicates, and only its arm
+/// runs. A send case that loses drops its value. A timeout is `default(timeout)`, as in
+/// crossbeam, or a receive from [`time::after`](crate::time::after), as in Go. With no cases
+/// and no default, `select!` blocks forever. Arms are plain code: `break`, `continue`,
+/// `return` and `?` work in them.
 ///
 /// # Examples
 ///
@@ -28,6 +32,12 @@
 ///         recv(rx) -> msg => assert_eq!(msg, Ok("hello")),
 ///         recv(goro::time::after(Duration::from_secs(5))) -> _ => panic!("timed out"),
 ///     }
+///     let (_keep, quiet) = goro::chan::<u8>(0);
+///     let got = goro::select! {
+///         recv(quiet) -> v => v.ok(),
+///         default(Duration::from_millis(5)) => None,
+///     };
+///     assert_eq!(got, None);
 /// })
 /// .unwrap();
 /// ```
@@ -78,6 +88,18 @@ macro_rules! __select_parse {
     (($($c:tt)*) ($($d:tt)*) send($tx:expr, $v:expr) -> $p:pat => $body:expr) => {
         $crate::__select_parse!(($($c)* (send ($tx, $v) $p => $body)) ($($d)*))
     };
+    (($($c:tt)*) () default($t:expr) => $body:block, $($rest:tt)*) => {
+        $crate::__select_parse!(($($c)*) (@timeout ($t) $body) $($rest)*)
+    };
+    (($($c:tt)*) () default($t:expr) => $body:block $($rest:tt)*) => {
+        $crate::__select_parse!(($($c)*) (@timeout ($t) $body) $($rest)*)
+    };
+    (($($c:tt)*) () default($t:expr) => $body:expr, $($rest:tt)*) => {
+        $crate::__select_parse!(($($c)*) (@timeout ($t) $body) $($rest)*)
+    };
+    (($($c:tt)*) () default($t:expr) => $body:expr) => {
+        $crate::__select_parse!(($($c)*) (@timeout ($t) $body))
+    };
     (($($c:tt)*) () default => $body:block, $($rest:tt)*) => {
         $crate::__select_parse!(($($c)*) ($body) $($rest)*)
     };
@@ -98,7 +120,7 @@ macro_rules! __select_parse {
     };
     (($($c:tt)*) ($($d:tt)*) $($rest:tt)+) => {
         ::core::compile_error!(
-            "select! arms are `recv(rx) -> res => ...`, `send(tx, value) -> res => ...` or `default => ...`"
+            "select! arms are `recv(rx) -> res => ...`, `send(tx, value) -> res => ...`, `default => ...` or `default(timeout) => ...`"
         )
     };
 }
@@ -143,6 +165,22 @@ macro_rules! __select_bind {
             ::core::unreachable!("goro: a blocking select returned without a case")
         }
     }};
+    (($(($case:ident $p:pat => $body:expr))*) ; (@timeout ($t:expr) $default:expr)) => {{
+        let __goro_wait = match ::std::time::Instant::now().checked_add($t) {
+            ::core::option::Option::Some(d) => $crate::select::__private::Wait::Until(d),
+            ::core::option::Option::None => $crate::select::__private::Wait::Forever,
+        };
+        $crate::select::__private::run(
+            &mut [$(&mut $case as &mut dyn $crate::select::__private::Case),*],
+            __goro_wait,
+        );
+        $(if $case.won() {
+            let $p = $case.take_result();
+            $body
+        } else)* {
+            $default
+        }
+    }};
     (($(($case:ident $p:pat => $body:expr))*) ; ($default:expr)) => {{
         $crate::select::__private::run(
             &mut [$(&mut $case as &mut dyn $crate::select::__private::Case),*],
@@ -178,7 +216,7 @@ macro_rules! __select_case {
     };
     ($name:ident $other:ident $args:tt) => {
         ::core::compile_error!(
-            "select! arms are `recv(rx) -> res => ...`, `send(tx, value) -> res => ...` or `default => ...`"
+            "select! arms are `recv(rx) -> res => ...`, `send(tx, value) -> res => ...`, `default => ...` or `default(timeout) => ...`"
         );
     };
 }
