@@ -149,3 +149,31 @@ fn values_are_found_by_type_through_cancellable_nodes() {
         "the root is never done"
     );
 }
+
+#[test]
+fn a_context_without_cancel_outlives_its_parent_and_keeps_its_values() {
+    let _serial = serial();
+    on_1_and_2_workers(|| {
+        struct User(&'static str);
+        let (req, cancel) = Context::background()
+            .with_value(User("ada"))
+            .with_timeout(Duration::from_millis(5));
+        let audit = req.without_cancel();
+        // A child of the detached context is cancelled only by its own cancel.
+        let (child, child_cancel) = audit.with_cancel();
+        goro::time::sleep(Duration::from_millis(20));
+        assert_eq!(req.err(), Some(ContextError::DeadlineExceeded));
+        assert_eq!((audit.err(), audit.deadline()), (None, None));
+        assert!(!child.is_done());
+        assert_eq!(child.value::<User>().map(|u| u.0), Some("ada"));
+        // Its done channel never closes: a select on it takes the other case.
+        let r = goro::select! {
+            recv(audit.done()) -> _ => "done",
+            default(Duration::from_millis(5)) => "still running",
+        };
+        assert_eq!(r, "still running");
+        child_cancel.cancel();
+        assert_eq!(child.err(), Some(ContextError::Canceled));
+        drop(cancel);
+    });
+}

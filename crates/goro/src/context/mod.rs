@@ -90,6 +90,10 @@ enum Node {
         value: Arc<dyn Any + Send + Sync>,
         type_id: TypeId,
     },
+    /// The parent's values, without its cancellation (`without_cancel`).
+    WithoutCancel {
+        parent: Context,
+    },
 }
 
 /// The cancellable part of a context node (step 1-4 of the module doc).
@@ -278,13 +282,39 @@ impl Context {
         }
     }
 
+    /// A context with this one's values but not its cancellation (Go 1.21's
+    /// `context.WithoutCancel`): it is never done, has no deadline and no error, whatever
+    /// happens to this one. For work that must finish after the request that started it
+    /// (writing an audit log, closing a session) while keeping the request's values.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use goro::context::Context;
+    /// struct RequestId(u64);
+    /// let (req, cancel) = Context::background().with_value(RequestId(7)).with_cancel();
+    /// let detached = req.without_cancel();
+    /// cancel.cancel();
+    /// assert!(req.is_done());
+    /// assert!(!detached.is_done() && detached.err().is_none() && detached.deadline().is_none());
+    /// assert_eq!(detached.value::<RequestId>().map(|r| r.0), Some(7));
+    /// ```
+    #[doc(alias = "WithoutCancel")]
+    pub fn without_cancel(&self) -> Context {
+        Context {
+            node: Arc::new(Node::WithoutCancel {
+                parent: self.clone(),
+            }),
+        }
+    }
+
     /// The nearest value of type `T` on the way to the root.
     pub fn value<T: Any + Send + Sync>(&self) -> Option<&T> {
         let mut n = &*self.node;
         loop {
             match n {
                 Node::Background => return None,
-                Node::Cancel { parent, .. } => n = &parent.node,
+                Node::Cancel { parent, .. } | Node::WithoutCancel { parent } => n = &parent.node,
                 Node::Value {
                     parent,
                     value,
@@ -338,7 +368,7 @@ impl Context {
         let mut n = &*self.node;
         loop {
             match n {
-                Node::Background => return None,
+                Node::Background | Node::WithoutCancel { .. } => return None,
                 Node::Cancel { state, .. } => return Some(state),
                 Node::Value { parent, .. } => n = &parent.node,
             }
