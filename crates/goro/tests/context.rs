@@ -177,3 +177,48 @@ fn a_context_without_cancel_outlives_its_parent_and_keeps_its_values() {
         drop(cancel);
     });
 }
+
+#[test]
+fn after_func_runs_once_the_context_is_done_unless_stopped() {
+    let _serial = serial();
+    on_1_and_2_workers(|| {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let (ctx, cancel) = Context::background().with_timeout(Duration::from_millis(5));
+        let c = calls.clone();
+        let on_goroutine = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let g = on_goroutine.clone();
+        let first = ctx.after_func(move || {
+            g.store(goro::current_id().is_some(), Ordering::SeqCst);
+            c.fetch_add(1, Ordering::SeqCst);
+        });
+        let c = calls.clone();
+        let withdrawn = ctx.after_func(move || {
+            c.fetch_add(100, Ordering::SeqCst);
+        });
+        assert!(withdrawn.stop());
+        assert!(!withdrawn.stop(), "stopped once");
+        let start = Instant::now();
+        while calls.load(Ordering::SeqCst) == 0 {
+            assert!(start.elapsed() < Duration::from_secs(10), "never called");
+            goro::time::sleep(Duration::from_millis(1));
+        }
+        assert!(!first.stop(), "it has started");
+        // Registered on a context already done: called at once.
+        let c = calls.clone();
+        let late = ctx.after_func(move || {
+            c.fetch_add(10, Ordering::SeqCst);
+        });
+        assert!(!late.stop());
+        while calls.load(Ordering::SeqCst) < 11 {
+            assert!(start.elapsed() < Duration::from_secs(10), "never called");
+            goro::time::sleep(Duration::from_millis(1));
+        }
+        goro::time::sleep(Duration::from_millis(10));
+        assert_eq!(calls.load(Ordering::SeqCst), 11);
+        assert!(on_goroutine.load(Ordering::SeqCst));
+        // A context that is never done never calls, and stop says it stopped it.
+        let never = Context::background().after_func(|| unreachable!());
+        assert!(never.stop());
+        drop(cancel);
+    });
+}

@@ -115,6 +115,20 @@ struct Inner {
     done_tx: Option<Sender<()>>,
     /// Counts the armed deadline in `time::armed` until cancelled or dropped.
     armed: Option<Armed>,
+    /// Calls registered by `Context::after_func`, by id, with the runtime to start them on.
+    funcs: Vec<(u64, AfterCall)>,
+}
+
+/// A call `Context::after_func` registered: the function and where to start it.
+struct AfterCall {
+    rt: Option<crate::Handle>,
+    f: Box<dyn FnOnce() + Send>,
+}
+
+impl AfterCall {
+    fn start(self) {
+        crate::time::after_func::start_call(self.rt.as_ref(), self.f);
+    }
 }
 
 static IDS: AtomicU64 = AtomicU64::new(1);
@@ -137,8 +151,15 @@ impl CancelState {
             if let Some(tx) = st.done_tx.take() {
                 let _ = tx.close();
             }
-            std::mem::take(&mut st.children)
+            (
+                std::mem::take(&mut st.children),
+                std::mem::take(&mut st.funcs),
+            )
         };
+        let (children, funcs) = children;
+        for (_, call) in funcs {
+            call.start();
+        }
         for (_, c) in children {
             if let Some(c) = c.upgrade() {
                 c.cancel(err);
@@ -191,6 +212,42 @@ impl crate::sched::timers::Due for DeadlineFire {
     ) -> Option<(Instant, Box<dyn crate::sched::timers::Due>)> {
         fire_deadline(&self.ctx);
         None
+    }
+}
+
+/// Withdraws a call registered by [`Context::after_func`] (Go's `stop` function). Dropping
+/// it leaves the call registered.
+pub struct AfterCancel {
+    state: Option<Weak<CancelState>>,
+    id: u64,
+    /// Set once `stop` has answered true, or the call was started at registration.
+    stopped: AtomicBool,
+}
+
+impl AfterCancel {
+    /// Withdraws the call; true if this stopped it from being started, false if it was
+    /// already started (the context is done) or already withdrawn.
+    pub fn stop(&self) -> bool {
+        let removed = match self.state.as_ref().and_then(Weak::upgrade) {
+            Some(s) => {
+                let call = {
+                    let mut st = s.lock();
+                    let i = st.funcs.iter().position(|(id, _)| *id == self.id);
+                    i.map(|i| st.funcs.swap_remove(i))
+                };
+                // Dropped outside the lock: the closure's captures may touch the context.
+                call.is_some()
+            }
+            // A context that can never be done (or is gone): the call can never start.
+            None => true,
+        };
+        removed && !self.stopped.swap(true, Ordering::Relaxed)
+    }
+}
+
+impl fmt::Debug for AfterCancel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AfterCancel").finish_non_exhaustive()
     }
 }
 
@@ -308,6 +365,62 @@ impl Context {
         }
     }
 
+    /// Calls `f` on a goroutine of its own once this context is done (Go 1.21's
+    /// `context.AfterFunc`): at once if it already is; never for a context that cannot be
+    /// cancelled. No goroutine waits meanwhile: the call is kept with the context and started
+    /// by the cancel. The returned [`AfterCancel`] withdraws it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use goro::context::Context;
+    /// goro::run(|| {
+    ///     let (ctx, cancel) = Context::background().with_cancel();
+    ///     let (tx, rx) = goro::chan(1);
+    ///     ctx.after_func(move || {
+    ///         let _ = tx.send("cleaned up");
+    ///     });
+    ///     let withdrawn = ctx.after_func(|| unreachable!());
+    ///     assert!(withdrawn.stop());
+    ///     cancel.cancel();
+    ///     assert_eq!(rx.recv(), Ok("cleaned up"));
+    /// })
+    /// .unwrap();
+    /// ```
+    #[doc(alias = "AfterFunc")]
+    pub fn after_func(&self, f: impl FnOnce() + Send + 'static) -> AfterCancel {
+        let id = IDS.fetch_add(1, Ordering::Relaxed);
+        let call = AfterCall {
+            rt: crate::Handle::current(),
+            f: Box::new(f),
+        };
+        let Some(state) = self.cancel_state() else {
+            // Never done: the call is dropped, and `stop` reports it stopped once.
+            return AfterCancel {
+                state: None,
+                id,
+                stopped: AtomicBool::new(false),
+            };
+        };
+        {
+            let mut st = state.lock();
+            if st.err.is_none() {
+                st.funcs.push((id, call));
+                return AfterCancel {
+                    state: Some(Arc::downgrade(state)),
+                    id,
+                    stopped: AtomicBool::new(false),
+                };
+            }
+        }
+        call.start(); // already done
+        AfterCancel {
+            state: None,
+            id,
+            stopped: AtomicBool::new(true),
+        }
+    }
+
     /// The nearest value of type `T` on the way to the root.
     pub fn value<T: Any + Send + Sync>(&self) -> Option<&T> {
         let mut n = &*self.node;
@@ -391,6 +504,7 @@ impl Context {
                 children: Vec::new(),
                 done_tx: Some(tx),
                 armed: None,
+                funcs: Vec::new(),
             }),
             done,
             parent: parent_state.map(Arc::downgrade),

@@ -68,17 +68,23 @@ impl Due for Call {
             self.core.armed.store(false, Ordering::Relaxed);
         }
         let f = self.core.f.clone();
-        match &self.core.rt {
-            Some(rt) if !rt.is_shut_down() => drop(rt.go(move || f())),
-            Some(_) => {} // the program is ending: as in Go, the call does not happen
-            None => {
-                // Armed from a plain thread, with no runtime to run on: a thread of its own.
-                let _ = std::thread::Builder::new()
-                    .name("goro-after-func".into())
-                    .spawn(move || f());
-            }
-        }
+        start_call(self.core.rt.as_ref(), move || f());
         None
+    }
+}
+
+/// Starts a deferred call (`after_func`, `Context::after_func`) on a goroutine of `rt`, the
+/// runtime it was made in; made on a plain thread (`None`), on a thread of its own. A runtime
+/// that is shutting down does not start it, as Go does not once `main` has returned.
+pub(crate) fn start_call(rt: Option<&Handle>, f: impl FnOnce() + Send + 'static) {
+    match rt {
+        Some(rt) if !rt.is_shut_down() => drop(rt.go(f)),
+        Some(_) => {}
+        None => {
+            let _ = std::thread::Builder::new()
+                .name("goro-after-func".into())
+                .spawn(f);
+        }
     }
 }
 

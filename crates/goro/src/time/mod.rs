@@ -16,7 +16,7 @@
 //! A timer lives on the heap of the thread that armed it, so timers armed anywhere fire, with
 //! no cross-thread queue.
 
-mod after_func;
+pub(crate) mod after_func;
 pub(crate) mod thread;
 pub(crate) mod timer;
 
