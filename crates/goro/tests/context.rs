@@ -222,3 +222,29 @@ fn after_func_runs_once_the_context_is_done_unless_stopped() {
         drop(cancel);
     });
 }
+
+#[test]
+fn a_cancel_cause_reaches_every_descendant_and_the_error_stands_in_otherwise() {
+    let _serial = serial();
+    let (ctx, cancel) = Context::background().with_cancel_cause();
+    let (child, _c) = ctx.with_cancel();
+    assert!(ctx.cause().is_none(), "not done yet");
+    cancel.cancel(std::io::Error::other("the upstream went away"));
+    cancel.cancel("a second cause is ignored");
+    for c in [&ctx, &child, &ctx.with_cancel().0] {
+        assert_eq!(c.err(), Some(ContextError::Canceled));
+        assert_eq!(c.cause().unwrap().to_string(), "the upstream went away");
+    }
+    // Without a cause, the cause is the error.
+    let (plain, cancel) = Context::background().with_cancel();
+    drop(cancel);
+    assert_eq!(plain.cause().unwrap().to_string(), "context canceled");
+    let (timed, _c) = Context::background().with_timeout(Duration::ZERO);
+    assert_eq!(
+        timed.cause().unwrap().to_string(),
+        "context deadline exceeded"
+    );
+    let (dropped, cancel) = Context::background().with_cancel_cause();
+    drop(cancel);
+    assert_eq!(dropped.cause().unwrap().to_string(), "context canceled");
+}

@@ -117,7 +117,13 @@ struct Inner {
     armed: Option<Armed>,
     /// Calls registered by `Context::after_func`, by id, with the runtime to start them on.
     funcs: Vec<(u64, AfterCall)>,
+    /// Why it was cancelled, if the canceller said (`with_cancel_cause`); children cancelled
+    /// with it share it.
+    cause: Option<Cause>,
 }
+
+/// A cancellation's cause (`Context::cause`).
+pub type Cause = Arc<dyn std::error::Error + Send + Sync>;
 
 /// A call `Context::after_func` registered: the function and where to start it.
 struct AfterCall {
@@ -139,13 +145,14 @@ impl CancelState {
     }
 
     /// Step 2.
-    fn cancel(&self, err: ContextError) {
+    fn cancel(&self, err: ContextError, cause: Option<Cause>) {
         let children = {
             let mut st = self.lock();
             if st.err.is_some() {
                 return;
             }
             st.err = Some(err);
+            st.cause = cause.clone();
             self.cancelled.store(true, Ordering::Release);
             st.armed = None;
             if let Some(tx) = st.done_tx.take() {
@@ -162,7 +169,7 @@ impl CancelState {
         }
         for (_, c) in children {
             if let Some(c) = c.upgrade() {
-                c.cancel(err);
+                c.cancel(err, cause.clone());
             }
         }
         self.leave_parent();
@@ -191,7 +198,7 @@ impl Drop for CancelState {
 /// Fires a context's deadline (step 3).
 fn fire_deadline(state: &Weak<CancelState>) {
     if let Some(s) = state.upgrade() {
-        s.cancel(ContextError::DeadlineExceeded);
+        s.cancel(ContextError::DeadlineExceeded, None);
     }
 }
 
@@ -212,6 +219,26 @@ impl crate::sched::timers::Due for DeadlineFire {
     ) -> Option<(Instant, Box<dyn crate::sched::timers::Due>)> {
         fire_deadline(&self.ctx);
         None
+    }
+}
+
+/// Cancels its context with a cause when asked, or without one when dropped (Go's
+/// `CancelCauseFunc`); see [`Context::with_cancel_cause`].
+#[must_use = "dropping the CancelCause handle cancels the context at once"]
+pub struct CancelCause(Cancel);
+
+impl CancelCause {
+    /// Cancels the context and its descendants, giving `cause` as the reason; later calls
+    /// do nothing.
+    pub fn cancel(&self, cause: impl Into<Box<dyn std::error::Error + Send + Sync>>) {
+        let cause: Cause = Arc::from(cause.into());
+        self.0.state.cancel(ContextError::Canceled, Some(cause));
+    }
+}
+
+impl fmt::Debug for CancelCause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("CancelCause").field(&self.0).finish()
     }
 }
 
@@ -261,7 +288,7 @@ pub struct Cancel {
 impl Cancel {
     /// Cancels the context and its descendants; later calls do nothing.
     pub fn cancel(&self) {
-        self.state.cancel(ContextError::Canceled);
+        self.state.cancel(ContextError::Canceled, None);
     }
 }
 
@@ -302,6 +329,47 @@ impl Context {
     #[doc(alias = "WithCancel")]
     pub fn with_cancel(&self) -> (Context, Cancel) {
         self.cancellable(None)
+    }
+
+    /// Like [`with_cancel`](Self::with_cancel), with a handle that cancels with a cause (Go
+    /// 1.20's `context.WithCancelCause`): [`cause`](Self::cause) then gives it, on this
+    /// context and on every descendant cancelled with it. Dropping the handle cancels without
+    /// a cause.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use goro::context::{Context, ContextError};
+    /// let (ctx, cancel) = Context::background().with_cancel_cause();
+    /// let (child, _c) = ctx.with_cancel();
+    /// cancel.cancel("the upstream closed the connection");
+    /// assert_eq!(child.err(), Some(ContextError::Canceled));
+    /// assert_eq!(
+    ///     child.cause().map(|c| c.to_string()).as_deref(),
+    ///     Some("the upstream closed the connection")
+    /// );
+    /// ```
+    #[doc(alias = "WithCancelCause")]
+    pub fn with_cancel_cause(&self) -> (Context, CancelCause) {
+        let (ctx, cancel) = self.cancellable(None);
+        (ctx, CancelCause(cancel))
+    }
+
+    /// Why this context is done: the cause given to a [`CancelCause`] that cancelled it or
+    /// an ancestor, or else its error ([`ContextError`]); `None` while it is not done (Go's
+    /// `context.Cause`).
+    #[doc(alias = "Cause")]
+    pub fn cause(&self) -> Option<Cause> {
+        let s = self.cancel_state()?;
+        if !s.is_cancelled() {
+            return None;
+        }
+        let st = s.lock();
+        match (&st.cause, st.err) {
+            (Some(c), _) => Some(c.clone()),
+            (None, Some(e)) => Some(Arc::new(e)),
+            (None, None) => None,
+        }
     }
 
     /// A child cancelled at `deadline` at the latest (or its parent's, if earlier).
@@ -505,6 +573,7 @@ impl Context {
                 done_tx: Some(tx),
                 armed: None,
                 funcs: Vec::new(),
+                cause: None,
             }),
             done,
             parent: parent_state.map(Arc::downgrade),
@@ -516,10 +585,10 @@ impl Context {
                 if st.err.is_none() {
                     st.children.push((state.id, Arc::downgrade(&state)));
                 }
-                st.err
+                st.err.map(|e| (e, st.cause.clone()))
             };
-            if let Some(err) = inherited {
-                state.cancel(err);
+            if let Some((err, cause)) = inherited {
+                state.cancel(err, cause);
             }
         }
         // Step 3. A deadline inherited from the parent is the parent's to fire; arming ours
@@ -527,7 +596,7 @@ impl Context {
         if let Some(d) = deadline {
             if !state.is_cancelled() {
                 if d <= Instant::now() {
-                    state.cancel(ContextError::DeadlineExceeded);
+                    state.cancel(ContextError::DeadlineExceeded, None);
                 } else {
                     state.lock().armed = Some(timer::armed_token());
                     timer::arm(
