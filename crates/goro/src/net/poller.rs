@@ -298,7 +298,8 @@ impl Drop for WorkerCount {
 /// The netpoll thread (see "Who polls" in the module doc).
 fn serve(poll: Poll) {
     let _keep = poll; // owns the epoll descriptor
-    let Ok(r) = reactor_when_ready() else { return };
+                      // Started by `reactor`'s initialiser: this waits for it to finish.
+    let Ok(r) = reactor() else { return };
     let mut held_ticks = 0u32;
     let mut looks = LOOKS.load(Ordering::SeqCst);
     loop {
@@ -336,15 +337,6 @@ fn serve(poll: Poll) {
         }
         looks = LOOKS.load(Ordering::SeqCst);
     }
-}
-
-/// The reactor, from the thread its creation spawned (which may start before `get_or_init`
-/// has stored it).
-fn reactor_when_ready() -> io::Result<&'static Reactor> {
-    while !STARTED.load(Ordering::Acquire) {
-        std::thread::park_timeout(SYSMON_TICK);
-    }
-    reactor()
 }
 
 fn dispatch(ready: &mut Vec<(Arc<IoState>, bool, bool)>) {

@@ -74,14 +74,8 @@ impl Local {
         }
         rt.nspinning.fetch_sub(1, Ordering::SeqCst);
         // A last look at the network before sleeping: what it wakes lands in our queue.
-        let n = crate::net::poller::poll_now();
-        if n > 0 {
-            if self.tracing {
-                self.trace_instant("netpoll", n as u64);
-            }
-            if self.has_work() {
-                return;
-            }
+        if self.traced_netpoll(crate::net::poller::poll_now()) > 0 && self.has_work() {
+            return;
         }
         self.sleep();
     }
@@ -149,10 +143,7 @@ impl Local {
         // flag) here, or it sees `polling` and breaks into the wait.
         fence(Ordering::SeqCst);
         if !self.has_work() && !self.dump_asked() {
-            let n = role.wait(timeout_ms);
-            if self.tracing && n > 0 {
-                self.trace_instant("netpoll", n as u64);
-            }
+            self.traced_netpoll(role.wait(timeout_ms));
         }
         me.polling.store(false, Ordering::SeqCst);
         drop(role);

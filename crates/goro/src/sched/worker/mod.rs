@@ -488,10 +488,7 @@ impl Local {
         self.fire_timers();
         if tick % GLOBAL_EVERY == 0 {
             // Go: `netpoll(0)` now and then, so a busy worker still picks up I/O readiness.
-            let n = crate::net::poller::poll_now();
-            if self.tracing && n > 0 {
-                self.trace_instant("netpoll", n as u64);
-            }
+            self.traced_netpoll(crate::net::poller::poll_now());
             if let Some(g) = self.take_global() {
                 return Some(Next::Fresh(g));
             }

@@ -98,4 +98,13 @@ impl Local {
                 arg,
             });
     }
+
+    /// Records a look at the netpoller that took `n` sockets' events (if tracing and any);
+    /// returns `n`.
+    pub(super) fn traced_netpoll(&self, n: usize) -> usize {
+        if self.tracing && n > 0 {
+            self.trace_instant("netpoll", n as u64);
+        }
+        n
+    }
 }
