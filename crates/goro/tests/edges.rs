@@ -6,77 +6,12 @@
 
 mod common;
 
-use std::io::Read;
+use common::{child, child_passes};
+
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// How a child run ended.
-struct Ended {
-    /// The exit code; `None` if a signal ended it or it was killed for running too long.
-    code: Option<i32>,
-    timed_out: bool,
-    out: String,
-}
-
-/// Runs the `child_*` test `name` in a child process, with `env`, for at most `limit`.
-fn child(name: &str, env: &[(&str, &str)], limit: Duration) -> Ended {
-    let mut cmd = Command::new(std::env::current_exe().expect("test binary path"));
-    cmd.args(["--exact", name, "--nocapture", "--include-ignored"])
-        .env("RUST_BACKTRACE", "0")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let mut c = cmd.spawn().expect("start the test binary again");
-    let (mut so, mut se) = (c.stdout.take().unwrap(), c.stderr.take().unwrap());
-    let reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = so.read_to_string(&mut s);
-        s
-    });
-    let reader2 = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = se.read_to_string(&mut s);
-        s
-    });
-    let start = Instant::now();
-    let mut timed_out = false;
-    let status = loop {
-        if let Some(s) = c.try_wait().unwrap() {
-            break s;
-        }
-        if start.elapsed() > limit {
-            timed_out = true;
-            let _ = c.kill();
-            break c.wait().unwrap();
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    let mut out = reader.join().unwrap();
-    out.push_str(&reader2.join().unwrap());
-    Ended {
-        code: status.code(),
-        timed_out,
-        out,
-    }
-}
-
-/// Asserts that the child test `name` ran to its end and passed, within `limit`.
-fn child_passes(name: &str, limit: Duration) -> String {
-    let e = child(name, &[], limit);
-    assert!(
-        !e.timed_out,
-        "{name} still ran after {limit:?} (a hang):\n{}",
-        e.out
-    );
-    assert_eq!(e.code, Some(0), "{name} did not pass:\n{}", e.out);
-    assert!(e.out.contains("CHILD DONE"), "{name}:\n{}", e.out);
-    e.out
-}
 
 const LIMIT: Duration = Duration::from_secs(30);
 

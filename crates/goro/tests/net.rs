@@ -226,27 +226,10 @@ fn a_listener_queues_as_many_connections_as_the_system_allows() {
 // ---- Who polls: the workers block in epoll_wait; the netpoll thread only covers ----
 //
 // The poller's state (its thread, the poll role) is the process's, so each of these runs in
-// a child process of its own, with a watchdog that ends it if it hangs.
+// a child process of its own, which the parent ends if it hangs.
 
-/// Runs the `child_*` test `name` in a child process and asserts that it passed.
-fn child_passes(name: &str) {
-    let out = common::rerun_in_child(name, &[]);
-    let text =
-        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success() && text.contains("CHILD DONE"),
-        "{name}:\n{text}"
-    );
-}
-
-/// Ends the process with a message if it is still running after `secs` (a hang).
-fn watchdog(secs: u64, what: &'static str) {
-    std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_secs(secs));
-        eprintln!("hung: {what}");
-        std::process::exit(3);
-    });
-}
+/// How long a child test may run before it counts as hung.
+const CHILD_LIMIT: Duration = Duration::from_secs(60);
 
 /// Voluntary context switches of the `goro-netpoll` thread so far (waiting for it to name
 /// itself, which it does once it runs).
@@ -285,7 +268,6 @@ fn netpoll_thread_switches_now() -> Option<u64> {
 #[test]
 #[ignore = "run by a_worker_asleep_in_the_netpoller_wakes_for_other_work"]
 fn child_worker_asleep_in_the_netpoller() {
-    watchdog(20, "a worker asleep in epoll_wait was not woken");
     on_1_and_2_workers(|| {
         let _ln = TcpListener::bind("127.0.0.1:0").unwrap(); // the poller exists
         for round in 0..40u32 {
@@ -302,7 +284,7 @@ fn child_worker_asleep_in_the_netpoller() {
 
 #[test]
 fn a_worker_asleep_in_the_netpoller_wakes_for_other_work() {
-    child_passes("child_worker_asleep_in_the_netpoller");
+    common::child_passes("child_worker_asleep_in_the_netpoller", CHILD_LIMIT);
 }
 
 /// Round trips between two goroutines over loopback: each one's readiness is taken by the
@@ -311,7 +293,6 @@ fn a_worker_asleep_in_the_netpoller_wakes_for_other_work() {
 #[test]
 #[ignore = "run by the_netpoll_thread_leaves_the_events_to_the_workers"]
 fn child_netpoll_thread_quiet() {
-    watchdog(60, "round trips over loopback");
     const ROUNDS: u64 = 4000;
     on_1_and_2_workers(|| {
         let addr = echo_server();
@@ -337,7 +318,7 @@ fn child_netpoll_thread_quiet() {
 
 #[test]
 fn the_netpoll_thread_leaves_the_events_to_the_workers() {
-    child_passes("child_netpoll_thread_quiet");
+    common::child_passes("child_netpoll_thread_quiet", CHILD_LIMIT);
 }
 
 /// A plain thread's socket needs someone to poll for it while the only worker computes
@@ -345,7 +326,6 @@ fn the_netpoll_thread_leaves_the_events_to_the_workers() {
 #[test]
 #[ignore = "run by a_plain_threads_socket_is_served_while_every_worker_computes"]
 fn child_plain_socket_beside_a_busy_worker() {
-    watchdog(30, "a plain thread's socket beside a busy worker");
     goro::Runtime::builder()
         .workers(1)
         .run(|| {
@@ -382,7 +362,7 @@ fn child_plain_socket_beside_a_busy_worker() {
 
 #[test]
 fn a_plain_threads_socket_is_served_while_every_worker_computes() {
-    child_passes("child_plain_socket_beside_a_busy_worker");
+    common::child_passes("child_plain_socket_beside_a_busy_worker", CHILD_LIMIT);
 }
 
 /// After the last runtime ends, the netpoll thread (asleep while a worker held the role)
@@ -390,7 +370,6 @@ fn a_plain_threads_socket_is_served_while_every_worker_computes() {
 #[test]
 #[ignore = "run by plain_threads_sockets_work_after_the_runtimes_end"]
 fn child_plain_sockets_after_runtimes() {
-    watchdog(30, "plain threads' sockets after the runtimes ended");
     goro::Runtime::builder()
         .workers(2)
         .run(|| {
@@ -417,5 +396,5 @@ fn child_plain_sockets_after_runtimes() {
 
 #[test]
 fn plain_threads_sockets_work_after_the_runtimes_end() {
-    child_passes("child_plain_sockets_after_runtimes");
+    common::child_passes("child_plain_sockets_after_runtimes", CHILD_LIMIT);
 }

@@ -107,3 +107,71 @@ pub fn thread<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> goro
     });
     rx
 }
+
+/// How a child run ended.
+#[allow(dead_code)]
+pub struct Ended {
+    /// The exit code; `None` if a signal ended it or it was killed for running too long.
+    pub code: Option<i32>,
+    pub timed_out: bool,
+    pub out: String,
+}
+
+/// Runs the `child_*` test `name` in a child process, with `env`, for at most `limit`.
+#[allow(dead_code)]
+pub fn child(name: &str, env: &[(&str, &str)], limit: std::time::Duration) -> Ended {
+    let mut cmd = std::process::Command::new(std::env::current_exe().expect("test binary path"));
+    cmd.args(["--exact", name, "--nocapture", "--include-ignored"])
+        .env("RUST_BACKTRACE", "0")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut c = cmd.spawn().expect("start the test binary again");
+    let (mut so, mut se) = (c.stdout.take().unwrap(), c.stderr.take().unwrap());
+    let reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = std::io::Read::read_to_string(&mut so, &mut s);
+        s
+    });
+    let reader2 = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = std::io::Read::read_to_string(&mut se, &mut s);
+        s
+    });
+    let start = std::time::Instant::now();
+    let mut timed_out = false;
+    let status = loop {
+        if let Some(s) = c.try_wait().unwrap() {
+            break s;
+        }
+        if start.elapsed() > limit {
+            timed_out = true;
+            let _ = c.kill();
+            break c.wait().unwrap();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    let mut out = reader.join().unwrap();
+    out.push_str(&reader2.join().unwrap());
+    Ended {
+        code: status.code(),
+        timed_out,
+        out,
+    }
+}
+
+/// Asserts that the child test `name` ran to its end and passed, within `limit`.
+#[allow(dead_code)]
+pub fn child_passes(name: &str, limit: std::time::Duration) -> String {
+    let e = child(name, &[], limit);
+    assert!(
+        !e.timed_out,
+        "{name} still ran after {limit:?} (a hang):\n{}",
+        e.out
+    );
+    assert_eq!(e.code, Some(0), "{name} did not pass:\n{}", e.out);
+    assert!(e.out.contains("CHILD DONE"), "{name}:\n{}", e.out);
+    e.out
+}
