@@ -146,9 +146,9 @@ impl<E: Send + 'static> ErrGroup<E> {
     }
 
     fn spawn(&self, f: impl FnOnce() -> Result<(), E> + Send + 'static) {
-        self.inner.wg.add(1);
         let inner = self.inner.clone();
-        crate::go(move || {
+        // Counted in the group until the closure ends, however it ends.
+        drop(self.inner.wg.go(move || {
             let r = catch_unwind(AssertUnwindSafe(f));
             if let Err(p) = &r {
                 if crate::stack::switch::is_shutdown_unwind(&**p) {
@@ -156,7 +156,6 @@ impl<E: Send + 'static> ErrGroup<E> {
                     if let Some(sem) = &inner.limit {
                         sem.release(1);
                     }
-                    inner.wg.done();
                     if let Err(p) = r {
                         resume_unwind(p);
                     }
@@ -178,8 +177,7 @@ impl<E: Send + 'static> ErrGroup<E> {
             if let Some(sem) = &inner.limit {
                 sem.release(1);
             }
-            inner.wg.done();
-        });
+        }));
     }
 
     /// Waits for every goroutine of the group; the first error, if any. Cancels the group's
