@@ -476,3 +476,50 @@ fn after_func_from_a_plain_thread_calls_on_a_thread() {
     });
     assert_eq!(rx.recv_timeout(Duration::from_secs(10)), Ok(None));
 }
+
+/// Panics when dropped: what a hostile closure captures.
+struct PanicsOnDrop;
+
+impl Drop for PanicsOnDrop {
+    fn drop(&mut self) {
+        panic!("a captured value panicked in its Drop");
+    }
+}
+
+/// `after_func` closures whose captures panic when dropped, dropped on the worker: a stopped
+/// call whose handle is gone (its heap entry holds the last reference when it comes due),
+/// and a call that panics when called.
+#[test]
+#[ignore = "run by after_func_closures_that_panic_do_not_take_the_worker_down"]
+fn child_after_func_hostile() {
+    goro::Runtime::builder()
+        .workers(1)
+        .run(|| {
+            let bomb = PanicsOnDrop;
+            let t = goro::time::after_func(Duration::from_millis(5), move || {
+                let _keep = &bomb;
+            });
+            assert!(t.stop());
+            drop(t); // the heap entry now holds the closure alone
+            let calls = Arc::new(AtomicUsize::new(0));
+            let c = calls.clone();
+            drop(goro::time::after_func(
+                Duration::from_millis(1),
+                move || {
+                    c.fetch_add(1, Ordering::SeqCst);
+                    panic!("the call panics");
+                },
+            ));
+            goro::time::sleep(Duration::from_millis(30));
+            assert_eq!(calls.load(Ordering::SeqCst), 1);
+            // The worker is still whole: timers and goroutines go on.
+            assert_eq!(goro::go(|| 7).join().unwrap(), 7);
+        })
+        .unwrap();
+    println!("CHILD DONE");
+}
+
+#[test]
+fn after_func_closures_that_panic_do_not_take_the_worker_down() {
+    common::child_passes("child_after_func_hostile", Duration::from_secs(30));
+}

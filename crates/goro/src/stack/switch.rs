@@ -70,6 +70,15 @@ pub(crate) fn drop_payload(p: Box<dyn Any + Send>) {
     }
 }
 
+/// Drops what user code gave goro to hold (a closure and what it captured) where no user
+/// code may unwind, such as a worker's own stack: a `Drop` that panics is caught, and its
+/// payload dropped as [`drop_payload`] does.
+pub(crate) fn drop_caught<T>(v: T) {
+    if let Err(p) = panic::catch_unwind(AssertUnwindSafe(move || drop(v))) {
+        drop_payload(p);
+    }
+}
+
 type Y = Yielder<(), Suspend>;
 
 // SAFETY: `Stack` describes a slot of the pool: `top()` is 16-byte aligned (slot end minus the

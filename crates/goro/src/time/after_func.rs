@@ -37,7 +37,8 @@ struct Core {
     gen: AtomicU64,
     /// True while a call is pending (written under `st`).
     armed: AtomicBool,
-    f: Arc<dyn Fn() + Send + Sync>,
+    /// The function; `None` only while `Drop` takes it.
+    f: Option<Arc<dyn Fn() + Send + Sync>>,
     /// The runtime to start the goroutine on: the one `after_func` was called in.
     rt: Option<Handle>,
 }
@@ -67,23 +68,42 @@ impl Due for Call {
             }
             self.core.armed.store(false, Ordering::Relaxed);
         }
-        let f = self.core.f.clone();
-        start_call(self.core.rt.as_ref(), move || f());
+        if let Some(f) = self.core.f.clone() {
+            start_call(self.core.rt.as_ref(), move || f());
+        }
         None
     }
 }
 
 /// Starts a deferred call (`after_func`, `Context::after_func`) on a goroutine of `rt`, the
 /// runtime it was made in; made on a plain thread (`None`), on a thread of its own. A runtime
-/// that is shutting down does not start it, as Go does not once `main` has returned.
+/// that is shutting down does not start it, as Go does not once `main` has returned. This
+/// may run on a worker's own stack (a timer or a deadline firing): a call not started is
+/// dropped without letting its captures' `Drop` unwind.
 pub(crate) fn start_call(rt: Option<&Handle>, f: impl FnOnce() + Send + 'static) {
     match rt {
         Some(rt) if !rt.is_shut_down() => drop(rt.go(f)),
-        Some(_) => {}
+        Some(_) => crate::stack::switch::drop_caught(f),
         None => {
-            let _ = std::thread::Builder::new()
-                .name("goro-after-func".into())
-                .spawn(f);
+            // A thread that cannot be started drops the closure inside `spawn`.
+            let spawn = move || {
+                std::thread::Builder::new()
+                    .name("goro-after-func".into())
+                    .spawn(f)
+            };
+            if let Err(p) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(spawn)) {
+                crate::stack::switch::drop_payload(p);
+            }
+        }
+    }
+}
+
+impl Drop for Core {
+    fn drop(&mut self) {
+        // The last reference may be a stopped call's heap entry, dropped on a worker's own
+        // stack: what the closure captured must not unwind it.
+        if let Some(f) = self.f.take() {
+            crate::stack::switch::drop_caught(f);
         }
     }
 }
@@ -142,7 +162,7 @@ pub fn after_func(d: Duration, f: impl Fn() + Send + Sync + 'static) -> AfterFun
         st: Mutex::new(()),
         gen: AtomicU64::new(0),
         armed: AtomicBool::new(false),
-        f: Arc::new(f),
+        f: Some(Arc::new(f)),
         rt: Handle::current(),
     });
     {
@@ -175,5 +195,36 @@ impl std::fmt::Debug for AfterFunc {
         f.debug_struct("AfterFunc")
             .field("pending", &self.core.armed.load(Ordering::Relaxed))
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    struct PanicsOnDrop;
+
+    impl Drop for PanicsOnDrop {
+        fn drop(&mut self) {
+            panic!("a captured value panicked in its Drop");
+        }
+    }
+
+    /// A call that is not started (its runtime has ended) is dropped where it is, which may
+    /// be a worker's own stack: a capture that panics in its `Drop` must not unwind from it.
+    #[test]
+    fn a_call_not_started_drops_its_captures_without_unwinding() {
+        let rt = crate::run(|| Handle::current().expect("in a runtime")).unwrap();
+        assert!(rt.is_shut_down());
+        let bomb = PanicsOnDrop;
+        let hook = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {}));
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            start_call(Some(&rt), move || {
+                let _keep = &bomb;
+            })
+        }));
+        std::panic::set_hook(hook);
+        assert!(r.is_ok(), "the captures' panic unwound into the caller");
     }
 }
