@@ -55,7 +55,7 @@
 //! | `conn.SetReadDeadline(t)` | `set_read_deadline(Some(t))` (fails with `TimedOut`) |
 //! | a blocking syscall (Go hands off its P) | [`blocking`](fn@blocking)`(\|\| ...)` |
 //! | `gopark` / `goready` | [`park`] / [`Unparker::unpark`] |
-//! | a panic in a goroutine kills the program | it is caught and returned by `join` |
+//! | a panic in a goroutine kills the program | so it does, unless the goroutine is joined: `join` returns it as a value |
 //!
 //! # Where things live
 //!
@@ -103,7 +103,9 @@ pub use chan::{
     chan, try_chan, CapacityError, CloseError, Receiver, RecvError, RecvTimeoutError, SendError,
     SendTimeoutError, Sender, TryRecvError, TrySendError,
 };
-pub use sched::goroutine::{go, Builder, JoinError, JoinHandle, SpawnError, SpawnErrorKind};
+pub use sched::goroutine::{
+    go, Builder, GoroutinePanic, JoinError, JoinHandle, SpawnError, SpawnErrorKind, UnhandledPanic,
+};
 pub use sched::runtime::{
     run, Exit, Handle, RunError, Runtime, RuntimeBuilder, DEADLOCK_GRACE, DEFAULT_STACK_SIZE,
 };

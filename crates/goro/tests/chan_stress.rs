@@ -55,10 +55,12 @@ fn prime_sieve_on_unbuffered_channels() {
 mod powser {
     use super::*;
 
+    /// i128: the loops compute some terms ahead of the 15 checked (up to `AHEAD` per split
+    /// in a cycle), past 20!, the last factorial an i64 holds.
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-    pub struct Rat(pub i64, pub i64);
+    pub struct Rat(pub i128, pub i128);
 
-    fn gcd(a: i64, b: i64) -> i64 {
+    fn gcd(a: i128, b: i128) -> i128 {
         if b == 0 {
             a.abs()
         } else {
@@ -67,7 +69,7 @@ mod powser {
     }
 
     impl Rat {
-        fn new(n: i64, d: i64) -> Rat {
+        fn new(n: i128, d: i128) -> Rat {
             let g = gcd(n, d).max(1) * d.signum();
             Rat(n / g, d / g)
         }
@@ -122,7 +124,12 @@ mod powser {
     /// off at any moment: a demand from a side that has none outstanding, a demand sent
     /// upstream, the coefficient coming back, and a reply to each side that has one queued.
     /// Serving both sides while a fetch is in flight is what lets a series feed on itself.
+    /// Upstream is asked only while the side that lags holds fewer than `AHEAD` values, so
+    /// production follows the slower consumer, and the split ends when either side leaves: in
+    /// a feedback loop one side is the loop itself, which always wants more and would
+    /// otherwise compute until its coefficients overflow.
     pub fn split(u: Ps) -> (Ps, Ps) {
+        const AHEAD: usize = 4;
         let (a_out, a) = pair();
         let (b_out, b) = pair();
         goro::go(move || {
@@ -131,8 +138,9 @@ mod powser {
             let mut wants = [false, false];
             let mut live = [true, true];
             let (mut asked, mut in_flight) = (false, false);
-            while live[0] || live[1] {
-                let need = (0..2).any(|s| wants[s] && pending[s].is_empty());
+            while live[0] && live[1] {
+                let need = (0..2).any(|s| wants[s] && pending[s].is_empty())
+                    && (0..2).all(|s| !live[s] || pending[s].len() < AHEAD);
                 let demand = |s: usize| (live[s] && !wants[s]).then_some(&outs[s].req);
                 let reply = |s: usize| (wants[s] && !pending[s].is_empty()).then_some(&outs[s].dat);
                 let front = |s: usize| pending[s].front().copied().unwrap_or(Rat(0, 1));
@@ -233,13 +241,13 @@ fn mcilroy_power_series_exp_sin_cos() {
     on_1_and_2_workers(|| {
         let e = powser::exp();
         let mut fact = 1;
-        for k in 0..15i64 {
+        for k in 0..15i128 {
             fact *= k.max(1);
             assert_eq!(e.get(), Some(Rat(1, fact)), "exp coefficient {k}");
         }
         let (sin, cos) = powser::sin_cos();
         let mut fact = 1;
-        for k in 0..15i64 {
+        for k in 0..15i128 {
             fact *= k.max(1);
             let (s, c) = (sin.get().unwrap(), cos.get().unwrap());
             let sign = if (k / 2) % 2 == 0 { 1 } else { -1 };

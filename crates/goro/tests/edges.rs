@@ -71,24 +71,45 @@ fn catching_the_shutdown_unwind_then_panicking_is_contained() {
     child_passes("child_catch_shutdown_unwind_then_panic", LIMIT);
 }
 
-/// The `Drop` of a detached goroutine's result, and of its panic payload, panics.
+/// The `Drop` of a detached goroutine's result, and of its panic payload, panics: with
+/// unhandled panics ignored (goro drops every payload), and by default (the first payload
+/// comes back from `run`, goro drops the others).
 #[test]
 #[ignore = "run by a_detached_result_whose_drop_panics_is_contained"]
 fn child_detached_result_drop_panics() {
-    for w in [1, 2] {
-        let r = goro::Runtime::builder().workers(w).run(|| {
-            for _ in 0..8 {
-                drop(goro::go(|| Bomb("result")));
-                drop(goro::go(|| std::panic::panic_any(Bomb("payload"))));
+    for (w, what) in [1, 2].into_iter().flat_map(|w| {
+        [
+            (w, goro::UnhandledPanic::Ignore),
+            (w, goro::UnhandledPanic::EndRun),
+        ]
+    }) {
+        let r = goro::Runtime::builder()
+            .workers(w)
+            .unhandled_panic(what)
+            .exit_report(false)
+            .run(|| {
+                // A joined result whose drop panics is the joiner's own business.
+                let h = goro::go(|| Bomb("joined"));
+                let v = h.join().unwrap();
+                assert!(catch_unwind(AssertUnwindSafe(|| drop(v))).is_err());
+                for _ in 0..8 {
+                    drop(goro::go(|| Bomb("result")));
+                    drop(goro::go(|| std::panic::panic_any(Bomb("payload"))));
+                }
+                goro::time::sleep(Duration::from_millis(20));
+                5
+            });
+        match what {
+            goro::UnhandledPanic::Ignore => assert_eq!(r.unwrap(), 5, "with {w} workers"),
+            _ => {
+                let p = match r {
+                    Err(goro::RunError::Panicked(p)) => p.into_payload(),
+                    r => panic!("with {w} workers: {:?}", r.map(|_| ())),
+                };
+                assert!(p.is::<Bomb>());
+                assert!(catch_unwind(AssertUnwindSafe(|| drop(p))).is_err());
             }
-            // A joined result whose drop panics is the joiner's own business.
-            let h = goro::go(|| Bomb("joined"));
-            let v = h.join().unwrap();
-            assert!(catch_unwind(AssertUnwindSafe(|| drop(v))).is_err());
-            goro::time::sleep(Duration::from_millis(20));
-            5
-        });
-        assert_eq!(r.unwrap(), 5, "with {w} workers");
+        }
     }
     thread_is_plain_again();
 }
@@ -159,10 +180,15 @@ fn child_parked_in_drop_during_panic() {
             });
             goro::time::sleep(Duration::from_millis(50));
             drop(h);
-            let _rx = rx; // open, never read
+            // Open until the process ends, never read: the send parks until shutdown. (A
+            // receiver dropped as main returns would end it first, and the panic, whose
+            // unwind would then finish before shutdown, would end the run.)
+            std::mem::forget(rx);
             9
         })
         .unwrap();
+    // Its panic finished unwinding after main returned, so, as in a Go program already
+    // exiting, it did not end the run: main's value comes back.
     assert_eq!(exit.value, 9);
     // Its destructor's send gave up at shutdown (nobody could ever receive), so the unwind
     // finished: nothing abandoned, and no panic left counted on this thread.

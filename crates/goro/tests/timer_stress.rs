@@ -494,6 +494,7 @@ impl Drop for PanicsOnDrop {
 fn child_after_func_hostile() {
     goro::Runtime::builder()
         .workers(1)
+        .unhandled_panic(goro::UnhandledPanic::Ignore)
         .run(|| {
             let bomb = PanicsOnDrop;
             let t = goro::time::after_func(Duration::from_millis(5), move || {
@@ -516,6 +517,17 @@ fn child_after_func_hostile() {
             assert_eq!(goro::go(|| 7).join().unwrap(), 7);
         })
         .unwrap();
+    // By default the call's panic, which nobody joins, ends the run as it ends a Go program,
+    // and names what ran it.
+    let r = goro::Runtime::builder().workers(1).run(|| {
+        drop(goro::time::after_func(Duration::from_millis(1), || {
+            panic!("the call panics")
+        }));
+        goro::time::sleep(Duration::from_secs(30));
+    });
+    let e = r.unwrap_err();
+    assert_eq!(e.panic_message(), Some("the call panics"));
+    assert!(e.to_string().contains("\"time.AfterFunc\""), "{e}");
     println!("CHILD DONE");
 }
 

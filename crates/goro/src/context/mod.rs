@@ -133,7 +133,7 @@ struct AfterCall {
 
 impl AfterCall {
     fn start(self) {
-        crate::time::after_func::start_call(self.rt.as_ref(), self.f);
+        crate::time::after_func::start_call(self.rt.as_ref(), "context.AfterFunc", self.f);
     }
 }
 

@@ -69,7 +69,7 @@ impl Due for Call {
             self.core.armed.store(false, Ordering::Relaxed);
         }
         if let Some(f) = self.core.f.clone() {
-            start_call(self.core.rt.as_ref(), move || f());
+            start_call(self.core.rt.as_ref(), "time.AfterFunc", move || f());
         }
         None
     }
@@ -80,17 +80,21 @@ impl Due for Call {
 /// that is shutting down does not start it, as Go does not once `main` has returned. This
 /// may run on a worker's own stack (a timer or a deadline firing): a call not started is
 /// dropped without letting its captures' `Drop` unwind.
-pub(crate) fn start_call(rt: Option<&Handle>, f: impl FnOnce() + Send + 'static) {
+///
+/// The goroutine is named `name` (`"time.AfterFunc"`, `"context.AfterFunc"`), so that a
+/// panic in the call, which nobody joins and which therefore ends the run as in Go, says
+/// what ran it.
+pub(crate) fn start_call(rt: Option<&Handle>, name: &str, f: impl FnOnce() + Send + 'static) {
     match rt {
-        Some(rt) if !rt.is_shut_down() => drop(rt.go(f)),
-        Some(_) => crate::stack::switch::drop_caught(f),
+        Some(rt) => match crate::Builder::new().name(name).spawn_on(rt, f) {
+            Ok(h) => drop(h),
+            // Shut down (nothing else can fail without a stack size or a dedicated thread).
+            Err(e) => crate::stack::switch::drop_caught(e.into_inner()),
+        },
         None => {
             // A thread that cannot be started drops the closure inside `spawn`.
-            let spawn = move || {
-                std::thread::Builder::new()
-                    .name("goro-after-func".into())
-                    .spawn(f)
-            };
+            let name = format!("goro {name}");
+            let spawn = move || std::thread::Builder::new().name(name).spawn(f);
             if let Err(p) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(spawn)) {
                 crate::stack::switch::drop_payload(p);
             }
@@ -220,7 +224,7 @@ mod tests {
         let hook = std::panic::take_hook();
         std::panic::set_hook(Box::new(|_| {}));
         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            start_call(Some(&rt), move || {
+            start_call(Some(&rt), "test", move || {
                 let _keep = &bomb;
             })
         }));

@@ -1,4 +1,5 @@
-//! SEMANTICS.md, Runtime: R1-R3 and R6 (R4's monitor and R5's deadlock report come later).
+//! SEMANTICS.md, Runtime: R1-R3, R6 and R7 (R4's monitor is tested in scheduler.rs,
+//! R5's deadlock report in deadlock.rs).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -205,4 +206,148 @@ fn r6_child() {
 fn recurse(n: u64) -> u64 {
     let buf = std::hint::black_box([n; 512]);
     recurse(buf[7] + 1) + buf[3]
+}
+
+/// The goroutine a run's panic names, and its message.
+fn ended_by(r: Result<impl std::fmt::Debug, goro::RunError>) -> goro::GoroutinePanic {
+    match r {
+        Err(goro::RunError::Panicked(p)) => p,
+        other => panic!("expected the run to end with a panic, got {other:?}"),
+    }
+}
+
+#[test]
+fn r7_a_detached_goroutine_that_panics_ends_the_run() {
+    let drops = Arc::new(AtomicUsize::new(0));
+    let d = drops.clone();
+    let line = line!() + 8;
+    let r = Runtime::builder()
+        .workers(2)
+        .exit_report(false)
+        .run(move || {
+            let _mine = CountDrop(d.clone());
+            goro::Builder::new()
+                .name("fetcher")
+                .spawn(|| panic!("no route to host"))
+                .unwrap();
+            // Only the panic can end the run before this does.
+            goro::time::sleep(std::time::Duration::from_secs(30));
+        });
+    let p = ended_by(r);
+    assert_eq!(p.message(), Some("no route to host"));
+    assert_eq!(p.name(), Some("fetcher"));
+    assert_eq!((p.site().file(), p.site().line()), (file!(), line));
+    assert!(p.id() > 1);
+    assert_eq!(
+        p.to_string(),
+        format!(
+            "goroutine {} \"fetcher\" (created at {}) panicked: no route to host",
+            p.id(),
+            p.site()
+        )
+    );
+    assert_eq!(
+        drops.load(Ordering::SeqCst),
+        1,
+        "main was unwound: its destructors ran"
+    );
+}
+
+#[test]
+fn r7_a_handle_dropped_unjoined_after_the_panic_ends_the_run() {
+    // On the goroutine that held it, and on a plain thread it was sent to.
+    for on_thread in [false, true] {
+        let r = Runtime::builder()
+            .workers(1)
+            .exit_report(false)
+            .run(move || {
+                let h = goro::go(|| -> u8 { panic!("late") });
+                while !h.is_finished() {
+                    goro::yield_now();
+                }
+                goro::yield_now(); // nothing ends yet: the handle could still join
+                if on_thread {
+                    std::thread::spawn(move || drop(h)).join().unwrap();
+                } else {
+                    drop(h);
+                }
+                goro::time::sleep(std::time::Duration::from_secs(60));
+            });
+        assert_eq!(ended_by(r).message(), Some("late"), "on_thread {on_thread}");
+    }
+}
+
+#[test]
+fn r7_a_joined_or_recovered_panic_does_not_end_the_run() {
+    let r = Runtime::builder().workers(2).run(|| {
+        let joined = goro::go(|| -> u8 { panic!("joined") }).join();
+        // Go's recover: the goroutine catches its own panic.
+        let recovered = goro::go(|| std::panic::catch_unwind(|| panic!("recovered")).is_err());
+        goro::time::sleep(std::time::Duration::from_millis(20));
+        (
+            joined.unwrap_err().panic_message().map(String::from),
+            recovered.join().unwrap(),
+        )
+    });
+    assert_eq!(r.unwrap(), (Some("joined".to_string()), true));
+}
+
+#[test]
+fn r7_unhandled_panics_can_be_ignored() {
+    let r = Runtime::builder()
+        .workers(2)
+        .unhandled_panic(goro::UnhandledPanic::Ignore)
+        .run(|| {
+            for i in 0..10 {
+                drop(goro::go(move || panic!("ignored {i}")));
+            }
+            goro::time::sleep(std::time::Duration::from_millis(20));
+            goro::go(|| 4).join().unwrap()
+        });
+    assert_eq!(r.unwrap(), 4);
+}
+
+#[test]
+fn r7_a_dedicated_goroutine_that_panics_ends_the_run_too() {
+    let r = Runtime::builder().workers(1).exit_report(false).run(|| {
+        goro::Builder::new()
+            .name("own thread")
+            .dedicated(true)
+            .spawn(|| panic!("on its own thread"))
+            .unwrap();
+        goro::time::sleep(std::time::Duration::from_secs(60));
+    });
+    let p = ended_by(r);
+    assert_eq!(
+        (p.name(), p.message()),
+        (Some("own thread"), Some("on its own thread"))
+    );
+}
+
+#[test]
+fn r7_main_panicking_names_main() {
+    let r = Runtime::builder()
+        .workers(1)
+        .run(|| -> u8 { panic!("in main") });
+    let p = ended_by(r);
+    assert_eq!((p.name(), p.message()), (Some("main"), Some("in main")));
+    assert!(p.id() > 0);
+    assert_eq!(p.site().file(), file!());
+}
+
+#[test]
+fn r7_a_handle_that_outlives_its_run_drops_its_panic_quietly() {
+    let h = Runtime::builder()
+        .workers(1)
+        .run(|| {
+            let h = goro::go(|| -> u8 { std::panic::panic_any(String::from("after the end")) });
+            while !h.is_finished() {
+                goro::yield_now();
+            }
+            h
+        })
+        .unwrap();
+    // Its run is over: nothing is left to end, and nothing unwinds into this thread.
+    drop(h);
+    assert!(!std::thread::panicking());
 }

@@ -18,19 +18,13 @@
 //! 3. A handle dropped without a join swaps the state to DETACHED (AcqRel). If it was DONE,
 //!    the result is the handle's to drop, there, in its owner's code. If it was RUNNING, the
 //!    goroutine's swap in step 1 reads DETACHED and drops the result where it made it, on its
-//!    own stack inside `catch_unwind`. Either way the result never drops with the last
+//!    own stack inside `catch_unwind`. A panic in a result nobody takes is not just dropped:
+//!    it ends the run (`panics.rs`). Either way the result never drops with the last
 //!    reference to the goroutine, which may go on a worker's own stack (DESIGN, "What goro
 //!    promises at its edges"). (WAITING: a join unwound while parked; the handle takes its
 //!    unparker back.)
 
 use super::*;
-
-/// The message of a panic payload, when it is a string (`panic!` makes a `&str` or a `String`).
-pub(crate) fn payload_message(p: &(dyn Any + Send)) -> Option<&str> {
-    p.downcast_ref::<&'static str>()
-        .copied()
-        .or_else(|| p.downcast_ref::<String>().map(String::as_str))
-}
 
 /// Why a goroutine did not produce a value.
 pub enum JoinError {
@@ -140,7 +134,11 @@ impl<T> JoinSlot<T> {
         // state's order, which our AcqRel swap read), so it will never read `result`; we
         // wrote it just before and nobody else touches it.
         let r = unsafe { (*self.result.get()).take() };
-        if let Err(p) = panic::catch_unwind(AssertUnwindSafe(move || drop(r))) {
+        if let Err(p) = panic::catch_unwind(AssertUnwindSafe(move || {
+            if let Some(Err(e)) = r {
+                super::panics::unjoined(e); // a panic nobody will join ends the run
+            }
+        })) {
             pass_shutdown_unwind(p);
         }
     }
@@ -162,7 +160,9 @@ impl<T> JoinSlot<T> {
             J_DONE => {
                 // SAFETY: the goroutine wrote the result before DONE and never touches it
                 // again; no joiner exists any more.
-                drop(unsafe { (*self.result.get()).take() });
+                if let Some(Err(e)) = unsafe { (*self.result.get()).take() } {
+                    super::panics::unjoined(e); // a panic nobody joined ends the run
+                }
             }
             _ => {}
         }
@@ -193,7 +193,11 @@ impl<T> JoinSlot<T> {
                         // SAFETY: we moved DONE -> TAKEN: the goroutine wrote the result before
                         // DONE and never touches it again; we are the only joiner.
                         let r = unsafe { (*self.result.get()).take() };
-                        return r.unwrap_or(Err(JoinError::Cancelled));
+                        return match r {
+                            Some(Ok(v)) => Ok(v),
+                            Some(Err(e)) => Err(super::panics::for_joiner(e)),
+                            None => Err(JoinError::Cancelled),
+                        };
                     }
                 }
                 J_TAKEN => return Err(JoinError::Cancelled),
@@ -292,7 +296,9 @@ where
                 drop_payload(p);
                 self.join.complete(Err(JoinError::Cancelled));
             }
-            Err(p) => self.join.complete(Err(JoinError::Panicked(p))),
+            Err(p) => self
+                .join
+                .complete(Err(JoinError::Panicked(super::panics::caught(p)))),
         }
     }
 

@@ -15,7 +15,8 @@
 //! that starts it runs [`Task::run`] on the goroutine's stack: the closure's result, or its
 //! panic, lands in the join slot; a panic is caught there and never reaches the worker.
 //!
-//! `join.rs` holds the join slot and its protocol; `spawn.rs` the ways to start a goroutine.
+//! `join.rs` holds the join slot and its protocol; `spawn.rs` the ways to start a goroutine;
+//! `panics.rs` what becomes of a panic nobody joins (it ends the run, as in Go).
 
 use std::any::Any;
 use std::cell::UnsafeCell;
@@ -31,10 +32,22 @@ use crate::stack::switch::{drop_payload, is_shutdown_unwind};
 use crate::wait::park::{park_quiet, ParkState, Unparker};
 
 mod join;
+mod panics;
 mod spawn;
 
 pub use self::join::*;
+pub(crate) use self::panics::payload_message;
+pub use self::panics::{GoroutinePanic, UnhandledPanic};
 pub use self::spawn::*;
+
+/// The runtime and label (id, name, spawn site) of the goroutine running on this thread: a
+/// worker's current goroutine, or a dedicated goroutine's thread.
+pub(crate) fn running() -> Option<(Arc<Shared>, panics::Label)> {
+    if let Some(rt) = worker::current_runtime() {
+        return worker::current_goroutine_label().map(|label| (rt, label));
+    }
+    spawn::dedicated_running()
+}
 
 /// Go numbers goroutines from 1 (the main goroutine); so does goro, process-wide.
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);

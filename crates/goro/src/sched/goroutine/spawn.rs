@@ -92,8 +92,19 @@ pub struct Builder {
 
 thread_local! {
     /// On a dedicated goroutine's thread (`Builder::dedicated`): its runtime, so that `go`
-    /// there spawns onto it.
-    static DEDICATED: std::cell::RefCell<Option<Arc<Shared>>> = const { std::cell::RefCell::new(None) };
+    /// there spawns onto it, and its header, so that a panic there names it.
+    static DEDICATED: std::cell::RefCell<Option<(Arc<Shared>, Arc<GoroutineHeader>)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// On a dedicated goroutine's thread: its runtime and label (see `goroutine::running`).
+pub(super) fn dedicated_running() -> Option<(Arc<Shared>, super::panics::Label)> {
+    DEDICATED.with(|d| {
+        d.borrow().as_ref().map(|(rt, g)| {
+            let name = g.name.as_deref().map(String::from);
+            (rt.clone(), (g.id, name, g.site))
+        })
+    })
 }
 
 /// Stack sizes a goroutine may ask for: Go's maximum is 1 GB.
@@ -161,7 +172,7 @@ impl Builder {
         T: Send + 'static,
     {
         let site = Location::caller();
-        let dedicated = || DEDICATED.with(|d| d.borrow().clone());
+        let dedicated = || DEDICATED.with(|d| d.borrow().as_ref().map(|(rt, _)| rt.clone()));
         worker::with_runtime(move |rt| match rt {
             Some(rt) => self.spawn_at(rt, f, site),
             None => match dedicated() {
@@ -245,7 +256,7 @@ where
     let joinable: Arc<GoroutineHeader<dyn Joinable<T>>> = g.clone();
     let (g2, rt2) = (g.clone(), rt.clone());
     let started = thread.spawn(move || {
-        DEDICATED.with(|d| *d.borrow_mut() = Some(rt2));
+        DEDICATED.with(|d| *d.borrow_mut() = Some((rt2, g2.clone())));
         g2.task.run();
         DEDICATED.with(|d| d.borrow_mut().take());
     });

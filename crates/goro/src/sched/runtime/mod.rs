@@ -14,7 +14,6 @@
 //!    Then worker 0 empties the global queue and inboxes and returns the main goroutine's
 //!    value, with the number of goroutines that were still alive.
 
-use std::any::Any;
 use std::cell::RefCell;
 use std::fmt;
 use std::panic::{self, AssertUnwindSafe, Location};
@@ -29,7 +28,9 @@ use crossbeam_deque::{Injector, Stealer, Worker as Deque};
 use crossbeam_utils::sync::{Parker, Unparker as ThreadUnparker};
 use crossbeam_utils::CachePadded;
 
-use super::goroutine::{payload_message, Builder, GoroutineHeader, JoinHandle, SpawnErrorKind};
+use super::goroutine::{
+    Builder, GoroutineHeader, GoroutinePanic, JoinHandle, SpawnErrorKind, UnhandledPanic,
+};
 use super::timers::{Fire, Timers};
 use super::worker::{self, MainGoroutine, WorkerParts};
 use crate::stack::pool::StackPool;
@@ -384,6 +385,10 @@ pub(crate) struct Shared {
     )>,
     /// Set by the deadlock detector; `run` returns it.
     pub(crate) deadlock: Mutex<Option<String>>,
+    /// What to do when a goroutine panics and nobody joins it
+    /// (`RuntimeBuilder::unhandled_panic`), and the first such panic, which ends the run.
+    pub(crate) unhandled: UnhandledPanic,
+    pub(crate) panicked: Mutex<Option<GoroutinePanic>>,
     /// How long shutdown waits for a worker to leave its loop, and for a worker's goroutines
     /// to unwind (`RuntimeBuilder::shutdown_grace`).
     pub(crate) grace: Duration,
@@ -600,6 +605,26 @@ impl Shared {
         let lines = std::mem::take(&mut *self.dump_lines.lock().unwrap_or_else(|e| e.into_inner()));
         *self.dump_want.lock().unwrap_or_else(|e| e.into_inner()) = Want::Records;
         (lines, missing(self))
+    }
+
+    /// A goroutine panicked and nobody joins it: as in Go, the panic ends the run (`run`
+    /// returns it), unless the runtime was built to ignore such panics. Once the run is
+    /// ending (main returned, or a deadlock or an earlier panic ended it), a later panic is
+    /// only printed, as a Go program that is exiting never reaches another goroutine's panic.
+    pub(crate) fn unhandled_panic(&self, p: GoroutinePanic) {
+        if self.unhandled == UnhandledPanic::Ignore || self.is_shut_down() {
+            crate::stack::switch::drop_payload(p.into_payload());
+            return;
+        }
+        let mut first = self.panicked.lock().unwrap_or_else(|e| e.into_inner());
+        if first.is_some() {
+            drop(first);
+            crate::stack::switch::drop_payload(p.into_payload());
+            return;
+        }
+        *first = Some(p);
+        drop(first);
+        self.begin_shutdown();
     }
 
     /// Ends the runtime with a deadlock report: `run` returns it as its error.

@@ -7,8 +7,10 @@ use super::*;
 /// Why `run` did not return the main goroutine's value.
 #[non_exhaustive]
 pub enum RunError {
-    /// The main goroutine panicked; the payload is the panic's.
-    Panicked(Box<dyn Any + Send + 'static>),
+    /// A goroutine's panic ended the run: the main goroutine's, or, as in Go, that of a
+    /// goroutine nobody joins (see [`RuntimeBuilder::unhandled_panic`]). Names the goroutine
+    /// and holds the payload.
+    Panicked(GoroutinePanic),
     /// `run` was called on a goroutine; runtimes do not nest.
     Nested,
     /// A setting (such as `GORO_WORKERS`) is invalid.
@@ -20,10 +22,10 @@ pub enum RunError {
 }
 
 impl RunError {
-    /// The main goroutine's panic message, when the payload is a string.
+    /// The panic's message, when the run ended with a panic whose payload is a string.
     pub fn panic_message(&self) -> Option<&str> {
         match self {
-            RunError::Panicked(p) => payload_message(&**p),
+            RunError::Panicked(p) => p.message(),
             _ => None,
         }
     }
@@ -32,10 +34,7 @@ impl RunError {
 impl fmt::Display for RunError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            RunError::Panicked(_) => match self.panic_message() {
-                Some(m) => write!(f, "main goroutine panicked: {m}"),
-                None => write!(f, "main goroutine panicked"),
-            },
+            RunError::Panicked(p) => write!(f, "{p}"),
             RunError::Nested => write!(
                 f,
                 "goro::run called on a goroutine: runtimes do not nest; use goro::go"
@@ -99,6 +98,7 @@ pub struct RuntimeBuilder {
     hog_warnings: bool,
     trace: Option<std::path::PathBuf>,
     raise_fd_limit: bool,
+    unhandled: UnhandledPanic,
 }
 
 /// How long the runtime must stay deadlocked before it is reported (see
@@ -122,6 +122,7 @@ impl Default for RuntimeBuilder {
                 .filter(|p| !p.is_empty())
                 .map(Into::into),
             raise_fd_limit: std::env::var("GORO_FD_LIMIT").map_or(true, |v| v != "keep"),
+            unhandled: UnhandledPanic::EndRun,
         }
     }
 }
@@ -185,6 +186,52 @@ impl RuntimeBuilder {
     /// ```
     pub fn deadlock_fatal_unproven(mut self, on: bool) -> Self {
         self.deadlock_unproven = on;
+        self
+    }
+
+    /// What a panic nobody joins does: a goroutine panicked after its [`JoinHandle`] was
+    /// dropped, or its handle is dropped without a join after it panicked.
+    ///
+    /// By default ([`UnhandledPanic::EndRun`]) it ends the run as an unrecovered panic ends a
+    /// Go program: the runtime shuts down as if the main goroutine had returned (the
+    /// goroutines still alive, main included, are unwound and their destructors run), and
+    /// `run` returns [`RunError::Panicked`] naming the goroutine, its spawn site and its
+    /// message. The first such panic is the one returned. [`UnhandledPanic::Ignore`] keeps
+    /// the program going: the panic is printed, as every panic is, and dropped.
+    ///
+    /// A joined goroutine's panic is never unhandled: [`JoinHandle::join`] returns it as
+    /// [`JoinError::Panicked`](crate::JoinError::Panicked), and the run goes on. Neither is one caught by the goroutine
+    /// itself with `std::panic::catch_unwind` (Go's `recover`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// // A detached goroutine's panic ends the run, even while main still waits.
+    /// let r = goro::Runtime::builder().exit_report(false).run(|| {
+    ///     goro::Builder::new()
+    ///         .name("fetcher")
+    ///         .spawn(|| panic!("no route to host"))
+    ///         .unwrap();
+    ///     goro::time::sleep(Duration::from_secs(60));
+    /// });
+    /// let e = r.unwrap_err();
+    /// assert_eq!(e.panic_message(), Some("no route to host"));
+    /// assert!(e.to_string().contains("\"fetcher\""));
+    ///
+    /// // Ignored, it only prints.
+    /// let r = goro::Runtime::builder()
+    ///     .unhandled_panic(goro::UnhandledPanic::Ignore)
+    ///     .run(|| {
+    ///         drop(goro::go(|| panic!("printed, then dropped")));
+    ///         goro::time::sleep(Duration::from_millis(10));
+    ///         7
+    ///     });
+    /// assert_eq!(r.unwrap(), 7);
+    /// ```
+    pub fn unhandled_panic(mut self, what: UnhandledPanic) -> Self {
+        self.unhandled = what;
         self
     }
 
@@ -322,6 +369,7 @@ impl RuntimeBuilder {
 
         let ending = MainEnding::default();
         let main = ending.main_goroutine(f, site, &rt, self.report);
+        let main_label = (main.g.id, Some("main".to_string()), site);
         worker::run_worker(rt.clone(), part0, Some(main));
 
         let stuck = rt.wait_stopped(self.grace);
@@ -340,6 +388,11 @@ impl RuntimeBuilder {
         if let Some(report) = rt.deadlock.lock().unwrap_or_else(|e| e.into_inner()).take() {
             return Err(RunError::Deadlock(report));
         }
+        // A goroutine's panic that nobody joined ended the run (main's own, if it panicked
+        // too, came after: the first panic is the one that ended the program).
+        if let Some(p) = rt.panicked.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            return Err(RunError::Panicked(p));
+        }
         let result = ending.out.borrow_mut().take();
         match result {
             Some(Ok(value)) => Ok(Exit {
@@ -348,9 +401,10 @@ impl RuntimeBuilder {
                 stuck_workers: stuck,
                 abandoned,
             }),
-            Some(Err(p)) => Err(RunError::Panicked(p)),
-            None => Err(RunError::Panicked(Box::new(
-                "main goroutine did not finish",
+            Some(Err(p)) => Err(RunError::Panicked(GoroutinePanic::new(main_label, p))),
+            None => Err(RunError::Panicked(GoroutinePanic::new(
+                main_label,
+                Box::new("main goroutine did not finish"),
             ))),
         }
     }
@@ -376,6 +430,8 @@ impl RuntimeBuilder {
             dump_want: Mutex::new(Want::Records),
             dump_serial: Mutex::new(()),
             deadlock: Mutex::new(None),
+            unhandled: self.unhandled,
+            panicked: Mutex::new(None),
             clock_ms: AtomicU64::new(0),
             epoch: Instant::now(),
             monitor: std::sync::OnceLock::new(),
@@ -617,8 +673,9 @@ fn install_panic_hook() {
 /// value (Go's `main`).
 ///
 /// Goroutines still alive when `f` returns are unwound (their destructors run) and counted on
-/// stderr; a panic in `f` comes back as [`RunError::Panicked`]; a panic in any other goroutine
-/// only reaches its [`JoinHandle`].
+/// stderr. A panic in `f` comes back as [`RunError::Panicked`]; so does, as in Go, a panic in
+/// any goroutine nobody joins (it ends the run: see [`RuntimeBuilder::unhandled_panic`]),
+/// while a joined goroutine's panic reaches its [`JoinHandle::join`] as a value.
 ///
 /// # Examples
 ///
