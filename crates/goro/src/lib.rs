@@ -101,7 +101,7 @@ mod wait;
 pub use blocking::{blocking, try_blocking};
 pub use chan::{
     chan, try_chan, CapacityError, CloseError, Receiver, RecvError, RecvTimeoutError, SendError,
-    SendTimeoutError, Sender, TryRecvError, TrySendError,
+    SendFailure, SendTimeoutError, Sender, TryRecvError, TrySendError,
 };
 pub use sched::goroutine::{
     go, Builder, GoroutinePanic, JoinError, JoinHandle, SpawnError, SpawnErrorKind, UnhandledPanic,

@@ -5,17 +5,44 @@
 use std::error::Error;
 use std::fmt;
 
-/// `send` on a closed channel (or one whose receivers are all gone): the value comes back.
-/// Go panics with "send on closed channel".
+/// `send` on a closed channel, or on one whose receivers are all gone: the value comes back
+/// (`.0`), with why (`.1`). Go panics with "send on closed channel"; it has no second case,
+/// since a Go channel nobody receives from any more still takes values into its buffer and
+/// then blocks.
+///
+/// # Examples
+///
+/// ```
+/// use goro::{SendError, SendFailure};
+///
+/// let (tx, rx) = goro::chan::<u32>(1);
+/// drop(rx);
+/// let e = tx.send(7).unwrap_err();
+/// assert_eq!(e.1, SendFailure::ReceiversGone);
+/// assert_eq!(e.to_string(), "sending on a channel whose receivers are all gone");
+/// let SendError(v, _) = e;
+/// assert_eq!(v, 7);
+/// ```
 #[derive(PartialEq, Eq, Clone, Copy)]
-pub struct SendError<T>(pub T);
+pub struct SendError<T>(pub T, pub SendFailure);
+
+/// Why a send failed ([`SendError`]'s second field).
+#[derive(PartialEq, Eq, Clone, Copy, Debug, Hash)]
+#[non_exhaustive]
+pub enum SendFailure {
+    /// The channel was closed with `close` (Go's "send on closed channel").
+    Closed,
+    /// Every [`Receiver`](crate::Receiver) was dropped, so nobody can ever take the value
+    /// (the channel closed with the last of them). Said even if `close` was also called.
+    ReceiversGone,
+}
 
 /// Why `try_send` did not send; the value comes back either way.
 #[derive(PartialEq, Eq, Clone, Copy)]
 pub enum TrySendError<T> {
     /// The buffer is full, or no receiver is waiting on an unbuffered channel.
     Full(T),
-    /// The channel is closed.
+    /// The channel is closed (by `close`, or because every receiver is gone).
     Closed(T),
 }
 
@@ -65,6 +92,11 @@ impl<T> SendError<T> {
     /// The value that was not sent.
     pub fn into_inner(self) -> T {
         self.0
+    }
+
+    /// True if the send failed because every receiver is gone, not because of a `close`.
+    pub fn receivers_gone(&self) -> bool {
+        self.1 == SendFailure::ReceiversGone
     }
 }
 
@@ -152,7 +184,7 @@ impl From<RecvError> for RecvTimeoutError {
 // The value may not be Debug; say which error it is without it (like std's mpsc).
 impl<T> fmt::Debug for SendError<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("SendError(..)")
+        write!(f, "SendError(.., {:?})", self.1)
     }
 }
 
@@ -176,7 +208,16 @@ impl<T> fmt::Debug for SendTimeoutError<T> {
 
 impl<T> fmt::Display for SendError<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("send on closed channel")
+        fmt::Display::fmt(&self.1, f)
+    }
+}
+
+impl fmt::Display for SendFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SendFailure::Closed => "send on closed channel",
+            SendFailure::ReceiversGone => "sending on a channel whose receivers are all gone",
+        })
     }
 }
 
@@ -184,7 +225,9 @@ impl<T> fmt::Display for TrySendError<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             TrySendError::Full(_) => f.write_str("send on full channel"),
-            TrySendError::Closed(_) => f.write_str("send on closed channel"),
+            TrySendError::Closed(_) => {
+                f.write_str("send on closed channel (closed, or its receivers are all gone)")
+            }
         }
     }
 }
@@ -193,7 +236,9 @@ impl<T> fmt::Display for SendTimeoutError<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SendTimeoutError::Timeout(_) => f.write_str("timed out sending on channel"),
-            SendTimeoutError::Closed(_) => f.write_str("send on closed channel"),
+            SendTimeoutError::Closed(_) => {
+                f.write_str("send on closed channel (closed, or its receivers are all gone)")
+            }
         }
     }
 }

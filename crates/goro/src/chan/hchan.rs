@@ -147,6 +147,16 @@ impl<T> Chan<T> {
         self.closed.load(Ordering::Acquire)
     }
 
+    /// Why a send on this closed channel failed: with a sender alive, the channel closed by
+    /// `close` or with its last receiver.
+    pub(crate) fn send_failure(&self) -> super::SendFailure {
+        if self.receivers.load(Ordering::Acquire) == 0 {
+            super::SendFailure::ReceiversGone
+        } else {
+            super::SendFailure::Closed
+        }
+    }
+
     /// Records linked in the receive and send queues (stale ones included).
     pub(crate) fn waiting(&self) -> (usize, usize) {
         (

@@ -64,8 +64,8 @@ use crate::time::timer::deadline_after;
 
 pub(crate) use self::hchan::{wake_one, Chan, Queue};
 pub use error::{
-    CapacityError, CloseError, RecvError, RecvTimeoutError, SendError, SendTimeoutError,
-    TryRecvError, TrySendError,
+    CapacityError, CloseError, RecvError, RecvTimeoutError, SendError, SendFailure,
+    SendTimeoutError, TryRecvError, TrySendError,
 };
 
 /// Makes a channel of capacity `cap`: 0 for an unbuffered rendezvous, `n` for a FIFO buffer of
@@ -207,7 +207,9 @@ impl<T> Sender<T> {
     #[doc(alias = "chansend")]
     #[inline(always)]
     pub fn send(&self, v: T) -> Result<(), SendError<T>> {
-        self.ch.send(v, None).map_err(|e| SendError(e.into_inner()))
+        self.ch
+            .send(v, None)
+            .map_err(|e| SendError(e.into_inner(), self.ch.send_failure()))
     }
 
     /// Sends `v` only if that needs no waiting (Go's `select` with a `default`).

@@ -212,7 +212,7 @@ impl<T> Case for SendCase<'_, T> {
                 Some(wake)
             }
             Err(TrySendError::Closed(v)) => {
-                self.result = Some(Err(SendError(v)));
+                self.result = Some(Err(SendError(v, ch.send_failure())));
                 Some(None)
             }
             Err(TrySendError::Full(v)) => {
@@ -239,7 +239,11 @@ impl<T> Case for SendCase<'_, T> {
     }
     fn finish(&mut self, closed: bool) {
         self.result = Some(match (closed, self.slot.take()) {
-            (true, Some(v)) => Err(SendError(v)),
+            (true, Some(v)) => Err(SendError(
+                v,
+                self.ch
+                    .map_or(crate::chan::SendFailure::Closed, Chan::send_failure),
+            )),
             _ => Ok(()),
         });
     }

@@ -183,6 +183,7 @@ fn c10_send_on_closed_returns_the_value() {
     tx.close().unwrap();
     let e = tx.send("kept".to_string()).unwrap_err();
     assert_eq!(e.to_string(), "send on closed channel");
+    assert_eq!(e.1, goro::SendFailure::Closed);
     assert_eq!(e.into_inner(), "kept");
 }
 
@@ -273,14 +274,26 @@ fn c16_last_sender_closes_and_last_receiver_fails_sends() {
 
     let (tx, rx) = chan::<u8>(1);
     drop(rx);
-    assert_eq!(tx.send(5).unwrap_err().into_inner(), 5);
+    let e = tx.send(5).unwrap_err();
+    // The error says why: not a close, but nobody left to receive.
+    assert_eq!(e.1, goro::SendFailure::ReceiversGone);
+    assert!(e.receivers_gone());
+    assert_eq!(
+        e.to_string(),
+        "sending on a channel whose receivers are all gone"
+    );
+    assert_eq!(format!("{e:?}"), "SendError(.., ReceiversGone)");
+    assert_eq!(e.into_inner(), 5);
     on_1_and_2_workers(|| {
-        // A sender blocked when the last receiver goes gets its value back.
+        // A sender blocked when the last receiver goes gets its value back, and why.
         let (tx, rx) = chan::<u8>(0);
-        let h = goro::go(move || tx.send(3).map_err(|e| e.into_inner()));
+        let h = goro::go(move || tx.send(3).map_err(|e| (e.0, e.1)));
         settle();
         drop(rx);
-        assert_eq!(h.join().unwrap(), Err(3));
+        assert_eq!(
+            h.join().unwrap(),
+            Err((3, goro::SendFailure::ReceiversGone))
+        );
     });
 }
 

@@ -173,10 +173,24 @@ fn s7_a_send_case_on_a_closed_channel_is_ready_and_returns_the_value() {
     let (tx, rx) = chan::<String>(0);
     drop(rx);
     let got = goro::select! {
-        send(tx, "v".to_string()) -> r => r.unwrap_err().into_inner(),
-        default => "default".into(),
+        send(tx, "v".to_string()) -> r => r.unwrap_err(),
+        default => unreachable!("the send case is ready"),
     };
-    assert_eq!(got, "v");
+    assert_eq!(got.1, goro::SendFailure::ReceiversGone);
+    assert_eq!(got.into_inner(), "v");
+    // Closed while the select waits.
+    on_1_and_2_workers(|| {
+        let (tx, _rx) = chan::<u8>(0);
+        let t2 = tx.clone();
+        let h = goro::go(move || {
+            goro::select! {
+                send(t2, 1) -> r => r.map_err(|e| (e.0, e.1)),
+            }
+        });
+        settle();
+        tx.close().unwrap();
+        assert_eq!(h.join().unwrap(), Err((1, goro::SendFailure::Closed)));
+    });
 }
 
 /// The 100,000-round 4-way send select.
