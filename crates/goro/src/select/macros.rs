@@ -118,7 +118,45 @@ macro_rules! __select_parse {
     (($($c:tt)*) ($($d:tt)*)) => {
         $crate::__select_bind!(() $($c)* ; ($($d)*))
     };
+    // The first arm that is none of the above: `__select_bad_arm` matches it against the
+    // forms an arm may take, so that the compiler points at the first token that fits none.
     (($($c:tt)*) ($($d:tt)*) $($rest:tt)+) => {
+        $crate::__select_bad_arm!($($rest)+)
+    };
+}
+
+/// Reports an arm of `select!` that has none of the forms below. It has no rule for what
+/// reaches it (a well-formed arm is parsed before), so the compiler's "no rules expected the
+/// token" error points at the offending token of the user's arm, and says which form it
+/// tried to match there.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __select_bad_arm {
+    (recv($rx:expr) -> $p:pat => $body:expr , $($rest:tt)*) => {
+        $crate::__select_arm_forms!()
+    };
+    (recv($rx:expr) -> $p:pat => $body:expr) => {
+        $crate::__select_arm_forms!()
+    };
+    (send($tx:expr, $v:expr) -> $p:pat => $body:expr , $($rest:tt)*) => {
+        $crate::__select_arm_forms!()
+    };
+    (send($tx:expr, $v:expr) -> $p:pat => $body:expr) => {
+        $crate::__select_arm_forms!()
+    };
+    (default => $body:expr $(, $($rest:tt)*)?) => {
+        $crate::__select_arm_forms!()
+    };
+    (default($t:expr) => $body:expr $(, $($rest:tt)*)?) => {
+        $crate::__select_arm_forms!()
+    };
+}
+
+/// The forms of a `select!` arm, as a compile error.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __select_arm_forms {
+    () => {
         ::core::compile_error!(
             "select! arms are `recv(rx) -> res => ...`, `send(tx, value) -> res => ...`, `default => ...` or `default(timeout) => ...`"
         )
@@ -208,15 +246,14 @@ macro_rules! __select_case {
     };
     ($name:ident send ($tx:expr, $v:expr)) => {
         let __goro_op = &$tx;
-        let __goro_value = $v;
+        // The value is evaluated here, after the operand (S1), as the argument itself, so
+        // that a value of the wrong type is reported at the value.
         let mut $name = $crate::select::__private::SendCase::new(
             $crate::select::__private::SendOperand::sender(__goro_op),
-            __goro_value,
+            $v,
         );
     };
     ($name:ident $other:ident $args:tt) => {
-        ::core::compile_error!(
-            "select! arms are `recv(rx) -> res => ...`, `send(tx, value) -> res => ...`, `default => ...` or `default(timeout) => ...`"
-        );
+        $crate::__select_bad_arm!($other $args)
     };
 }

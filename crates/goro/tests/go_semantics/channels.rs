@@ -159,7 +159,21 @@ fn c7_c8_disabled_cases_never_ready_and_only_disabled_blocks_forever() {
         });
         settle();
         assert!(!passed.load(Ordering::SeqCst));
-        drop(rx);
+        // An `Option` of an end, held in a variable, is passed by reference (Go programmers
+        // write `recv(&opt)`): `Some` takes part, `None` is disabled.
+        let (on, off) = (Some(rx), None::<goro::Receiver<u8>>);
+        let got = goro::select! {
+            recv(&off) -> _ => 0,
+            recv(&on) -> v => v.unwrap(),
+        };
+        assert_eq!(got, 1);
+        let (stx, srx) = chan::<u8>(1);
+        let (on, off) = (Some(stx), None::<goro::Sender<u8>>);
+        goro::select! {
+            send(&off, 1) -> _ => unreachable!("a disabled case is never ready"),
+            send(&on, 2) -> r => r.unwrap(),
+        }
+        assert_eq!(srx.recv(), Ok(2));
     });
 }
 
