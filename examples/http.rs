@@ -67,8 +67,8 @@ impl Default for Config {
     }
 }
 
-/// Counters the server keeps.
-#[derive(Debug, Default)]
+/// Counters the server keeps, and whether it has stopped.
+#[derive(Debug)]
 pub struct Stats {
     /// Requests answered 200.
     pub ok: AtomicUsize,
@@ -82,6 +82,46 @@ pub struct Stats {
     pub accept_errors: AtomicUsize,
     /// Connections closed, while they waited for a request head, to make room for a new one.
     pub evicted: AtomicUsize,
+    /// Closed once the server has stopped: see [`Stats::wait_stopped`].
+    stopped: goro::Receiver<()>,
+    /// Dropped by the server when it stops, which closes `stopped`.
+    stopper: std::sync::Mutex<Option<goro::Sender<()>>>,
+}
+
+impl Default for Stats {
+    fn default() -> Self {
+        let (tx, rx) = goro::chan(0);
+        Stats {
+            ok: AtomicUsize::new(0),
+            bad: AtomicUsize::new(0),
+            refused: AtomicUsize::new(0),
+            open: AtomicUsize::new(0),
+            accept_errors: AtomicUsize::new(0),
+            evicted: AtomicUsize::new(0),
+            stopped: rx,
+            stopper: std::sync::Mutex::new(Some(tx)),
+        }
+    }
+}
+
+impl Stats {
+    /// Waits at most `limit` for the server to stop after its context is done: it stops
+    /// accepting at once, closes the connections that wait for a request, and lets every
+    /// request in flight finish (its response says `Connection: close`), as Go's
+    /// `Server.Shutdown` does. True if it stopped (no connection left open).
+    pub fn wait_stopped(&self, limit: Duration) -> bool {
+        goro::select! {
+            recv(self.stopped) -> _ => true,
+            default(limit) => false,
+        }
+    }
+
+    fn mark_stopped(&self) {
+        self.stopper
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+    }
 }
 
 /// The connections waiting for a request head, by when they began to wait: the ones a full
@@ -152,22 +192,23 @@ pub fn accept_backoff(e: &io::Error, last: Option<Duration>) -> Option<Duration>
     })
 }
 
-/// Serves on `ln` until `ctx` is done; returns the counters.
+/// Serves on `ln` until `ctx` is done, then shuts down gracefully (see
+/// [`Stats::wait_stopped`]); returns the counters.
 pub fn serve(ln: TcpListener, cfg: Config, ctx: Context) -> Arc<Stats> {
     let stats = Arc::new(Stats::default());
     let st = stats.clone();
     let waiting = Arc::new(Waiting::default());
-    // Wake up now and then to notice `ctx`.
-    let _ = ln.set_read_timeout(Some(Duration::from_millis(100)));
     goro::go(move || {
         let mut backoff = None;
         let mut ids = 0u64;
-        while !ctx.is_done() {
-            let conn = match ln.accept() {
+        loop {
+            // The accept ends the moment `ctx` is done: no polling timeout.
+            let conn = match ln.accept_context(&ctx) {
                 Ok((c, _)) => {
                     backoff = None;
                     c
                 }
+                Err(_) if ctx.is_done() => break,
                 Err(e) => {
                     // Out of descriptors or memory: retrying at once would spin (and the
                     // connections already open could not get a turn on this worker).
@@ -202,15 +243,31 @@ pub fn serve(ln: TcpListener, cfg: Config, ctx: Context) -> Arc<Stats> {
             st.open.fetch_add(1, Ordering::SeqCst);
             ids += 1;
             let (st, cfg, waiting, id) = (st.clone(), cfg.clone(), waiting.clone(), ids);
+            let ctx = ctx.clone();
             goro::go(move || {
                 let conn = Arc::new(conn);
                 let _ = conn.set_nodelay(true);
-                handle(&conn, id, &waiting, &cfg, &st);
+                handle(&conn, id, &waiting, &cfg, &st, &ctx);
                 st.open.fetch_sub(1, Ordering::SeqCst);
             });
         }
+        drop(ln); // new clients are refused from here on
+        drain(&waiting, &st);
+        st.mark_stopped();
     });
     stats
+}
+
+/// The graceful end: closes the connections that wait for a request head (idle keep-alive
+/// ones, and any that enter the wait after a last response), until none is open. Requests
+/// in flight finish first; each says `Connection: close` (`handle` sees the context done).
+fn drain(waiting: &Waiting, st: &Stats) {
+    while st.open.load(Ordering::SeqCst) > 0 {
+        while let Some(c) = waiting.oldest() {
+            let _ = c.shutdown(std::net::Shutdown::Both);
+        }
+        goro::time::sleep(Duration::from_millis(5));
+    }
 }
 
 /// Binds `addr` and serves until `ctx` is done; the bound address and the counters.
@@ -260,7 +317,7 @@ pub(crate) enum Head {
     Reject(u16, &'static str),
 }
 
-fn handle(c: &Arc<TcpStream>, id: u64, waiting: &Waiting, cfg: &Config, st: &Stats) {
+fn handle(c: &Arc<TcpStream>, id: u64, waiting: &Waiting, cfg: &Config, st: &Stats, ctx: &Context) {
     let mut buf = Vec::with_capacity(1024);
     let mut first = true;
     loop {
@@ -295,9 +352,9 @@ fn handle(c: &Arc<TcpStream>, id: u64, waiting: &Waiting, cfg: &Config, st: &Sta
                     st.bad.fetch_add(1, Ordering::SeqCst);
                 }
                 c.set_write_deadline(Some(Instant::now() + cfg.write_timeout));
-                if respond(c, code, reason, &body, r.keep_alive, head_only).is_err()
-                    || !r.keep_alive
-                {
+                // Shutting down: this response is the connection's last.
+                let keep_alive = r.keep_alive && !ctx.is_done();
+                if respond(c, code, reason, &body, keep_alive, head_only).is_err() || !keep_alive {
                     return;
                 }
             }

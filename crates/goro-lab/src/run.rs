@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use clap::Args;
 use goro::context::Context;
+use goro::signal::Signal;
 
 /// The servers `goro run` starts (the patterns are named by `goro_examples::PATTERNS`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -253,13 +254,25 @@ pub fn run(a: &RunArgs) -> Result<(), String> {
     cfg.write_timeout = a.write_timeout.unwrap_or(cfg.write_timeout);
     let secs = Duration::from_secs_f64(a.secs.max(0.01));
     b.run(move || -> Result<(), String> {
-        let (ctx, _cancel) = Context::background().with_cancel();
+        let (ctx, cancel) = Context::background().with_cancel();
         match program {
             Program::HttpServer => {
-                let (at, _) = goro_examples::http::listen_and_serve(&addr, cfg, ctx.clone())
+                // Ctrl-C or SIGTERM: stop accepting, finish the requests in flight, exit 0.
+                let sigs = goro::signal::notify(&[Signal::Interrupt, Signal::Terminate])
+                    .map_err(|e| format!("cannot watch for signals: {e}"))?;
+                let (at, stats) = goro_examples::http::listen_and_serve(&addr, cfg, ctx.clone())
                     .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
                 println!("serving http://{at}/ and http://{at}/sleep?ms=100 (Ctrl-C stops)");
-                let _ = ctx.done().recv();
+                let sig = sigs.recv().map_err(|_| "the signal channel closed")?;
+                println!("{sig}: shutting down");
+                cancel.cancel();
+                if !stats.wait_stopped(Duration::from_secs(30)) {
+                    return Err("requests still in flight after 30 s; leaving them".into());
+                }
+                println!(
+                    "stopped: {} requests answered",
+                    stats.ok.load(std::sync::atomic::Ordering::SeqCst)
+                );
             }
             Program::EchoServer => {
                 let at = goro_examples::echo::listen_and_serve(&addr, ctx.clone())

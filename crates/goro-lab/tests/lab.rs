@@ -395,3 +395,76 @@ fn server_durations_are_written_with_units() {
     assert!(!ok);
     assert!(err.contains("no unit"), "{err}");
 }
+
+/// `goro run http-server` shuts down gracefully on SIGTERM: it stops accepting, closes an
+/// idle keep-alive connection, lets a request in flight finish (its response says
+/// `Connection: close`), and exits 0.
+#[test]
+fn the_http_server_shuts_down_gracefully_on_sigterm() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::TcpStream;
+    use std::process::Stdio;
+    use std::time::Duration;
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_goro"))
+        .args(["run", "http-server", "--addr", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    let addr = line
+        .strip_prefix("serving http://")
+        .and_then(|l| l.split('/').next())
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_string();
+    let timeout = Some(Duration::from_secs(20));
+    // An idle keep-alive connection: one request answered, then nothing.
+    let mut idle = TcpStream::connect(&addr).unwrap();
+    idle.set_read_timeout(timeout).unwrap();
+    idle.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut first = [0u8; 12];
+    idle.read_exact(&mut first).unwrap();
+    assert_eq!(&first, b"HTTP/1.1 200");
+    // A request in flight when the signal comes.
+    let slow = std::thread::spawn({
+        let addr = addr.clone();
+        move || {
+            let mut c = TcpStream::connect(addr).unwrap();
+            c.set_read_timeout(timeout).unwrap();
+            c.write_all(b"GET /sleep?ms=500 HTTP/1.1\r\nHost: x\r\n\r\n")
+                .unwrap();
+            let mut resp = String::new();
+            c.read_to_string(&mut resp).unwrap(); // the server closes after it
+            resp
+        }
+    });
+    std::thread::sleep(Duration::from_millis(150));
+    let pid = i32::try_from(child.id()).unwrap();
+    // SAFETY: kill(2) on our own child's pid.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    let resp = slow.join().unwrap();
+    assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
+    assert!(resp.contains("Connection: close"), "{resp}");
+    assert!(resp.ends_with("slept 500 ms\n"), "{resp}");
+    // The idle connection was closed rather than left waiting.
+    let mut rest = Vec::new();
+    let _ = idle.read_to_end(&mut rest);
+    let status = child.wait().unwrap();
+    let mut text = String::new();
+    out.read_to_string(&mut text).unwrap();
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(status.success(), "{status}: {text}{err}");
+    assert!(text.contains("terminated: shutting down"), "{text}");
+    assert!(text.contains("stopped: "), "{text}");
+    assert!(TcpStream::connect(&addr).is_err(), "still accepting");
+}

@@ -53,6 +53,8 @@
 //! | `<-ctx.Done()`, `ctx.Err()` | `recv(ctx.done())` in a `select!`, `ctx.err()` |
 //! | `net.Listen`, `ln.Accept()`, `net.Dial` | [`net::TcpListener::bind`], `accept`, [`net::TcpStream::connect`] (reads and writes park the goroutine) |
 //! | `conn.SetReadDeadline(t)` | `set_read_deadline(Some(t))` (fails with `TimedOut`) |
+//! | `net.DialContext`, I/O that stops with a context | [`net::TcpStream::connect_context`], `stream.with_context(&ctx)`, `accept_context` |
+//! | `signal.Notify(c, os.Interrupt)` | [`signal::notify`]`(&[Signal::Interrupt])` returns the channel |
 //! | a blocking syscall (Go hands off its P) | [`blocking`](fn@blocking)`(\|\| ...)` |
 //! | `gopark` / `goready` | [`park`] / [`Unparker::unpark`] |
 //! | a panic in a goroutine kills the program | so it does, unless the goroutine is joined: `join` returns it as a value |
@@ -69,7 +71,7 @@
 //! * `sync/`: mutexes, semaphores and the rest, all on one wait list; `context/`: cancellation
 //!   trees and deadlines.
 //! * `net/`: the netpoller and sockets; `blocking/`: the pool for blocking calls; `io/`: stdin
-//!   and files; `debug/`: dumps, leak reports, SIGQUIT.
+//!   and files; `signal/`: signals as channel values; `debug/`: dumps, leak reports, SIGQUIT.
 //!
 //! Each folder's module doc says what it owns and the protocol it follows. The decisions behind
 //! the design are in docs/DESIGN.md at the root of the repository.
@@ -93,6 +95,7 @@ mod loom;
 pub mod net;
 mod sched;
 pub mod select;
+pub mod signal;
 pub mod stack;
 pub mod sync;
 pub mod time;

@@ -398,3 +398,91 @@ fn child_plain_sockets_after_runtimes() {
 fn plain_threads_sockets_work_after_the_runtimes_end() {
     common::child_passes("child_plain_sockets_after_runtimes", CHILD_LIMIT);
 }
+
+// ---- Context-aware I/O ----
+
+/// The context error a socket operation ended with, if any.
+fn ctx_err(r: std::io::Result<impl std::fmt::Debug>) -> Option<goro::context::ContextError> {
+    goro::net::context_error_of(&r.expect_err("the operation was cut short"))
+}
+
+#[test]
+fn a_read_bound_to_a_context_ends_when_it_is_cancelled_and_the_stream_stays_usable() {
+    use goro::context::{Context, ContextError};
+    on_1_and_2_workers(|| {
+        let ln = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = ln.local_addr().unwrap();
+        let peer = goro::go(move || ln.accept().unwrap().0);
+        let c = TcpStream::connect(addr).unwrap();
+        let mut p = peer.join().unwrap();
+        let (ctx, cancel) = Context::background().with_cancel();
+        let canceller = goro::go(move || {
+            goro::time::sleep(Duration::from_millis(20));
+            cancel.cancel();
+        });
+        let mut buf = [0u8; 4];
+        // Nothing is sent: only the cancel ends the read in time (the socket deadline, far
+        // off, only keeps a broken wake-up from hanging the test).
+        c.set_read_deadline(Some(Instant::now() + Duration::from_secs(30)));
+        let r = c.with_context(&ctx).read(&mut buf);
+        assert_eq!(ctx_err(r), Some(ContextError::Canceled));
+        c.set_read_deadline(None);
+        canceller.join().unwrap();
+        // Done already: fails at once, and so does a write.
+        assert_eq!(
+            ctx_err(c.with_context(&ctx).read(&mut buf)),
+            Some(ContextError::Canceled)
+        );
+        assert_eq!(
+            ctx_err(c.with_context(&ctx).write(b"x")),
+            Some(ContextError::Canceled)
+        );
+        // The stream is whole.
+        p.write_all(b"ping").unwrap();
+        (&c).read_exact(&mut buf).unwrap();
+        assert_eq!(&buf, b"ping");
+        // A context's deadline bounds a read as a socket deadline does.
+        let (ctx, _c) = Context::background().with_timeout(Duration::from_millis(20));
+        let e = c.with_context(&ctx).read(&mut buf).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::TimedOut);
+        assert_eq!(
+            goro::net::context_error_of(&e),
+            Some(ContextError::DeadlineExceeded)
+        );
+        // With a live context it is an ordinary read.
+        p.write_all(b"pong").unwrap();
+        let bg = Context::background();
+        c.with_context(&bg).read_exact(&mut buf).unwrap();
+        assert_eq!(&buf, b"pong");
+    });
+}
+
+#[test]
+fn an_accept_bound_to_a_context_ends_when_it_is_cancelled() {
+    use goro::context::{Context, ContextError};
+    on_1_and_2_workers(|| {
+        let ln = TcpListener::bind("127.0.0.1:0").unwrap();
+        let (ctx, cancel) = Context::background().with_cancel();
+        let h = goro::go(move || ctx_err(ln.accept_context(&ctx).map(|(_, a)| a)));
+        goro::time::sleep(Duration::from_millis(20));
+        cancel.cancel();
+        assert_eq!(h.join().unwrap(), Some(ContextError::Canceled));
+    });
+}
+
+#[test]
+fn a_connect_bound_to_a_done_context_fails_with_its_error() {
+    use goro::context::{Context, ContextError};
+    on_1_and_2_workers(|| {
+        let ln = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = ln.local_addr().unwrap();
+        let (ctx, cancel) = Context::background().with_cancel();
+        cancel.cancel();
+        let r = TcpStream::connect_context(&ctx, addr);
+        assert_eq!(ctx_err(r.map(drop)), Some(ContextError::Canceled));
+        // A live one connects.
+        let bg = Context::background();
+        let c = TcpStream::connect_context(&bg, addr).unwrap();
+        assert_eq!(c.peer_addr().unwrap(), addr);
+    });
+}

@@ -125,15 +125,25 @@ struct Inner {
 /// A cancellation's cause (`Context::cause`).
 pub type Cause = Arc<dyn std::error::Error + Send + Sync>;
 
-/// A call `Context::after_func` registered: the function and where to start it.
-struct AfterCall {
-    rt: Option<crate::Handle>,
-    f: Box<dyn FnOnce() + Send>,
+/// A call registered to run when the context is done: `Context::after_func`'s (the function
+/// and where to start it), or goro's own wake-up of a socket operation (`Context::on_done`).
+enum AfterCall {
+    Spawn {
+        rt: Option<crate::Handle>,
+        f: Box<dyn FnOnce() + Send>,
+    },
+    /// Run by the canceller itself: short, never blocking, never panicking.
+    Inline(Box<dyn FnOnce() + Send>),
 }
 
 impl AfterCall {
     fn start(self) {
-        crate::time::after_func::start_call(self.rt.as_ref(), "context.AfterFunc", self.f);
+        match self {
+            AfterCall::Spawn { rt, f } => {
+                crate::time::after_func::start_call(rt.as_ref(), "context.AfterFunc", f)
+            }
+            AfterCall::Inline(f) => f(),
+        }
     }
 }
 
@@ -457,11 +467,21 @@ impl Context {
     /// ```
     #[doc(alias = "AfterFunc")]
     pub fn after_func(&self, f: impl FnOnce() + Send + 'static) -> AfterCancel {
-        let id = IDS.fetch_add(1, Ordering::Relaxed);
-        let call = AfterCall {
+        self.register(AfterCall::Spawn {
             rt: crate::Handle::current(),
             f: Box::new(f),
-        };
+        })
+    }
+
+    /// Runs `f` on the thread that cancels this context, as it cancels (at once if it is done
+    /// already): goro's own short wake-ups, such as a socket operation's (`net`). `f` must
+    /// neither block nor panic.
+    pub(crate) fn on_done(&self, f: impl FnOnce() + Send + 'static) -> AfterCancel {
+        self.register(AfterCall::Inline(Box::new(f)))
+    }
+
+    fn register(&self, call: AfterCall) -> AfterCancel {
+        let id = IDS.fetch_add(1, Ordering::Relaxed);
         let Some(state) = self.cancel_state() else {
             // Never done: the call is dropped, and `stop` reports it stopped once.
             return AfterCancel {

@@ -15,13 +15,14 @@ mod unix;
 
 use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 pub use tcp::{default_backlog, Incoming, TcpListener, TcpStream};
 pub use udp::UdpSocket;
 pub use unix::{UnixListener, UnixStream};
 
+use crate::context::{Context, ContextError};
 use poller::{Readiness, Registration};
 
 /// A deadline that can be changed from any thread while operations use it: nanoseconds since
@@ -120,6 +121,68 @@ fn io_loop<R>(
     }
 }
 
+/// `io_loop` for an operation bound to `ctx` as well: it fails once `ctx` is done (with
+/// [`context_error`]'s error), whether by its deadline, which bounds the wait as the
+/// socket's own deadline does, or by a cancel, which wakes the waiting operation: the
+/// cancel pokes the direction's readiness (`Context::on_done`), the operation tries again,
+/// finds it would still block, and sees the context done.
+fn io_loop_ctx<R>(
+    state: &Arc<poller::IoState>,
+    dir: fn(&poller::IoState) -> &Readiness,
+    limits: &Limits,
+    ctx: &Context,
+    mut op: impl FnMut() -> io::Result<R>,
+) -> io::Result<R> {
+    if let Some(e) = ctx.err() {
+        return Err(context_error(e));
+    }
+    let own = limits.for_op();
+    let d = match (own, ctx.deadline()) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    let st = state.clone();
+    let wake = ctx.on_done(move || dir(&st).notify());
+    let r = loop {
+        let seen = dir(state).seen();
+        match op() {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                if let Some(e) = ctx.err() {
+                    break Err(context_error(e));
+                }
+                if d.is_some_and(|d| Instant::now() >= d) || !dir(state).wait(seen, d) {
+                    break Err(match ctx.err() {
+                        Some(e) => context_error(e),
+                        None => {
+                            io::Error::new(io::ErrorKind::TimedOut, "goro: i/o deadline exceeded")
+                        }
+                    });
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            r => break r,
+        }
+    };
+    wake.stop();
+    r
+}
+
+/// The error of a socket operation cut short by its context: `TimedOut` for a deadline,
+/// `Other` for a cancel, each carrying the [`ContextError`] (get it back with
+/// [`io::Error::get_ref`] and `downcast_ref`, or with [`context_error_of`]).
+pub fn context_error(e: ContextError) -> io::Error {
+    let kind = match e {
+        ContextError::DeadlineExceeded => io::ErrorKind::TimedOut,
+        _ => io::ErrorKind::Other,
+    };
+    io::Error::new(kind, e)
+}
+
+/// The context's error, if `e` is a socket operation's that its context cut short.
+pub fn context_error_of(e: &io::Error) -> Option<ContextError> {
+    e.get_ref()?.downcast_ref::<ContextError>().copied()
+}
+
 /// A registered socket with the limits of its two directions.
 struct Socket<S: mio::event::Source> {
     io: S,
@@ -145,6 +208,30 @@ impl<S: mio::event::Source> Socket<S> {
 
     fn write_with<R>(&self, mut op: impl FnMut(&S) -> io::Result<R>) -> io::Result<R> {
         io_loop(&self.reg.state.write, &self.write, || op(&self.io))
+    }
+
+    fn read_ctx<R>(&self, ctx: &Context, mut op: impl FnMut(&S) -> io::Result<R>) -> io::Result<R> {
+        io_loop_ctx(
+            &self.reg.state,
+            |s| &s.read,
+            &self.read,
+            ctx,
+            || op(&self.io),
+        )
+    }
+
+    fn write_ctx<R>(
+        &self,
+        ctx: &Context,
+        mut op: impl FnMut(&S) -> io::Result<R>,
+    ) -> io::Result<R> {
+        io_loop_ctx(
+            &self.reg.state,
+            |s| &s.write,
+            &self.write,
+            ctx,
+            || op(&self.io),
+        )
     }
 }
 
@@ -189,6 +276,39 @@ macro_rules! stream_io {
             }
         }
 
+        impl std::io::Read for $crate::net::WithContext<'_, $t> {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                self.io
+                    .s
+                    .read_ctx(self.ctx, |mut io| std::io::Read::read(&mut io, buf))
+            }
+        }
+
+        impl std::io::Write for $crate::net::WithContext<'_, $t> {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.io
+                    .s
+                    .write_ctx(self.ctx, |mut io| std::io::Write::write(&mut io, buf))
+            }
+
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+
+        impl $t {
+            /// This stream's reads and writes bound to `ctx` (Go code passes a context to
+            /// its calls): each fails once `ctx` is done, at its deadline or the moment it
+            /// is cancelled, with [`context_error`](crate::net::context_error)'s error; the
+            /// stream's own deadlines apply too. The stream stays usable afterwards.
+            pub fn with_context<'a>(
+                &'a self,
+                ctx: &'a $crate::context::Context,
+            ) -> $crate::net::WithContext<'a, $t> {
+                $crate::net::WithContext { io: self, ctx }
+            }
+        }
+
         impl std::io::Write for $t {
             fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
                 std::io::Write::write(&mut &*self, buf)
@@ -201,6 +321,13 @@ macro_rules! stream_io {
     };
 }
 use stream_io;
+
+/// A stream's reads and writes bound to a context: see `TcpStream::with_context`.
+#[derive(Debug)]
+pub struct WithContext<'a, S> {
+    io: &'a S,
+    ctx: &'a Context,
+}
 
 /// The deadline and timeout setters every socket type shares.
 macro_rules! limit_methods {

@@ -100,7 +100,7 @@ impl Readiness {
     }
 
     /// Step 3.
-    fn notify(&self) {
+    pub(crate) fn notify(&self) {
         self.waiters.wake(|w| {
             self.gen.fetch_add(1, Ordering::Release);
             while w.pop_any(0).is_some() {}

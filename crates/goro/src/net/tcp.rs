@@ -6,6 +6,7 @@ use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
 use super::{limit_methods, stream_io, Socket};
+use crate::context::Context;
 
 /// Tries `f` on each address `addr` resolves to; the last error if none works.
 fn each_addr<T>(
@@ -120,6 +121,14 @@ impl TcpListener {
         Ok((TcpStream::from_mio(io)?, addr))
     }
 
+    /// Waits for a connection until `ctx` is done: then it fails with
+    /// [`context_error`](super::context_error)'s error, at once if `ctx` is cancelled while it
+    /// waits (a server's accept loop that stops on shutdown needs no polling timeout).
+    pub fn accept_context(&self, ctx: &Context) -> io::Result<(TcpStream, SocketAddr)> {
+        let (io, addr) = self.s.read_ctx(ctx, |l| l.accept())?;
+        Ok((TcpStream::from_mio(io)?, addr))
+    }
+
     /// The connections, one `accept` at a time.
     pub fn incoming(&self) -> Incoming<'_> {
         Incoming { l: self }
@@ -211,6 +220,23 @@ impl TcpStream {
     #[doc(alias = "DialTimeout")]
     pub fn connect_timeout(addr: &SocketAddr, timeout: Duration) -> io::Result<TcpStream> {
         Self::connect_one(*addr, Some(crate::time::timer::deadline_after(timeout)))
+    }
+
+    /// Connects until `ctx` is done (Go's `DialContext`): each address in turn, each
+    /// attempt ended at once when `ctx` is cancelled or its deadline passes, with
+    /// [`context_error`](super::context_error)'s error.
+    #[doc(alias = "DialContext")]
+    pub fn connect_context(ctx: &Context, addr: impl ToSocketAddrs) -> io::Result<TcpStream> {
+        each_addr(addr, |a| {
+            if let Some(e) = ctx.err() {
+                return Err(super::context_error(e));
+            }
+            let s = Self::from_mio(mio::net::TcpStream::connect(a)?)?;
+            s.s.write_ctx(ctx, |io| {
+                super::connected(io.take_error(), io.peer_addr().map(drop))
+            })
+            .map(|()| s)
+        })
     }
 
     fn connect_one(addr: SocketAddr, deadline: Option<Instant>) -> io::Result<TcpStream> {

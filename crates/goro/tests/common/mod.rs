@@ -113,6 +113,8 @@ pub fn thread<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> goro
 pub struct Ended {
     /// The exit code; `None` if a signal ended it or it was killed for running too long.
     pub code: Option<i32>,
+    /// The signal that ended it, if one did (a kill for running too long included).
+    pub signal: Option<i32>,
     pub timed_out: bool,
     pub out: String,
 }
@@ -157,6 +159,7 @@ pub fn child(name: &str, env: &[(&str, &str)], limit: std::time::Duration) -> En
     out.push_str(&reader2.join().unwrap());
     Ended {
         code: status.code(),
+        signal: std::os::unix::process::ExitStatusExt::signal(&status),
         timed_out,
         out,
     }
