@@ -54,6 +54,7 @@
 //! | `net.Listen`, `ln.Accept()`, `net.Dial` | [`net::TcpListener::bind`], `accept`, [`net::TcpStream::connect`] (reads and writes park the goroutine) |
 //! | `conn.SetReadDeadline(t)` | `set_read_deadline(Some(t))` (fails with `TimedOut`) |
 //! | `net.DialContext`, I/O that stops with a context | [`net::TcpStream::connect_context`], `stream.with_context(&ctx)`, `accept_context` |
+//! | `exec.CommandContext(ctx, name, args...)` | [`process::Command`]`::new(name).args(..).context(&ctx)`; waits and pipes park the goroutine |
 //! | `signal.Notify(c, os.Interrupt)` | [`signal::notify`]`(&[Signal::Interrupt])` returns the channel |
 //! | a blocking syscall (Go hands off its P) | [`blocking`](fn@blocking)`(\|\| ...)` |
 //! | `gopark` / `goready` | [`park`] / [`Unparker::unpark`] |
@@ -71,7 +72,8 @@
 //! * `sync/`: mutexes, semaphores and the rest, all on one wait list; `context/`: cancellation
 //!   trees and deadlines.
 //! * `net/`: the netpoller and sockets; `blocking/`: the pool for blocking calls; `io/`: stdin
-//!   and files; `signal/`: signals as channel values; `debug/`: dumps, leak reports, SIGQUIT.
+//!   and files; `process/`: child processes; `signal/`: signals as channel values; `debug/`:
+//!   dumps, leak reports, SIGQUIT.
 //!
 //! Each folder's module doc says what it owns and the protocol it follows. The decisions behind
 //! the design are in docs/DESIGN.md at the root of the repository.
@@ -93,6 +95,7 @@ pub mod debug;
 pub mod io;
 mod loom;
 pub mod net;
+pub mod process;
 mod sched;
 pub mod select;
 pub mod signal;

@@ -184,15 +184,15 @@ pub fn context_error_of(e: &io::Error) -> Option<ContextError> {
 }
 
 /// A registered socket with the limits of its two directions.
-struct Socket<S: mio::event::Source> {
-    io: S,
+pub(crate) struct Socket<S: mio::event::Source> {
+    pub(crate) io: S,
     reg: Registration,
     read: Limits,
     write: Limits,
 }
 
 impl<S: mio::event::Source> Socket<S> {
-    fn new(mut io: S) -> io::Result<Self> {
+    pub(crate) fn new(mut io: S) -> io::Result<Self> {
         let reg = Registration::new(&mut io)?;
         Ok(Socket {
             io,
@@ -202,15 +202,19 @@ impl<S: mio::event::Source> Socket<S> {
         })
     }
 
-    fn read_with<R>(&self, mut op: impl FnMut(&S) -> io::Result<R>) -> io::Result<R> {
+    pub(crate) fn read_with<R>(&self, mut op: impl FnMut(&S) -> io::Result<R>) -> io::Result<R> {
         io_loop(&self.reg.state.read, &self.read, || op(&self.io))
     }
 
-    fn write_with<R>(&self, mut op: impl FnMut(&S) -> io::Result<R>) -> io::Result<R> {
+    pub(crate) fn write_with<R>(&self, mut op: impl FnMut(&S) -> io::Result<R>) -> io::Result<R> {
         io_loop(&self.reg.state.write, &self.write, || op(&self.io))
     }
 
-    fn read_ctx<R>(&self, ctx: &Context, mut op: impl FnMut(&S) -> io::Result<R>) -> io::Result<R> {
+    pub(crate) fn read_ctx<R>(
+        &self,
+        ctx: &Context,
+        mut op: impl FnMut(&S) -> io::Result<R>,
+    ) -> io::Result<R> {
         io_loop_ctx(
             &self.reg.state,
             |s| &s.read,
