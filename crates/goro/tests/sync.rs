@@ -464,6 +464,30 @@ fn waitgroup_go_counts_each_goroutine_until_it_returns_or_panics() {
 }
 
 #[test]
+fn a_waitgroup_done_guard_counts_down_once_on_every_way_out() {
+    on_1_and_2_workers(|| {
+        let wg = WaitGroup::new();
+        let ok = wg.add_guard();
+        let panics = wg.add_guard();
+        let on_thread = wg.add_guard();
+        assert_eq!(wg.count(), 3);
+        let a = goro::go(move || {
+            let _done = ok;
+            goro::time::sleep(Duration::from_millis(5));
+        });
+        let b = goro::go(move || {
+            let _done = panics;
+            panic!("on purpose");
+        });
+        std::thread::spawn(move || drop(on_thread));
+        wg.wait();
+        assert_eq!(wg.count(), 0);
+        a.join().unwrap();
+        assert!(b.join().is_err());
+    });
+}
+
+#[test]
 fn an_errgroup_clone_is_the_same_group() {
     // A goroutine of the group adds more work through a clone; `wait` waits for all of it
     // and returns the first error, whichever goroutine returned it.

@@ -26,4 +26,4 @@ pub use mutex::{Mutex, MutexGuard};
 pub use once::{Once, OnceLock};
 pub use rwlock::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 pub use semaphore::{Semaphore, TooLarge};
-pub use waitgroup::WaitGroup;
+pub use waitgroup::{DoneGuard, WaitGroup};

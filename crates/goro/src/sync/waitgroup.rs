@@ -130,19 +130,35 @@ impl WaitGroup {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        /// Calls `done` when dropped: on return and while a panic unwinds.
-        struct Done(WaitGroup);
-        impl Drop for Done {
-            fn drop(&mut self) {
-                self.0.done();
-            }
-        }
-        self.add(1);
-        let done = Done(self.clone());
+        let done = self.add_guard();
         crate::go(move || {
             let _done = done;
             f()
         })
+    }
+
+    /// Adds one to the count and returns a guard that calls [`done`](Self::done) when it is
+    /// dropped: Go's `wg.Add(1)` with a `defer wg.Done()` that cannot be forgotten, and runs
+    /// while a panic unwinds too. Move it into the goroutine that does the work.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// goro::run(|| {
+    ///     let wg = goro::sync::WaitGroup::new();
+    ///     for _ in 0..3 {
+    ///         let done = wg.add_guard();
+    ///         goro::go(move || {
+    ///             let _done = done; // `done` on every way out, a panic's included
+    ///         });
+    ///     }
+    ///     wg.wait();
+    /// })
+    /// .unwrap();
+    /// ```
+    pub fn add_guard(&self) -> DoneGuard {
+        self.add(1);
+        DoneGuard(self.clone())
     }
 
     /// Subtracts one from the count, waking every waiter when it reaches zero.
@@ -206,6 +222,17 @@ impl WaitGroup {
     /// The current count.
     pub fn count(&self) -> usize {
         self.inner.count.load(Ordering::Acquire)
+    }
+}
+
+/// Calls [`WaitGroup::done`] once, when dropped (see [`WaitGroup::add_guard`]).
+#[must_use = "dropping the guard at once calls `done` at once"]
+#[derive(Debug)]
+pub struct DoneGuard(WaitGroup);
+
+impl Drop for DoneGuard {
+    fn drop(&mut self) {
+        self.0.done();
     }
 }
 
