@@ -215,10 +215,24 @@ struct Fate {
 
 impl Child {
     fn new(mut std: std::process::Child, ctx: Option<Context>) -> io::Result<Child> {
-        let pidfd = PidFd::open(std.id()).map(Socket::new).transpose()?;
-        let stdin = std.stdin.take().map(ChildStdin::new).transpose()?;
-        let stdout = std.stdout.take().map(ChildStdout::new).transpose()?;
-        let stderr = std.stderr.take().map(ChildStderr::new).transpose()?;
+        let parts = (|| {
+            let pidfd = PidFd::open(std.id()).map(Socket::new).transpose()?;
+            let stdin = std.stdin.take().map(ChildStdin::new).transpose()?;
+            let stdout = std.stdout.take().map(ChildStdout::new).transpose()?;
+            let stderr = std.stderr.take().map(ChildStderr::new).transpose()?;
+            io::Result::Ok((pidfd, stdin, stdout, stderr))
+        })();
+        let (pidfd, stdin, stdout, stderr) = match parts {
+            Ok(parts) => parts,
+            Err(e) => {
+                // Its pidfd or a pipe could not be registered (out of descriptors or
+                // memory): the caller gets the error, and no child is left running or
+                // unreaped.
+                let _ = std.kill();
+                let _ = std.wait();
+                return Err(e);
+            }
+        };
         let state = Arc::new(Mutex::new(Fate::default()));
         let watch = ctx.as_ref().map(|ctx| {
             let (state, pid) = (state.clone(), std.id());
