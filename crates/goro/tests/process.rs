@@ -182,10 +182,8 @@ fn child_out_of_descriptors() {
                 rlim_max: 0,
             };
             // SAFETY: getrlimit into a valid rlimit.
-            assert_eq!(
-                unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut hard) },
-                0
-            );
+            let got = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut hard) };
+            assert_eq!(got, 0);
             let (mut failed, mut ran) = (0, 0);
             // A limit is on descriptor numbers, and new ones take the lowest free number:
             // start a little below the count.
