@@ -92,6 +92,7 @@ pub mod blocking;
 pub mod chan;
 pub mod context;
 pub mod debug;
+mod future;
 pub mod io;
 mod loom;
 pub mod net;
@@ -109,6 +110,7 @@ pub use chan::{
     chan, try_chan, CapacityError, CloseError, Receiver, RecvError, RecvTimeoutError, SendError,
     SendFailure, SendTimeoutError, Sender, TryRecvError, TrySendError,
 };
+pub use future::block_on;
 pub use sched::goroutine::{
     go, Builder, GoroutinePanic, JoinError, JoinHandle, SpawnError, SpawnErrorKind, UnhandledPanic,
 };

@@ -129,8 +129,8 @@ impl Warned {
 }
 
 /// True if nothing in the runtime can make progress on its own: every worker asleep with no
-/// timer, nothing queued, nobody waiting for I/O or a blocking call, no channel listening
-/// for a signal. Returns the sum of the
+/// timer, nothing queued, nobody waiting for I/O, a blocking call or a future in `block_on`,
+/// no channel listening for a signal. Returns the sum of the
 /// workers' resume counters, to tell one quiet spell from two separated by activity.
 fn quiet(rt: &Shared) -> Option<u64> {
     let all_asleep = rt.workers.iter().all(|w| {
@@ -148,7 +148,8 @@ fn quiet(rt: &Shared) -> Option<u64> {
         && !crate::net::poller::io_waiting()
         && !crate::blocking::in_flight()
         && !crate::time::thread::pending()
-        && !crate::signal::watching();
+        && !crate::signal::watching()
+        && !crate::future::waiting();
     live.then(|| {
         rt.workers
             .iter()

@@ -44,10 +44,12 @@ pub enum WaitReason {
     Join,
     /// `goro::blocking`.
     BlockingCall,
+    /// `goro::block_on`: a future that is not ready yet.
+    BlockOn,
 }
 
 impl WaitReason {
-    const ALL: [WaitReason; 16] = [
+    const ALL: [WaitReason; 17] = [
         WaitReason::Park,
         WaitReason::ChanReceive,
         WaitReason::ChanSend,
@@ -64,6 +66,7 @@ impl WaitReason {
         WaitReason::WaitGroupWait,
         WaitReason::Join,
         WaitReason::BlockingCall,
+        WaitReason::BlockOn,
     ];
 
     pub(crate) fn from_u8(v: u8) -> WaitReason {
@@ -94,6 +97,7 @@ impl WaitReason {
             WaitReason::WaitGroupWait => "sync.WaitGroup.Wait",
             WaitReason::Join => "goroutine join",
             WaitReason::BlockingCall => "blocking call",
+            WaitReason::BlockOn => "block_on",
         }
     }
 }
