@@ -111,6 +111,8 @@ pub use chan::{
     SendFailure, SendTimeoutError, Sender, TryRecvError, TrySendError,
 };
 pub use future::block_on;
+#[cfg(feature = "tokio")]
+pub use future::tokio;
 pub use sched::goroutine::{
     go, Builder, GoroutinePanic, JoinError, JoinHandle, SpawnError, SpawnErrorKind, UnhandledPanic,
 };

@@ -16,6 +16,9 @@
 //! one is parked there it counts as pending work, as a blocking call does: the detector does
 //! not report a deadlock meanwhile. Dumps show such a goroutine as `[block_on]`.
 
+#[cfg(feature = "tokio")]
+pub mod tokio;
+
 use std::future::Future;
 use std::pin::pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
