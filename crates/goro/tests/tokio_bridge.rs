@@ -77,3 +77,35 @@ fn tokio_tasks_are_joined_or_selected_on() {
         }
     });
 }
+
+#[test]
+fn a_tokio_task_and_goroutines_share_one_channel() {
+    common::on_1_and_2_workers(|| {
+        // A tokio task serves requests that goroutines send on a goro channel, and answers
+        // each on the goro channel that came with it.
+        let (req_tx, req_rx) = goro::chan::<(u64, goro::Sender<u64>)>(0);
+        let server = goro::tokio::spawn(async move {
+            let mut served = 0;
+            while let Ok((n, reply)) = req_rx.recv_async().await {
+                tokio::task::yield_now().await;
+                let _ = reply.send_async(n * n).await;
+                served += 1;
+            }
+            served
+        });
+        let hs: Vec<_> = (0..50u64)
+            .map(|i| {
+                let req_tx = req_tx.clone();
+                goro::go(move || {
+                    let (tx, rx) = goro::chan(0);
+                    req_tx.send((i, tx)).unwrap();
+                    rx.recv().unwrap()
+                })
+            })
+            .collect();
+        let sum: u64 = hs.into_iter().map(|h| h.join().unwrap()).sum();
+        assert_eq!(sum, (0..50u64).map(|i| i * i).sum());
+        drop(req_tx); // the task's recv_async sees the channel closed
+        assert_eq!(server.join().unwrap(), 50);
+    });
+}

@@ -52,6 +52,7 @@
 //! the value: the Go memory model's channel rules (M1-M4).
 
 mod error;
+mod future;
 mod hchan;
 
 use std::fmt;
@@ -62,6 +63,7 @@ use std::time::{Duration, Instant};
 
 use crate::time::timer::deadline_after;
 
+pub use self::future::{RecvFuture, SendFuture};
 pub(crate) use self::hchan::{wake_one, Chan, Queue};
 pub use error::{
     CapacityError, CloseError, RecvError, RecvTimeoutError, SendError, SendFailure,

@@ -206,6 +206,28 @@ impl Unparker {
 pub(crate) enum UnparkerRef {
     GoroutineHeader(std::ptr::NonNull<GoroutineHeader>),
     Thread(Thread),
+    /// A future's task (`chan::future`): the waker in the cell, which lives in the pinned
+    /// future beside the signal.
+    Async(std::ptr::NonNull<AsyncWaker>),
+}
+
+/// Where a pending channel future keeps its task's latest waker: the poll replaces it, the
+/// counterpart that completes the operation takes it (`waiter::Claimed::wake`).
+#[derive(Debug, Default)]
+pub(crate) struct AsyncWaker(std::sync::Mutex<Option<std::task::Waker>>);
+
+impl AsyncWaker {
+    pub(crate) fn set(&self, w: &std::task::Waker) {
+        let mut cell = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        match &*cell {
+            Some(old) if old.will_wake(w) => {}
+            _ => *cell = Some(w.clone()),
+        }
+    }
+
+    pub(crate) fn take(&self) -> Option<std::task::Waker> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
 }
 
 impl UnparkerRef {
@@ -238,6 +260,12 @@ impl UnparkerRef {
                 }
             }
             UnparkerRef::Thread(t) => t.unpark(),
+            UnparkerRef::Async(cell) => {
+                // SAFETY: alive by the caller's contract, as a goroutine target is.
+                if let Some(w) = unsafe { cell.as_ref() }.take() {
+                    w.wake();
+                }
+            }
         }
     }
 }

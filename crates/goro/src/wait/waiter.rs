@@ -90,6 +90,17 @@ impl Claimed {
         // SAFETY: the owner waits for DONE before its frame (holding the signal) can end, and
         // only this `Claimed` stores DONE.
         let s = unsafe { &*self.0 };
+        if let UnparkerRef::Async(cell) = &s.waker {
+            // A future's task: take its waker while the signal is alive, publish DONE (after
+            // which the future may be dropped, signal and all), then wake the task.
+            // SAFETY: the cell lives in the future beside the signal, alive until DONE.
+            let w = unsafe { cell.as_ref() }.take();
+            s.state.store(DONE, Ordering::Release);
+            if let Some(w) = w {
+                w.wake();
+            }
+            return;
+        }
         // SAFETY: the goroutine cannot return while the state is CLAIMED.
         unsafe { s.waker.wake() };
         // Release: pairs with the owner's Acquire in `is_done`; publishes the slot and fields.
@@ -127,6 +138,22 @@ impl Signal {
                 holds.map(crate::wait::reason::erase),
             ),
         }
+    }
+
+    /// A signal for a channel future (`chan::future`): the counterpart wakes the waker kept
+    /// in `cell`, which must live as long as the signal.
+    pub(crate) fn new_async(cell: &crate::wait::park::AsyncWaker) -> Self {
+        Signal {
+            state: AtomicU8::new(WAITING),
+            case: Cell::new(usize::MAX),
+            closed: Cell::new(false),
+            waker: UnparkerRef::Async(std::ptr::NonNull::from(cell)),
+        }
+    }
+
+    /// True once a counterpart has claimed the signal (or the owner withdrew): no waiting.
+    pub(crate) fn is_claimed(&self) -> bool {
+        self.state.load(Ordering::Acquire) != WAITING
     }
 
     /// Step 2: true if the caller now owns the completion.

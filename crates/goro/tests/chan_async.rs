@@ -1,0 +1,154 @@
+//! Async ends of goro channels: `recv_async` and `send_async` beside goroutines' `send` and
+//! `recv`, and futures dropped while pending, racing their counterparts.
+
+mod common;
+
+use std::future::Future;
+use std::pin::pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+
+/// A value that records its drop, and fails the test if it is dropped twice.
+struct Counted {
+    id: usize,
+    drops: Arc<Vec<AtomicUsize>>,
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        let n = self.drops[self.id].fetch_add(1, Ordering::SeqCst);
+        assert_eq!(n, 0, "value {} dropped twice", self.id);
+    }
+}
+
+fn counters(n: usize) -> Arc<Vec<AtomicUsize>> {
+    Arc::new((0..n).map(|_| AtomicUsize::new(0)).collect())
+}
+
+const ROUNDS: usize = 100_000;
+
+/// Receivers that give up: each round polls `recv_async` once and, if it is pending, drops
+/// it, racing a goroutine that sends. Every value is received or dropped, exactly once.
+#[test]
+fn dropped_receive_futures_lose_no_value_and_drop_none_twice() {
+    common::on_1_and_2_workers(|| {
+        let drops = counters(ROUNDS);
+        let (tx, rx) = goro::chan::<Counted>(0);
+        let d = drops.clone();
+        let sender = goro::go(move || {
+            for id in 0..ROUNDS {
+                let v = Counted {
+                    id,
+                    drops: d.clone(),
+                };
+                if tx.send(v).is_err() {
+                    unreachable!("the receiver outlives the sender");
+                }
+            }
+        });
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut received = 0usize;
+        // Until the sender is done and its end dropped: the channel then reports closed.
+        loop {
+            let mut f = pin!(rx.recv_async());
+            match f.as_mut().poll(&mut cx) {
+                Poll::Ready(Ok(_v)) => received += 1,
+                Poll::Ready(Err(_)) => break,
+                Poll::Pending => {
+                    goro::yield_now(); // let the sender race the drop
+                    if let Poll::Ready(Ok(_v)) = f.as_mut().poll(&mut cx) {
+                        received += 1;
+                    }
+                    // Else dropped while linked: withdrawn, or completed just before (the
+                    // value it got is dropped with it).
+                }
+            }
+        }
+        assert!(received > 0);
+        sender.join().unwrap();
+        drop(rx);
+        assert_eq!(
+            drops
+                .iter()
+                .filter(|c| c.load(Ordering::SeqCst) == 1)
+                .count(),
+            ROUNDS
+        );
+    });
+}
+
+/// Senders that give up: each round polls `send_async` once and drops it if it is pending,
+/// racing a goroutine that receives. Every value is received or dropped with its future,
+/// exactly once.
+#[test]
+fn dropped_send_futures_lose_no_value_and_drop_none_twice() {
+    common::on_1_and_2_workers(|| {
+        let drops = counters(ROUNDS);
+        let (tx, rx) = goro::chan::<Counted>(0);
+        let got = Arc::new(AtomicUsize::new(0));
+        let g = got.clone();
+        let receiver = goro::go(move || {
+            for v in &rx {
+                g.fetch_add(1, Ordering::SeqCst);
+                drop(v);
+            }
+        });
+        let mut cx = Context::from_waker(Waker::noop());
+        for id in 0..ROUNDS {
+            let v = Counted {
+                id,
+                drops: drops.clone(),
+            };
+            let mut f = pin!(tx.send_async(v));
+            if f.as_mut().poll(&mut cx).is_pending() {
+                goro::yield_now();
+                let _ = f.as_mut().poll(&mut cx);
+            }
+        }
+        drop(tx);
+        receiver.join().unwrap();
+        assert_eq!(
+            drops
+                .iter()
+                .filter(|c| c.load(Ordering::SeqCst) == 1)
+                .count(),
+            ROUNDS,
+            "every value dropped once"
+        );
+        assert!(got.load(Ordering::SeqCst) > 0);
+    });
+}
+
+/// A future waiting on a channel is woken by a goroutine's send, a thread's send, and a
+/// close; a sender future by a receive and by the last receiver leaving.
+#[test]
+fn pending_futures_are_woken_by_every_kind_of_counterpart() {
+    common::on_1_and_2_workers(|| {
+        let (tx, rx) = goro::chan::<u32>(0);
+        let t2 = tx.clone();
+        goro::go(move || t2.send(1).unwrap());
+        assert_eq!(goro::block_on(rx.recv_async()), Ok(1));
+        let t3 = tx.clone();
+        std::thread::spawn(move || t3.send(2).unwrap());
+        assert_eq!(goro::block_on(rx.recv_async()), Ok(2));
+        let t4 = tx.clone();
+        goro::go(move || t4.close().unwrap());
+        assert_eq!(goro::block_on(rx.recv_async()), Err(goro::RecvError));
+        drop(tx);
+
+        let (tx, rx) = goro::chan::<String>(1);
+        goro::block_on(tx.send_async("buffered".into())).unwrap();
+        let h = goro::go(move || {
+            let a = rx.recv().unwrap();
+            let b = rx.recv().unwrap();
+            drop(rx); // the next send_async finds every receiver gone
+            (a, b)
+        });
+        goro::block_on(tx.send_async("waited".into())).unwrap();
+        assert_eq!(h.join().unwrap(), ("buffered".into(), "waited".into()));
+        let e = goro::block_on(tx.send_async("late".into())).unwrap_err();
+        assert!(e.receivers_gone());
+        assert_eq!(e.0, "late");
+    });
+}
