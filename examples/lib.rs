@@ -4,6 +4,7 @@
 //! the servers too.
 
 pub mod alloc;
+pub mod async_http;
 pub mod divide;
 pub mod echo;
 pub mod fan_out;
@@ -16,8 +17,11 @@ pub mod pattern;
 pub mod pipeline;
 pub mod readword;
 pub mod share;
+pub mod sqlite;
 pub mod timeout;
+pub mod tls_echo;
 pub mod webio;
+pub mod websocket;
 pub mod worker_pool;
 
 pub use pattern::{Pattern, Report};
@@ -113,6 +117,39 @@ pub static PATTERNS: &[Pattern] = &[
                decides.",
         source: include_str!("divide.rs"),
         run: divide::run,
+    },
+    Pattern {
+        name: "async-http",
+        title: "async HTTP from goroutines: hyper fetching from three replicas",
+        what: "Each call asks three goro HTTP servers at once, one goroutine per replica, \
+               through hyper, an async client, on goro::tokio::block_on; the first answer \
+               wins. The goroutines park while tokio's reactor waits for the network.",
+        source: include_str!("async_http.rs"),
+        run: async_http::run,
+    },
+    Pattern {
+        name: "websocket",
+        title: "WebSocket echo with tungstenite on goro sockets",
+        what: "A sync crate over goro's TcpStream: the server and every client are one \
+               goroutine per connection making blocking calls that park the goroutine.",
+        source: include_str!("websocket.rs"),
+        run: websocket::run,
+    },
+    Pattern {
+        name: "tls-echo",
+        title: "TLS echo with rustls on goro sockets",
+        what: "A certificate made at start with rcgen; rustls's blocking stream over goro's \
+               TcpStream; a goroutine per connection does the handshake and echoes lines.",
+        source: include_str!("tls_echo.rs"),
+        run: tls_echo::run,
+    },
+    Pattern {
+        name: "sqlite",
+        title: "SQLite from goroutines: rows through a channel, commits on goro::blocking",
+        what: "Producer goroutines send rows to one writer goroutine that owns the \
+               connection and commits batches of 1,000 in transactions on the blocking pool.",
+        source: include_str!("sqlite.rs"),
+        run: sqlite::run,
     },
 ];
 

@@ -117,17 +117,18 @@ fn tour_runs_every_stop() {
     let (ok, out, err) = goro(&["tour", "--scale", "0.001"]);
     assert!(ok, "{err}");
     assert!(
-        out.contains("[1/22] spawn and join")
-            && out.contains("[3/22] skynet")
-            && out.contains("[8/22] cancelling a tree of goroutines")
-            && out.contains("[10/22] a partial deadlock, found")
-            && out.contains("[12/22] one goroutine per connection")
-            && out.contains("[13/22] readword: a word from stdin, or a timeout")
-            && out.contains("[22/22] divide and conquer versus one worker per core"),
+        out.contains("[1/26] spawn and join")
+            && out.contains("[3/26] skynet")
+            && out.contains("[8/26] cancelling a tree of goroutines")
+            && out.contains("[10/26] a partial deadlock, found")
+            && out.contains("[12/26] one goroutine per connection")
+            && out.contains("[13/26] readword: a word from stdin, or a timeout")
+            && out.contains("[22/26] divide and conquer versus one worker per core")
+            && out.contains("[26/26] SQLite from goroutines"),
         "{out}"
     );
     // Every pattern printed its figure and left nothing running.
-    assert_eq!(out.matches("(goro run ").count(), 10, "{out}");
+    assert_eq!(out.matches("(goro run ").count(), 14, "{out}");
     assert!(!out.contains("!! ") && !out.contains("-> failed"), "{out}");
     assert!(
         out.contains("got \"context deadline exceeded\"") && out.contains("at most 4 ran at once"),
