@@ -152,3 +152,33 @@ fn pending_futures_are_woken_by_every_kind_of_counterpart() {
         assert_eq!(e.0, "late");
     });
 }
+
+/// A receiver as a stream: every value, then the end; an item pending when the stream is
+/// dropped is withdrawn, and the value it would have taken goes to the next receiver.
+#[cfg(feature = "stream")]
+#[test]
+fn a_receiver_stream_yields_every_value_then_ends() {
+    use futures_core::Stream;
+    common::on_1_and_2_workers(|| {
+        let (tx, rx) = goro::chan::<u32>(0);
+        let other = rx.clone();
+        let mut s = Box::pin(rx.into_stream());
+        let mut cx = Context::from_waker(Waker::noop());
+        assert!(s.as_mut().poll_next(&mut cx).is_pending());
+        drop(s); // withdrawn while pending
+        let h = goro::go(move || other.recv());
+        tx.send(9).unwrap(); // goes to the one receiver left waiting
+        assert_eq!(h.join().unwrap(), Ok(9));
+
+        let (tx, rx) = goro::chan::<u32>(0);
+        goro::go(move || (0..1000).for_each(|i| tx.send(i).unwrap()));
+        let mut s = pin!(rx.into_stream());
+        let mut sum = 0;
+        while let Some(v) = goro::block_on(std::future::poll_fn(|cx| s.as_mut().poll_next(cx))) {
+            sum += v;
+        }
+        assert_eq!(sum, 999 * 1000 / 2);
+        let mut cx = Context::from_waker(Waker::noop());
+        assert_eq!(s.as_mut().poll_next(&mut cx), Poll::Ready(None), "fused");
+    });
+}

@@ -102,6 +102,15 @@ impl<T> Pending<T> {
         Some(signal.closed())
     }
 
+    /// Ready for the next operation (a stream's next item), once the last one finished.
+    fn reset(&mut self) {
+        debug_assert_ne!(self.stage, Stage::Linked);
+        self.signal = None;
+        self.waiter = None;
+        self.slot = None;
+        self.stage = Stage::Start;
+    }
+
     /// Step 4: withdraws a linked operation from queue `q` of `ch`, or waits for the
     /// counterpart that claimed it.
     fn withdraw(&mut self, ch: &Chan<T>, q: Queue) {
@@ -206,43 +215,59 @@ impl<T> Future for RecvFuture<'_, T> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         // SAFETY: nothing is moved out of the pin; `op` stays where it is.
         let this = unsafe { self.get_unchecked_mut() };
-        let ch = &*this.rx.ch;
-        match this.op.stage {
-            Stage::Start => {
-                ch.lock();
-                // SAFETY: locked; every path below unlocks.
-                let st = unsafe { ch.state() };
-                match ch.try_recv_locked(st) {
-                    Ok((v, wake)) => {
-                        ch.unlock();
-                        wake_one(wake);
-                        this.op.stage = Stage::Finished;
-                        Poll::Ready(Ok(v))
-                    }
-                    Err(TryRecvError::Closed) => {
-                        ch.unlock();
-                        this.op.stage = Stage::Finished;
-                        Poll::Ready(Err(RecvError))
-                    }
-                    Err(TryRecvError::Empty) => {
-                        // SAFETY: pinned, and locked.
-                        unsafe { this.op.link(ch, Queue::Recv, cx) };
-                        Poll::Pending
-                    }
+        if this.op.stage == Stage::Finished {
+            panic!("goro: RecvFuture polled after it completed");
+        }
+        // SAFETY: `op` is pinned with the future.
+        unsafe { poll_recv(&this.rx.ch, &mut this.op, cx) }
+    }
+}
+
+/// One receive, polled: steps 1 and 3 of the protocol.
+///
+/// # Safety
+///
+/// `op` is pinned, and its stage is not `Finished`.
+unsafe fn poll_recv<T>(
+    ch: &Chan<T>,
+    op: &mut Pending<T>,
+    cx: &Context<'_>,
+) -> Poll<Result<T, RecvError>> {
+    match op.stage {
+        Stage::Start => {
+            ch.lock();
+            // SAFETY: locked; every path below unlocks.
+            let st = unsafe { ch.state() };
+            match ch.try_recv_locked(st) {
+                Ok((v, wake)) => {
+                    ch.unlock();
+                    wake_one(wake);
+                    op.stage = Stage::Finished;
+                    Poll::Ready(Ok(v))
+                }
+                Err(TryRecvError::Closed) => {
+                    ch.unlock();
+                    op.stage = Stage::Finished;
+                    Poll::Ready(Err(RecvError))
+                }
+                Err(TryRecvError::Empty) => {
+                    // SAFETY: pinned (the caller's contract), and locked.
+                    unsafe { op.link(ch, Queue::Recv, cx) };
+                    Poll::Pending
                 }
             }
-            Stage::Linked => match this.op.completed(cx) {
-                None => Poll::Pending,
-                Some(closed) => {
-                    this.op.stage = Stage::Finished;
-                    match this.op.slot.take() {
-                        Some(v) if !closed => Poll::Ready(Ok(v)),
-                        _ => Poll::Ready(Err(RecvError)),
-                    }
-                }
-            },
-            Stage::Finished => panic!("goro: RecvFuture polled after it completed"),
         }
+        Stage::Linked => match op.completed(cx) {
+            None => Poll::Pending,
+            Some(closed) => {
+                op.stage = Stage::Finished;
+                match op.slot.take() {
+                    Some(v) if !closed => Poll::Ready(Ok(v)),
+                    _ => Poll::Ready(Err(RecvError)),
+                }
+            }
+        },
+        Stage::Finished => Poll::Ready(Err(RecvError)),
     }
 }
 
@@ -320,6 +345,105 @@ impl<T> std::fmt::Debug for SendFuture<'_, T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SendFuture")
             .field("stage", &self.op.stage)
+            .finish()
+    }
+}
+
+/// A receiver as a `futures_core::Stream` (feature `stream`): each item is one receive, as
+/// [`Receiver::recv_async`] makes it, and the stream ends once the channel is closed and
+/// drained. Dropping it while an item is pending withdraws that receive.
+#[cfg(feature = "stream")]
+#[must_use = "a stream does nothing unless polled"]
+pub struct RecvStream<T> {
+    rx: Receiver<T>,
+    op: Pending<T>,
+    ended: bool,
+}
+
+#[cfg(feature = "stream")]
+// SAFETY: as for `RecvFuture`.
+unsafe impl<T: Send> Send for RecvStream<T> {}
+
+#[cfg(feature = "stream")]
+// SAFETY: as for `RecvFuture`.
+unsafe impl<T: Send> Sync for RecvStream<T> {}
+
+#[cfg(feature = "stream")]
+impl<T> Receiver<T> {
+    /// This receiver as a `Stream` of its values (feature `stream`): what `StreamExt`
+    /// combinators and `while let Some(v) = s.next().await` expect.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::pin::pin;
+    /// use futures_core::Stream;
+    ///
+    /// goro::run(|| {
+    ///     let (tx, rx) = goro::chan::<u32>(0);
+    ///     goro::go(move || (1..=3).for_each(|i| tx.send(i).unwrap()));
+    ///     let mut s = pin!(rx.into_stream());
+    ///     let mut got = Vec::new();
+    ///     while let Some(v) = goro::block_on(std::future::poll_fn(|cx| s.as_mut().poll_next(cx))) {
+    ///         got.push(v);
+    ///     }
+    ///     assert_eq!(got, [1, 2, 3]);
+    /// })
+    /// .unwrap();
+    /// ```
+    pub fn into_stream(self) -> RecvStream<T> {
+        RecvStream {
+            rx: self,
+            op: Pending::new(None),
+            ended: false,
+        }
+    }
+}
+
+#[cfg(feature = "stream")]
+impl<T> futures_core::Stream for RecvStream<T> {
+    type Item = T;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        // SAFETY: nothing is moved out of the pin; `op` stays where it is.
+        let this = unsafe { self.get_unchecked_mut() };
+        if this.ended {
+            return Poll::Ready(None);
+        }
+        if this.op.stage == Stage::Finished {
+            this.op.reset();
+        }
+        // SAFETY: pinned with the stream; not `Finished` (reset above).
+        match unsafe { poll_recv(&this.rx.ch, &mut this.op, cx) } {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Ok(v)) => Poll::Ready(Some(v)),
+            Poll::Ready(Err(RecvError)) => {
+                this.ended = true;
+                Poll::Ready(None)
+            }
+        }
+    }
+}
+
+#[cfg(feature = "stream")]
+impl<T> futures_core::stream::FusedStream for RecvStream<T> {
+    fn is_terminated(&self) -> bool {
+        self.ended
+    }
+}
+
+#[cfg(feature = "stream")]
+impl<T> Drop for RecvStream<T> {
+    fn drop(&mut self) {
+        self.op.withdraw(&self.rx.ch, Queue::Recv);
+    }
+}
+
+#[cfg(feature = "stream")]
+impl<T> std::fmt::Debug for RecvStream<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecvStream")
+            .field("ended", &self.ended)
             .finish()
     }
 }

@@ -63,6 +63,8 @@ use std::time::{Duration, Instant};
 
 use crate::time::timer::deadline_after;
 
+#[cfg(feature = "stream")]
+pub use self::future::RecvStream;
 pub use self::future::{RecvFuture, SendFuture};
 pub(crate) use self::hchan::{wake_one, Chan, Queue};
 pub use error::{
