@@ -145,9 +145,10 @@ pub static PATTERNS: &[Pattern] = &[
     },
     Pattern {
         name: "sqlite",
-        title: "SQLite from goroutines: rows through a channel, commits on goro::blocking",
+        title: "SQLite from goroutines: rusqlite on goro::blocking, sqlx on block_on",
         what: "Producer goroutines send rows to one writer goroutine that owns the \
-               connection and commits batches of 1,000 in transactions on the blocking pool.",
+               connection and commits batches of 1,000 rows: through rusqlite on the blocking \
+               pool, then through sqlx, an async crate, on goro::tokio::block_on.",
         source: include_str!("sqlite.rs"),
         run: sqlite::run,
     },
