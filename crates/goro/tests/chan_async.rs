@@ -182,3 +182,28 @@ fn a_receiver_stream_yields_every_value_then_ends() {
         assert_eq!(s.as_mut().poll_next(&mut cx), Poll::Ready(None), "fused");
     });
 }
+
+/// A waker that panics when woken (an executor's bug) does not unwind into the goroutine
+/// that completes the operation: its send still returns.
+#[test]
+fn a_panicking_waker_does_not_unwind_into_the_sender() {
+    use std::sync::Arc;
+    use std::task::Wake;
+    struct Bad;
+    impl Wake for Bad {
+        fn wake(self: Arc<Self>) {
+            panic!("a waker that panics");
+        }
+    }
+    common::on_1_and_2_workers(|| {
+        let (tx, rx) = goro::chan::<u32>(0);
+        let waker = Waker::from(Arc::new(Bad));
+        let mut cx = Context::from_waker(&waker);
+        let mut f = Box::pin(rx.recv_async());
+        assert!(f.as_mut().poll(&mut cx).is_pending());
+        let h = goro::go(move || tx.send(5));
+        assert_eq!(h.join().unwrap(), Ok(()), "the sender was not unwound");
+        let mut cx = Context::from_waker(Waker::noop());
+        assert_eq!(f.as_mut().poll(&mut cx), Poll::Ready(Ok(5)));
+    });
+}

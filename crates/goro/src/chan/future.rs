@@ -103,6 +103,7 @@ impl<T> Pending<T> {
     }
 
     /// Ready for the next operation (a stream's next item), once the last one finished.
+    #[cfg(feature = "stream")]
     fn reset(&mut self) {
         debug_assert_ne!(self.stage, Stage::Linked);
         self.signal = None;

@@ -97,7 +97,12 @@ impl Claimed {
             let w = unsafe { cell.as_ref() }.take();
             s.state.store(DONE, Ordering::Release);
             if let Some(w) = w {
-                w.wake();
+                // The waker is the executor's code, and this may run where nothing may
+                // unwind (a channel closed by a timer on a worker's own stack).
+                let woken = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| w.wake()));
+                if let Err(p) = woken {
+                    crate::stack::switch::drop_payload(p);
+                }
             }
             return;
         }
