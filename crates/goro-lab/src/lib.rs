@@ -6,4 +6,5 @@ pub mod bench;
 pub mod run;
 pub mod study;
 pub mod tour;
+pub mod trace_anim;
 pub mod trace_view;

@@ -6,7 +6,8 @@
 //! goro bench [NAME...] [--workers N] [--runs K] [--json]
 //! goro study [--size small|paper] [--workers 1,2] [--problems ...] [--json]
 //! goro list                         name the patterns and servers `goro run` knows
-//! goro run NAME [--trace F] [--svg F]   run a pattern, measured (and traced, drawn)
+//! goro run NAME [--trace F] [--svg F] [--animate F]   run a pattern, measured (traced, drawn)
+//! goro trace view|animate TRACE.json    a trace as a page with its replay, or an animated SVG
 //! goro run http-server|echo-server|http-load [--addr A] [--conns N] [--secs S]
 //! ```
 
@@ -61,6 +62,17 @@ enum Cmd {
 
 #[derive(Subcommand, Debug)]
 enum TraceCmd {
+    /// Animate a trace as a self-playing SVG: values travelling between goroutine lanes.
+    Animate {
+        /// The trace (Chrome Trace Event JSON written by goro).
+        trace: std::path::PathBuf,
+        /// Where to write the SVG (default: the trace's name with .svg).
+        #[arg(short = 'o', long)]
+        out: Option<std::path::PathBuf>,
+        /// The title drawn at the top.
+        #[arg(long, default_value = "goro trace")]
+        title: String,
+    },
     /// Draw a trace as a self-contained HTML page (lanes per goroutine, arrows per wake-up).
     View {
         /// The trace (Chrome Trace Event JSON written by goro).
@@ -81,6 +93,25 @@ fn trace_view(trace: &std::path::Path, out: Option<std::path::PathBuf>) -> Resul
     Ok(())
 }
 
+fn trace_animate(
+    trace: &std::path::Path,
+    out: Option<std::path::PathBuf>,
+    title: &str,
+) -> Result<(), String> {
+    let json = std::fs::read_to_string(trace)
+        .map_err(|e| format!("cannot read {}: {e}", trace.display()))?;
+    let tag = goro_lab::trace_anim::input_tag("");
+    let svg = goro_lab::trace_anim::render(&json, title, &tag)
+        .map_err(|e| format!("{}: {e}", trace.display()))?;
+    let out = out.unwrap_or_else(|| trace.with_extension("svg"));
+    std::fs::write(&out, svg).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+    println!(
+        "wrote {}: open it in a browser, or show it as an image",
+        out.display()
+    );
+    Ok(())
+}
+
 fn main() -> ExitCode {
     goro_lab::alloc::configure();
     let cli = Cli::parse();
@@ -96,6 +127,9 @@ fn main() -> ExitCode {
         Cmd::Trace {
             cmd: TraceCmd::View { trace, out },
         } => trace_view(&trace, out),
+        Cmd::Trace {
+            cmd: TraceCmd::Animate { trace, out, title },
+        } => trace_animate(&trace, out, &title),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,

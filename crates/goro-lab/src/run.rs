@@ -109,6 +109,11 @@ pub struct RunArgs {
     /// they sleep, which a load generator beside its server takes from the server).
     #[arg(long)]
     pub workers: Option<usize>,
+    /// Patterns: write a self-playing animated SVG of the run, made from its trace: values
+    /// travelling between goroutines (use it with a small --scale, e.g. 0.01, for a handful
+    /// of goroutines and a few dozen messages).
+    #[arg(long)]
+    pub animate: Option<std::path::PathBuf>,
     /// Record an execution trace into this file (Chrome Trace JSON) and draw it beside it as
     /// HTML when the program ends (http-load ends; the servers end on their own only if they
     /// fail, so use it with http-load).
@@ -151,6 +156,13 @@ fn run_pattern(p: &'static goro_examples::Pattern, a: &RunArgs) -> Result<(), St
             .exit_report(true)
             .hog_warnings(false),
     );
+    // An animation needs a trace: a temporary one unless --trace names one.
+    let temp_trace = (a.animate.is_some() && a.trace.is_none())
+        .then(|| std::env::temp_dir().join(format!("goro-animate-{}.json", std::process::id())));
+    let b = match &temp_trace {
+        Some(t) => b.trace(t),
+        None => b,
+    };
     let scale = a.scale;
     let report = b.run(move || (p.run)(scale)).map_err(|e| e.to_string())??;
     println!("{}", p.title);
@@ -164,6 +176,17 @@ fn run_pattern(p: &'static goro_examples::Pattern, a: &RunArgs) -> Result<(), St
         println!("chart: {}", svg.display());
     }
     write_trace_page(a)?;
+    if let Some(out) = &a.animate {
+        let t = temp_trace.as_ref().or(a.trace.as_ref()).expect("traced");
+        let json = std::fs::read_to_string(t).map_err(|e| format!("{}: {e}", t.display()))?;
+        if temp_trace.is_some() {
+            let _ = std::fs::remove_file(t);
+        }
+        let tag = crate::trace_anim::input_tag(p.source);
+        let svg = crate::trace_anim::render(&json, p.title, &tag)?;
+        std::fs::write(out, &svg).map_err(|e| format!("{}: {e}", out.display()))?;
+        println!("animation: {} ({} KiB)", out.display(), svg.len() / 1024);
+    }
     if report.leaked > 0 {
         return Err(format!("{} goroutines were left running", report.leaked));
     }

@@ -10,22 +10,22 @@ use std::fmt::Write as _;
 use serde_json::Value;
 
 /// One run of a goroutine.
-struct Slice {
-    g: u64,
+pub(crate) struct Slice {
+    pub(crate) g: u64,
     tid: i64,
-    ts: f64,
-    dur: f64,
-    then: String,
-    reason: String,
+    pub(crate) ts: f64,
+    pub(crate) dur: f64,
+    pub(crate) then: String,
+    pub(crate) reason: String,
 }
 
 /// A channel operation a goroutine completed.
-struct ChanOp {
-    g: u64,
+pub(crate) struct ChanOp {
+    pub(crate) g: u64,
     tid: i64,
-    ts: f64,
-    op: String,
-    ch: String,
+    pub(crate) ts: f64,
+    pub(crate) op: String,
+    pub(crate) ch: String,
 }
 
 /// What a worker's track records, in its order: channel operations (by index into `ops`) and
@@ -38,10 +38,10 @@ enum Mark {
 /// A trace as read: each goroutine's name, its runs, the channel operations, the two ends of
 /// each wake-up arrow (by flow id), and each worker's track of operations and wake-ups.
 #[derive(Default)]
-struct Trace {
-    names: BTreeMap<u64, String>,
-    slices: Vec<Slice>,
-    ops: Vec<ChanOp>,
+pub(crate) struct Trace {
+    pub(crate) names: BTreeMap<u64, String>,
+    pub(crate) slices: Vec<Slice>,
+    pub(crate) ops: Vec<ChanOp>,
     flow_start: BTreeMap<u64, (i64, f64)>,
     flow_end: BTreeMap<u64, (i64, f64)>,
     /// Each track's operations and wake-ups in the order the worker recorded them.
@@ -49,7 +49,7 @@ struct Trace {
 }
 
 impl Trace {
-    fn parse(json: &str) -> Result<Trace, String> {
+    pub(crate) fn parse(json: &str) -> Result<Trace, String> {
         let v: Value = serde_json::from_str(json).map_err(|e| format!("not a trace: {e}"))?;
         let evs = v["traceEvents"]
             .as_array()
@@ -215,7 +215,12 @@ pub fn render(json: &str) -> Result<String, String> {
     let lane: BTreeMap<u64, usize> = t.names.keys().enumerate().map(|(i, g)| (*g, i)).collect();
     let arrows = t.arrows(&lane);
     let (data_slices, data_ops, lanes) = t.data(&lane);
+    // The replay tab: the trace's animation, driven by the page's controls. A trace with no
+    // goroutine runs has none.
+    let tag = crate::trace_anim::input_tag("");
+    let replay = crate::trace_anim::render(json, "replay", &tag).unwrap_or_default();
     Ok(PAGE
+        .replace("<!--REPLAY-->", &replay)
         .replace("/*LANES*/", &lanes)
         .replace("/*SLICES*/", &data_slices)
         .replace("/*ARROWS*/", &arrows)
@@ -231,10 +236,20 @@ svg { display: block; cursor: grab; }
 .lane-label { font: 11px monospace; fill: #333; }
 .slice { stroke: #0003; }
 .arrow { stroke: #c33; stroke-width: 1; marker-end: url(#head); opacity: .7; }
+.help { padding: 4px 10px; color: #555; }
+header button { margin-left: 8px; }
 </style></head>
 <body>
-<header>goro trace: <span id="summary"></span> &mdash; wheel: zoom, drag: pan, hover: details</header>
-<svg id="view" xmlns="http://www.w3.org/2000/svg"></svg>
+<header>goro trace: <span id="summary"></span>
+<button id="tab-timeline">timeline</button> <button id="tab-replay">replay</button></header>
+<div id="timeline"><div class="help">wheel: zoom, drag: pan, hover: details</div>
+<svg id="view" xmlns="http://www.w3.org/2000/svg"></svg></div>
+<div id="replay" hidden><div class="help">
+<button id="play">play</button> <button id="step">next event</button>
+<input id="scrub" type="range" min="0" max="1000" value="0" style="width:300px">
+speed <select id="speed"><option>0.25</option><option>0.5</option><option selected>1</option><option>2</option><option>4</option></select>
+<span id="clock"></span> &mdash; dots: values sent, moving to their receiver; hover: details</div>
+<!--REPLAY--></div>
 <script>
 "use strict";
 window.onerror = (m) => { document.body.setAttribute("data-error", String(m)); };
@@ -320,6 +335,48 @@ window.addEventListener("mousemove", (e) => {
   lo = drag.lo - dt; hi = drag.hi - dt; draw();
 });
 draw();
+// The replay: the animation paused, its clock set by the controls.
+const rs = document.querySelector("#replay svg");
+let T = 0, playing = false, speed = 1, last = null;
+const D = rs ? Number(rs.dataset.secs) : 1;
+const stops = rs && rs.dataset.events ? rs.dataset.events.split(",").map(Number) : [];
+function setT(t) {
+  T = Math.max(0, Math.min(D * 0.9999, t));
+  if (rs) rs.setCurrentTime(T);
+  document.getElementById("scrub").value = Math.round(T / D * 1000);
+  document.getElementById("clock").textContent = (T / D * 100).toFixed(0) + "% of the run";
+  document.body.setAttribute("data-replay-time", T.toFixed(3));
+}
+function frame(ts) {
+  if (!playing) return;
+  if (last !== null) setT((T + (ts - last) / 1000 * speed) % D);
+  last = ts;
+  requestAnimationFrame(frame);
+}
+if (rs) { rs.pauseAnimations(); setT(0); }
+document.getElementById("play").onclick = () => {
+  playing = !playing; last = null;
+  document.getElementById("play").textContent = playing ? "pause" : "play";
+  if (playing) requestAnimationFrame(frame);
+};
+document.getElementById("step").onclick = () => {
+  const next = stops.find((f) => f * D > T + 1e-3);
+  setT(next === undefined ? 0 : next * D + 1e-3);
+};
+document.getElementById("scrub").oninput = (e) => setT(e.target.value / 1000 * D);
+document.getElementById("speed").onchange = (e) => { speed = Number(e.target.value); };
+function show(tab) {
+  document.getElementById("timeline").hidden = tab !== "timeline";
+  document.getElementById("replay").hidden = tab !== "replay";
+}
+document.getElementById("tab-timeline").onclick = () => show("timeline");
+document.getElementById("tab-replay").onclick = () => show("replay");
+// `#replay` opens the replay; `#replay@2.5` opens it 2.5 s into the loop (for screenshots).
+if (location.hash.startsWith("#replay")) {
+  show("replay");
+  const at = location.hash.match(/@([0-9.]+)/);
+  if (at) setT(Number(at[1]));
+}
 document.body.setAttribute("data-drawn", "yes");
 </script>
 </body></html>

@@ -469,3 +469,44 @@ fn the_http_server_shuts_down_gracefully_on_sigterm() {
     assert!(text.contains("stopped: "), "{text}");
     assert!(TcpStream::connect(&addr).is_err(), "still accepting");
 }
+
+/// docs/PATTERNS.md shows an animation of each of the ten original patterns; each was made
+/// by the current renderer from the current source of its pattern (docs/patterns/animate.sh
+/// makes them again).
+#[test]
+fn the_committed_pattern_animations_are_current() {
+    let docs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs");
+    let page = std::fs::read_to_string(docs.join("PATTERNS.md")).unwrap();
+    let names = [
+        "readword",
+        "worker-pool",
+        "pipeline",
+        "timeout",
+        "fan-out",
+        "free-list",
+        "generator",
+        "share-by-communicating",
+        "ownership",
+        "divide-and-conquer",
+    ];
+    for name in names {
+        let p = goro_examples::pattern(name).unwrap();
+        let file = format!("patterns/{name}.anim.svg");
+        assert!(
+            page.contains(&format!("]({file})")),
+            "PATTERNS.md does not show {file}"
+        );
+        let svg =
+            std::fs::read_to_string(docs.join(&file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let want = format!(
+            "data-input=\"{}\"",
+            goro_lab::trace_anim::input_tag(p.source)
+        );
+        assert!(
+            svg.contains(&want),
+            "{file} is stale: run docs/patterns/animate.sh (its renderer or its pattern changed)"
+        );
+        assert!(svg.contains("<animate "), "{file} does not move");
+        assert!(svg.len() < 200_000, "{file}: {} bytes", svg.len());
+    }
+}

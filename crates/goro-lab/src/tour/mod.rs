@@ -191,8 +191,9 @@ pub fn run(workers: Option<usize>, scale: f64) -> Result<(), String> {
                         println!("    !! {} goroutines were left running", r.leaked);
                     }
                     println!(
-                        "    (goro run {} runs it full size; --trace draws it)\n",
-                        p.name
+                        "    (goro run {} runs it full size; --trace draws it; see it move: {})\n",
+                        p.name,
+                        animation(p.name)
                     );
                 }
                 Err(e) => println!("    -> failed: {e}\n"),
@@ -200,6 +201,18 @@ pub fn run(workers: Option<usize>, scale: f64) -> Result<(), String> {
         }
     })
     .map_err(|e| e.to_string())
+}
+
+/// Where a pattern's animation is: the one docs/PATTERNS.md shows, if the pattern has one,
+/// else the command that makes it.
+fn animation(name: &str) -> String {
+    let file = format!("docs/patterns/{name}.anim.svg");
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    if root.join(&file).exists() {
+        file
+    } else {
+        format!("goro run {name} --scale 0.01 --animate {name}.svg")
+    }
 }
 
 #[cfg(test)]
