@@ -209,9 +209,62 @@ impl Trace {
     }
 }
 
+/// Runs drawn on the timeline at most: a full-size lab run records millions, which no
+/// browser draws. Past it, an even sample is drawn (and the page says so).
+pub const MAX_RUNS: usize = 20_000;
+
+/// Goroutine lanes drawn on the timeline at most.
+pub const MAX_LANES_PAGE: usize = 2_000;
+
+impl Trace {
+    /// Keeps one run, channel operation and wake-up in `k`, so that at most `max` runs
+    /// remain, and at most [`MAX_LANES_PAGE`] goroutines; returns what the page should say
+    /// of it (empty when nothing was left out).
+    fn sample(&mut self, max: usize) -> String {
+        let k = self.slices.len().max(self.ops.len()).div_ceil(max).max(1);
+        if k > 1 {
+            let keep = |i: usize| i % k == 0;
+            let mut i = 0;
+            self.slices.retain(|_| {
+                i += 1;
+                keep(i - 1)
+            });
+            let mut i = 0;
+            self.ops.retain(|_| {
+                i += 1;
+                keep(i - 1)
+            });
+            // Marks index `ops`: they no longer line up, so arrows lose their causes.
+            self.marks.clear();
+            let mut i = 0;
+            self.flow_start.retain(|_, _| {
+                i += 1;
+                keep(i - 1)
+            });
+        }
+        // Lanes: at most MAX_LANES_PAGE, the goroutines with runs drawn first.
+        if self.names.len() > MAX_LANES_PAGE {
+            let ran: std::collections::BTreeSet<u64> = self.slices.iter().map(|s| s.g).collect();
+            let kept: std::collections::BTreeSet<u64> =
+                ran.into_iter().take(MAX_LANES_PAGE).collect();
+            self.names.retain(|g, _| kept.contains(g));
+            self.slices.retain(|s| kept.contains(&s.g));
+            self.ops.retain(|o| kept.contains(&o.g));
+            self.marks.clear();
+            return format!("sampled (one run in {k}, the first {MAX_LANES_PAGE} goroutines) ");
+        }
+        if k > 1 {
+            format!("sampled (one run in {k}) ")
+        } else {
+            String::new()
+        }
+    }
+}
+
 /// Reads a trace and returns the page.
 pub fn render(json: &str) -> Result<String, String> {
-    let t = Trace::parse(json)?;
+    let mut t = Trace::parse(json)?;
+    let sampled = t.sample(MAX_RUNS);
     let lane: BTreeMap<u64, usize> = t.names.keys().enumerate().map(|(i, g)| (*g, i)).collect();
     let arrows = t.arrows(&lane);
     let (data_slices, data_ops, lanes) = t.data(&lane);
@@ -220,6 +273,7 @@ pub fn render(json: &str) -> Result<String, String> {
     let tag = crate::trace_anim::input_tag("");
     let replay = crate::trace_anim::render(json, "replay", &tag).unwrap_or_default();
     Ok(PAGE
+        .replace("/*SAMPLED*/", &sampled)
         .replace("<!--REPLAY-->", &replay)
         .replace("/*LANES*/", &lanes)
         .replace("/*SLICES*/", &data_slices)
@@ -272,7 +326,7 @@ svg.setAttribute("height", LANE * (lanes.length + 1));
 svg.setAttribute("data-lanes", lanes.length);
 svg.setAttribute("data-arrows", arrows.length);
 svg.setAttribute("data-chan-ops", ops.length);
-document.getElementById("summary").textContent =
+document.getElementById("summary").textContent = "/*SAMPLED*/" +
   lanes.length + " goroutines, " + slices.length + " runs, " + arrows.length + " wake-ups, " +
   ops.length + " channel operations, " +
   ((t1 - t0) / 1000).toFixed(2) + " ms";

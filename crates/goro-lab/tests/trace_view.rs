@@ -122,3 +122,22 @@ fn the_page_draws_one_lane_per_goroutine_and_an_arrow_per_wake_up() {
         .output();
     assert!(shot.exists(), "no screenshot at {}", shot.display());
 }
+
+/// A trace of a full-size run (millions of runs) draws a sample that a browser can show,
+/// and says so.
+#[test]
+fn a_huge_trace_is_sampled_and_says_so() {
+    let mut evs = Vec::new();
+    for i in 0..60_000u64 {
+        let g = 1 + i % 3_000;
+        evs.push(format!(
+            r#"{{"ph":"X","cat":"goroutine","name":"g{g}","tid":0,"ts":{i},"dur":0.5,"args":{{"goroutine":{g},"then":"park","reason":"chan receive"}}}}"#
+        ));
+    }
+    let json = format!(r#"{{"traceEvents":[{}]}}"#, evs.join(","));
+    let page = goro_lab::trace_view::render(&json).unwrap();
+    assert!(page.contains("sampled (one run in 3, the first 2000 goroutines)"));
+    let runs = page.matches("\"park (chan receive)\"],").count();
+    assert!(runs <= goro_lab::trace_view::MAX_RUNS, "{runs} runs drawn");
+    assert!(page.len() < 2_000_000, "{} bytes", page.len());
+}
