@@ -157,10 +157,10 @@ pub struct Timing {
 pub fn pipelined(addr: std::net::SocketAddr, limit: Option<u64>) -> Timing {
     let start = Instant::now();
     let (ctx, cancel) = Context::background().with_cancel();
-    let (raw_tx, raw_rx) = goro::chan::<Vec<u8>>(4);
-    let (text_tx, text_rx) = goro::chan::<Vec<u8>>(4);
-    let (lines_tx, lines_rx) = goro::chan::<Vec<String>>(4);
-    let (recs_tx, recs_rx) = goro::chan::<Vec<Record>>(4);
+    let (raw_tx, raw_rx) = goro::chan_named::<Vec<u8>>(4, "compressed");
+    let (text_tx, text_rx) = goro::chan_named::<Vec<u8>>(4, "text");
+    let (lines_tx, lines_rx) = goro::chan_named::<Vec<String>>(4, "lines");
+    let (recs_tx, recs_rx) = goro::chan_named::<Vec<Record>>(4, "records");
 
     let c = ctx.clone();
     stage("download", move || {

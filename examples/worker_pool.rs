@@ -71,8 +71,8 @@ pub fn work(job: Job, n: u64) -> u64 {
 /// that every job ran exactly once) and the time taken.
 pub fn pool(jobs: u64, workers: usize, job: Job) -> (u64, Duration) {
     let start = Instant::now();
-    let (jobs_tx, jobs_rx) = goro::chan::<u64>(100);
-    let (results_tx, results_rx) = goro::chan::<u64>(100);
+    let (jobs_tx, jobs_rx) = goro::chan_named::<u64>(100, "jobs");
+    let (results_tx, results_rx) = goro::chan_named::<u64>(100, "results");
     for w in 0..workers {
         let (jobs_rx, results_tx) = (jobs_rx.clone(), results_tx.clone());
         goro::Builder::new()

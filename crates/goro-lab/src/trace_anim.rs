@@ -375,6 +375,8 @@ mod tests {
                 1000020.0,
                 r#"{"goroutine":2,"chan":"0x10"}"#,
             ),
+            r#"{"ph":"M","cat":"chan","name":"chan_name","args":{"chan":"0x10","name":"jobs"}}"#
+                .to_string(),
         ];
         format!(r#"{{"traceEvents":[{}]}}"#, evs.join(","))
     }
@@ -384,8 +386,9 @@ mod tests {
         let svg = render(&trace(), "two goroutines", "t").unwrap();
         assert!(svg.contains(r#"data-lanes="2""#) && svg.contains(r#"data-dots="2""#));
         assert_eq!(svg.matches("<circle").count(), 2);
-        assert_eq!(svg.matches("a value on chan 0x10").count(), 2);
-        assert!(svg.contains("close of chan 0x10"));
+        // The channel shows the name the program gave it (`goro::chan_named`).
+        assert_eq!(svg.matches("a value on chan jobs (0x10)").count(), 2);
+        assert!(svg.contains("close of chan jobs (0x10)"));
         assert!(svg.contains(">producer<") && svg.contains(">consumer<"));
         // Each dot starts on the producer's lane and ends on the consumer's.
         let (y0, y1) = (TOP + LANE * 0.5, TOP + LANE * 1.5);

@@ -55,8 +55,23 @@ impl Trace {
             .as_array()
             .ok_or("not a trace: no traceEvents array")?;
         let mut t = Trace::default();
+        let mut chan_names: BTreeMap<String, String> = BTreeMap::new();
         for e in evs {
+            if e["ph"] == "M" && e["name"] == "chan_name" {
+                if let (Some(ch), Some(name)) =
+                    (e["args"]["chan"].as_str(), e["args"]["name"].as_str())
+                {
+                    chan_names.insert(ch.to_string(), name.to_string());
+                }
+                continue;
+            }
             t.add(e);
+        }
+        // Channels the program named (`goro::chan_named`) show their name.
+        for o in &mut t.ops {
+            if let Some(n) = chan_names.get(&o.ch) {
+                o.ch = format!("{n} ({})", o.ch);
+            }
         }
         Ok(t)
     }

@@ -107,8 +107,8 @@ mod wait;
 
 pub use blocking::{blocking, try_blocking};
 pub use chan::{
-    chan, try_chan, CapacityError, CloseError, Receiver, RecvError, RecvTimeoutError, SendError,
-    SendFailure, SendTimeoutError, Sender, TryRecvError, TrySendError,
+    chan, chan_named, try_chan, CapacityError, CloseError, Receiver, RecvError, RecvTimeoutError,
+    SendError, SendFailure, SendTimeoutError, Sender, TryRecvError, TrySendError,
 };
 pub use future::block_on;
 #[cfg(feature = "tokio")]

@@ -72,6 +72,22 @@ pub use error::{
     SendTimeoutError, TryRecvError, TrySendError,
 };
 
+/// [`chan`], with a name for the execution trace: `goro trace view` and its replay show
+/// `jobs` instead of the channel's address. Costs nothing when no runtime traces.
+///
+/// # Examples
+///
+/// ```
+/// let (tx, rx) = goro::chan_named::<u32>(4, "jobs");
+/// tx.send(1).unwrap();
+/// assert_eq!(rx.recv(), Ok(1));
+/// ```
+pub fn chan_named<T>(cap: usize, name: &'static str) -> (Sender<T>, Receiver<T>) {
+    let (tx, rx) = chan(cap);
+    crate::sched::trace::name_chan(tx.ch.addr(), name);
+    (tx, rx)
+}
+
 /// Makes a channel of capacity `cap`: 0 for an unbuffered rendezvous, `n` for a FIFO buffer of
 /// `n` values (Go's `make(chan T, cap)`).
 ///
@@ -115,6 +131,8 @@ pub fn chan<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
 /// tx.try_send(1).unwrap();
 /// assert_eq!(rx.try_recv(), Ok(1));
 /// ```
+///
+/// See also [`chan_named`].
 pub fn try_chan<T>(cap: usize) -> Result<(Sender<T>, Receiver<T>), CapacityError> {
     let ch = Arc::new(Chan::new(cap)?);
     ch.handle_word

@@ -120,6 +120,23 @@ fn chan_traced(op: ChanOp, ch: usize) {
     super::worker::trace_chan(op, ch);
 }
 
+/// Channel names given with `chan_named` while a runtime traced: address and name.
+fn chan_names() -> &'static Mutex<Vec<(usize, &'static str)>> {
+    static NAMES: OnceLock<Mutex<Vec<(usize, &'static str)>>> = OnceLock::new();
+    NAMES.get_or_init(|| Mutex::new(Vec::new()))
+}
+
+/// Records that the channel at `ch` is called `name`, if a runtime traces (the trace's
+/// viewers show the name instead of the address).
+pub(crate) fn name_chan(ch: usize, name: &'static str) {
+    if on() {
+        chan_names()
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((ch, name));
+    }
+}
+
 /// Records a channel operation made on a plain thread.
 pub(crate) fn chan_from_thread(op: ChanOp, ch: usize) {
     let ev = Event::Chan {
@@ -196,6 +213,17 @@ pub(crate) fn to_json(workers: &[(usize, Vec<Event>)], names: &HashMap<u64, Stri
     for (w, _) in workers {
         push(format!(
             "{{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":1,\"tid\":{w},\"args\":{{\"name\":\"worker {w}\"}}}}"
+        ));
+    }
+    // Channel names, as metadata (an address reused by a later channel keeps the last name).
+    for (ch, name) in chan_names()
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+    {
+        let name = name.replace('\\', "\\\\").replace('"', "\\\"");
+        push(format!(
+            "{{\"ph\":\"M\",\"cat\":\"chan\",\"name\":\"chan_name\",\"pid\":1,\"tid\":-1,\"args\":{{\"chan\":\"{ch:#x}\",\"name\":\"{name}\"}}}}"
         ));
     }
     let foreign_events = std::mem::take(&mut *foreign().lock().unwrap_or_else(|e| e.into_inner()));
