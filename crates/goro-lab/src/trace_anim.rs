@@ -4,7 +4,9 @@
 //! One lane per goroutine, time left to right. Each run of a goroutine is a bar that appears
 //! as a cursor sweeps across; each value handed over a channel is a dot that leaves the
 //! sending goroutine's lane when it is sent and reaches the receiving goroutine's lane when
-//! it is received; a close is a cross. Parks carry their wait reason in the bar's tooltip.
+//! it is received; a goroutine's start is a triangle, a timer firing a ring (on the lane of
+//! the goroutine it wakes, or above the lanes for a channel timer), a close a cross. Parks
+//! carry their wait reason in the bar's tooltip.
 //!
 //! **Hand-offs.** A channel delivers in FIFO order, so the k-th value sent on a channel is
 //! the k-th value received from it: sends (`send`, `select send`) and receives (`recv`,
@@ -264,6 +266,40 @@ pub fn render(json: &str, title: &str, tag: &str) -> Result<String, String> {
             esc(&how)
         );
     }
+    // Starts: a goroutine's first run.
+    let mut started = std::collections::BTreeSet::new();
+    for s in &shown {
+        if started.insert(s.g) {
+            let a = clock.at(s.ts);
+            let _ = writeln!(
+                svg,
+                r##"<path d="M{:.1},{:.1} l6,5 l-6,5 z" fill="#284" opacity="0"><title>goroutine {} starts</title><animate attributeName="opacity" dur="{secs}s" repeatCount="indefinite" calcMode="discrete" keyTimes="0;{a:.4};1" values="0;1;1"/></path>"##,
+                x(a) - 7.0,
+                y(lane_of[&s.g]) - 5.0,
+                s.g
+            );
+        }
+    }
+    // Timers firing: on the lane of the goroutine they wake, or above the lanes for a
+    // channel timer (time::after, a Ticker), which sends instead.
+    for &(at, g) in t.timers.iter().filter(|(at, _)| *at <= end) {
+        let row = match lane_of.get(&g) {
+            Some(&l) => y(l) - 9.0,
+            None if g == 0 => TOP - 2.0,
+            None => continue,
+        };
+        let a = clock.at(at);
+        let _ = writeln!(
+            svg,
+            r##"<circle cx="{:.1}" cy="{row:.1}" r="3" fill="none" stroke="#36c" opacity="0"><title>a timer fires{}</title><animate attributeName="opacity" dur="{secs}s" repeatCount="indefinite" calcMode="discrete" keyTimes="0;{a:.4};1" values="0;1;1"/></circle>"##,
+            x(a),
+            if g == 0 {
+                String::new()
+            } else {
+                format!(", waking goroutine {g}")
+            }
+        );
+    }
     // Closes.
     for o in t
         .ops
@@ -309,7 +345,7 @@ pub fn render(json: &str, title: &str, tag: &str) -> Result<String, String> {
     let _ = writeln!(
         svg,
         r##"<line y1="{TOP}" y2="{:.1}" stroke="#c33" stroke-width="1.5"><animate attributeName="x1" dur="{secs}s" repeatCount="indefinite" values="{l:.1};{r:.1}"/><animate attributeName="x2" dur="{secs}s" repeatCount="indefinite" values="{l:.1};{r:.1}"/></line>
-<text x="8" y="{:.1}" fill="#666">bars: runs of each goroutine; dots: values sent, travelling to their receiver; ×: close</text>
+<text x="8" y="{:.1}" fill="#666">bars: runs of each goroutine; ▸: start; dots: values sent, travelling to their receiver; ○: a timer fires; ×: close</text>
 </svg>"##,
         height - 26.0,
         height - 8.0,
@@ -377,6 +413,8 @@ mod tests {
             ),
             r#"{"ph":"M","cat":"chan","name":"chan_name","args":{"chan":"0x10","name":"jobs"}}"#
                 .to_string(),
+            r#"{"ph":"i","cat":"timer","name":"timer","tid":0,"ts":500,"args":{"arg":3}}"#
+                .to_string(),
         ];
         format!(r#"{{"traceEvents":[{}]}}"#, evs.join(","))
     }
@@ -385,11 +423,13 @@ mod tests {
     fn values_travel_from_their_sender_to_their_receiver() {
         let svg = render(&trace(), "two goroutines", "t").unwrap();
         assert!(svg.contains(r#"data-lanes="2""#) && svg.contains(r#"data-dots="2""#));
-        assert_eq!(svg.matches("<circle").count(), 2);
+        assert_eq!(svg.matches("<circle r=\"4\"").count(), 2);
         // The channel shows the name the program gave it (`goro::chan_named`).
         assert_eq!(svg.matches("a value on chan jobs (0x10)").count(), 2);
         assert!(svg.contains("close of chan jobs (0x10)"));
         assert!(svg.contains(">producer<") && svg.contains(">consumer<"));
+        assert!(svg.contains("goroutine 2 starts") && svg.contains("goroutine 3 starts"));
+        assert!(svg.contains("a timer fires, waking goroutine 3"));
         // Each dot starts on the producer's lane and ends on the consumer's.
         let (y0, y1) = (TOP + LANE * 0.5, TOP + LANE * 1.5);
         assert!(svg.contains(&format!("values=\"{y0:.1};{y0:.1};{y1:.1};{y1:.1}\"")));

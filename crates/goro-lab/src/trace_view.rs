@@ -42,6 +42,8 @@ pub(crate) struct Trace {
     pub(crate) names: BTreeMap<u64, String>,
     pub(crate) slices: Vec<Slice>,
     pub(crate) ops: Vec<ChanOp>,
+    /// Timer firings: when, and the goroutine woken (0: a channel timer, sent on).
+    pub(crate) timers: Vec<(f64, u64)>,
     flow_start: BTreeMap<u64, (i64, f64)>,
     flow_end: BTreeMap<u64, (i64, f64)>,
     /// Each track's operations and wake-ups in the order the worker recorded them.
@@ -105,6 +107,10 @@ impl Trace {
                     op: e["name"].as_str().unwrap_or("").to_string(),
                     ch: e["args"]["chan"].as_str().unwrap_or("").to_string(),
                 });
+            }
+            (Some("i"), Some("timer")) => {
+                self.timers
+                    .push((ts, e["args"]["arg"].as_u64().unwrap_or(0)));
             }
             (Some("s"), _) => {
                 let id = e["id"].as_u64().unwrap_or(0);
