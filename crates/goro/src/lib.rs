@@ -67,7 +67,8 @@
 //! * `wait/`: parking: park/unpark and the wake handles, waiter records, the futex lock, wait
 //!   lists and wait reasons, used by every blocking operation.
 //! * `stack/`: the stack pool with guard pages, the overflow report, the context switch.
-//! * `chan/`: channels (Go's `hchan`); `select/`: `select!` and `Select`.
+//! * `chan/`: channels (Go's `hchan`) and their async ends; `select/`: `select!` and `Select`.
+//! * `future/`: `block_on` and the tokio bridge (feature `tokio`): async Rust on goroutines.
 //! * `time/`: sleep, timers and tickers (the heaps themselves are in `sched/timers.rs`).
 //! * `sync/`: mutexes, semaphores and the rest, all on one wait list; `context/`: cancellation
 //!   trees and deadlines.
