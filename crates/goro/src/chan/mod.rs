@@ -1,10 +1,12 @@
 //! Channels: typed, multi-producer multi-consumer, unbuffered or buffered (Go's `chan T`).
 //!
 //! This folder owns the channel: [`chan`] makes one and returns its two ends, a [`Sender`] and
-//! a [`Receiver`], both `Clone + Send + Sync`. `core` holds the buffer, the wait queues and
-//! every operation; `waiter` the records that blocked goroutines leave on their stacks; `lock`
-//! the channel's futex lock; `error` the errors, each of which hands back a value that could not
-//! be sent. `select!` (in `crate::select`) works on the same structures.
+//! a [`Receiver`], both `Clone + Send + Sync`. `hchan` holds the buffer, the wait queues and
+//! every operation (the records that blocked goroutines leave on their stacks, and the futex
+//! lock, are `crate::wait`'s); `future` the async ends, [`Receiver::recv_async`] and
+//! [`Sender::send_async`], which follow the same waiter protocol with a task's waker; `error`
+//! the errors, each of which hands back a value that could not be sent. `select!` (in
+//! `crate::select`) works on the same structures.
 //!
 //! # Invariants (each holds whenever the lock is free)
 //!
