@@ -31,7 +31,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use super::error::{RecvError, SendError, TryRecvError, TrySendError};
-use super::hchan::{wake_one, Chan, Queue};
+use super::hchan::{wake_one, Chan, Queue, Withdraw};
 use super::{Receiver, Sender};
 use crate::wait::park::AsyncWaker;
 use crate::wait::waiter::{Signal, Waiter};
@@ -118,16 +118,14 @@ impl<T> Pending<T> {
         if self.stage != Stage::Linked {
             return;
         }
-        let (Some(signal), Some(waiter)) = (&self.signal, &self.waiter) else {
-            return;
-        };
-        if signal.abort() {
-            ch.lock();
-            // SAFETY: locked until the unlock below.
-            unsafe { ch.state() }.queue(q).remove(waiter);
-            ch.unlock();
-        } else {
-            signal.wait_spinning();
+        if let (Some(signal), Some(waiter)) = (&self.signal, &self.waiter) {
+            // Unlinks the waiter, or waits for the counterpart that claimed it.
+            drop(Withdraw {
+                ch,
+                q,
+                signal,
+                waiter,
+            });
         }
         self.stage = Stage::Finished;
     }

@@ -516,12 +516,13 @@ impl<T> Chan<T> {
     }
 }
 
-/// Unlinks a blocked operation's waiter if its stack unwinds (or on timeout, explicitly).
-struct Withdraw<'a, T> {
-    ch: &'a Chan<T>,
-    q: Queue,
-    signal: &'a Signal,
-    waiter: &'a Waiter,
+/// Unlinks a blocked operation's waiter if its stack unwinds (or on timeout, explicitly), or
+/// when a channel future that is still linked is dropped (`chan::future`).
+pub(crate) struct Withdraw<'a, T> {
+    pub(crate) ch: &'a Chan<T>,
+    pub(crate) q: Queue,
+    pub(crate) signal: &'a Signal,
+    pub(crate) waiter: &'a Waiter,
 }
 
 impl<T> Withdraw<'_, T> {
@@ -540,7 +541,8 @@ impl<T> Withdraw<'_, T> {
 
 impl<T> Drop for Withdraw<'_, T> {
     fn drop(&mut self) {
-        // Only reached while unwinding: the record must leave the queue before the frame dies.
+        // The owner gives up for good (a blocked operation's frame unwinding, a pending future
+        // dropped): the record must leave the queue before the memory holding it goes.
         if !self.withdraw() {
             self.signal.wait_spinning();
         }

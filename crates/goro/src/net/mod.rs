@@ -68,10 +68,7 @@ impl Limits {
             0 => None,
             n => Some(crate::time::timer::deadline_after(Duration::from_nanos(n))),
         };
-        match (self.deadline.get(), per_op) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        earlier(self.deadline.get(), per_op)
     }
 
     fn set_timeout(&self, t: Option<Duration>) -> io::Result<()> {
@@ -101,23 +98,46 @@ impl Limits {
 fn io_loop<R>(
     dir: &Readiness,
     limits: &Limits,
+    op: impl FnMut() -> io::Result<R>,
+) -> io::Result<R> {
+    wait_loop(dir, limits.for_op(), || None, op)
+}
+
+/// The loop of [`io_loop`] and [`io_loop_ctx`]: runs `op` until it does not report
+/// `WouldBlock`, waiting on `dir` in between until `deadline`. `cut` says whether the
+/// operation must end now, and with what error (never, for a plain operation); past the
+/// deadline the error is `cut`'s, or `TimedOut`.
+#[inline(always)]
+fn wait_loop<R>(
+    dir: &Readiness,
+    deadline: Option<Instant>,
+    cut: impl Fn() -> Option<io::Error>,
     mut op: impl FnMut() -> io::Result<R>,
 ) -> io::Result<R> {
-    let d = limits.for_op();
     loop {
         let seen = dir.seen();
         match op() {
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                if d.is_some_and(|d| Instant::now() >= d) || !dir.wait(seen, d) {
-                    return Err(io::Error::new(
-                        io::ErrorKind::TimedOut,
-                        "goro: i/o deadline exceeded",
-                    ));
+                if let Some(e) = cut() {
+                    return Err(e);
+                }
+                if deadline.is_some_and(|d| Instant::now() >= d) || !dir.wait(seen, deadline) {
+                    return Err(cut().unwrap_or_else(|| {
+                        io::Error::new(io::ErrorKind::TimedOut, "goro: i/o deadline exceeded")
+                    }));
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             r => return r,
         }
+    }
+}
+
+/// The earlier of two optional deadlines.
+fn earlier(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
     }
 }
 
@@ -131,38 +151,15 @@ fn io_loop_ctx<R>(
     dir: fn(&poller::IoState) -> &Readiness,
     limits: &Limits,
     ctx: &Context,
-    mut op: impl FnMut() -> io::Result<R>,
+    op: impl FnMut() -> io::Result<R>,
 ) -> io::Result<R> {
     if let Some(e) = ctx.err() {
         return Err(context_error(e));
     }
-    let own = limits.for_op();
-    let d = match (own, ctx.deadline()) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    };
     let st = state.clone();
     let wake = ctx.on_done(move || dir(&st).notify());
-    let r = loop {
-        let seen = dir(state).seen();
-        match op() {
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                if let Some(e) = ctx.err() {
-                    break Err(context_error(e));
-                }
-                if d.is_some_and(|d| Instant::now() >= d) || !dir(state).wait(seen, d) {
-                    break Err(match ctx.err() {
-                        Some(e) => context_error(e),
-                        None => {
-                            io::Error::new(io::ErrorKind::TimedOut, "goro: i/o deadline exceeded")
-                        }
-                    });
-                }
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            r => break r,
-        }
-    };
+    let deadline = earlier(limits.for_op(), ctx.deadline());
+    let r = wait_loop(dir(state), deadline, || ctx.err().map(context_error), op);
     wake.stop();
     r
 }

@@ -115,6 +115,13 @@ struct Registry {
     installed: u32,
 }
 
+impl Registry {
+    /// Forgets the registrations whose receivers are all gone.
+    fn prune(&mut self) {
+        self.regs.retain(|r| !r.tx.is_closed());
+    }
+}
+
 static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
     regs: Vec::new(),
     installed: 0,
@@ -160,7 +167,7 @@ pub fn notify(signals: &[Signal]) -> io::Result<Receiver<Signal>> {
     let (tx, rx) = crate::chan(set.count_ones().max(1) as usize);
     let mut reg = registry();
     start_relay()?;
-    reg.regs.retain(|r| !r.tx.is_closed());
+    reg.prune();
     for s in Signal::ALL {
         if set & s.bit() != 0 && reg.installed & s.bit() == 0 {
             install(s);
@@ -175,7 +182,7 @@ pub fn notify(signals: &[Signal]) -> io::Result<Receiver<Signal>> {
 /// still wake a goroutine".
 pub(crate) fn watching() -> bool {
     let mut reg = registry();
-    reg.regs.retain(|r| !r.tx.is_closed());
+    reg.prune();
     !reg.regs.is_empty()
 }
 
@@ -257,7 +264,7 @@ fn relay(mut pipe: std::fs::File) {
 /// and raises it again.
 fn deliver(s: Signal) {
     let mut reg = registry();
-    reg.regs.retain(|r| !r.tx.is_closed());
+    reg.prune();
     let mut heard = false;
     for r in reg.regs.iter().filter(|r| r.signals & s.bit() != 0) {
         heard = true;

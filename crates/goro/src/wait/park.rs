@@ -260,11 +260,10 @@ impl UnparkerRef {
                 }
             }
             UnparkerRef::Thread(t) => t.unpark(),
-            UnparkerRef::Async(cell) => {
-                // SAFETY: alive by the caller's contract, as a goroutine target is.
-                if let Some(w) = unsafe { cell.as_ref() }.take() {
-                    w.wake();
-                }
+            // A future's task is woken by `waiter::Claimed::wake` itself, which must publish
+            // DONE between taking the waker and waking it.
+            UnparkerRef::Async(_) => {
+                unreachable!("goro: a channel future's waker is woken by its claimer")
             }
         }
     }

@@ -36,7 +36,7 @@ mod panics;
 mod spawn;
 
 pub use self::join::*;
-pub(crate) use self::panics::payload_message;
+pub(crate) use self::panics::{payload_message, Named};
 pub use self::panics::{GoroutinePanic, UnhandledPanic};
 pub use self::spawn::*;
 

@@ -102,13 +102,31 @@ impl GoroutinePanic {
     }
 }
 
-impl fmt::Display for GoroutinePanic {
+/// A goroutine as panic reports name it: `goroutine 7 "fetcher" (created at src/main.rs:20:10)`.
+pub(crate) struct Named<'a> {
+    pub(crate) id: u64,
+    pub(crate) name: Option<&'a str>,
+    pub(crate) site: &'static Location<'static>,
+}
+
+impl fmt::Display for Named<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "goroutine {}", self.id)?;
-        if let Some(n) = &self.name {
-            write!(f, " {n:?}")?;
+        if let Some(n) = self.name {
+            write!(f, " \"{n}\"")?;
         }
-        write!(f, " (created at {}) panicked", self.site)?;
+        write!(f, " (created at {})", self.site)
+    }
+}
+
+impl fmt::Display for GoroutinePanic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let who = Named {
+            id: self.id,
+            name: self.name.as_deref(),
+            site: self.site,
+        };
+        write!(f, "{who} panicked")?;
         match self.message() {
             Some(m) => write!(f, ": {m}"),
             None => Ok(()),

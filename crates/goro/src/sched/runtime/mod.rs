@@ -612,19 +612,24 @@ impl Shared {
     /// ending (main returned, or a deadlock or an earlier panic ended it), a later panic is
     /// only printed, as a Go program that is exiting never reaches another goroutine's panic.
     pub(crate) fn unhandled_panic(&self, p: GoroutinePanic) {
-        if self.unhandled == UnhandledPanic::Ignore || self.is_shut_down() {
-            crate::stack::switch::drop_payload(p.into_payload());
-            return;
+        // The panic that ends the run is kept for `run`; any other one is dropped here, where
+        // a payload's `Drop` that panics is caught.
+        let rejected = if self.unhandled == UnhandledPanic::Ignore || self.is_shut_down() {
+            Some(p)
+        } else {
+            let mut first = self.panicked.lock().unwrap_or_else(|e| e.into_inner());
+            match *first {
+                Some(_) => Some(p),
+                None => {
+                    *first = Some(p);
+                    None
+                }
+            }
+        };
+        match rejected {
+            Some(p) => crate::stack::switch::drop_payload(p.into_payload()),
+            None => self.begin_shutdown(),
         }
-        let mut first = self.panicked.lock().unwrap_or_else(|e| e.into_inner());
-        if first.is_some() {
-            drop(first);
-            crate::stack::switch::drop_payload(p.into_payload());
-            return;
-        }
-        *first = Some(p);
-        drop(first);
-        self.begin_shutdown();
     }
 
     /// Ends the runtime with a deadlock report: `run` returns it as its error.

@@ -656,12 +656,9 @@ fn install_panic_hook() {
         panic::set_hook(Box::new(move |info| {
             worker::while_printing_panic(|| {
                 if let Some((id, name, site)) = worker::current_goroutine_label() {
-                    match name {
-                        Some(n) => {
-                            eprintln!("goroutine {id} \"{n}\" (created at {site}) panicked:")
-                        }
-                        None => eprintln!("goroutine {id} (created at {site}) panicked:"),
-                    }
+                    let name = name.as_deref();
+                    let who = crate::sched::goroutine::Named { id, name, site };
+                    eprintln!("{who} panicked:");
                 }
                 prev(info);
             })
