@@ -140,6 +140,14 @@ impl Clock {
     }
 }
 
+/// The animation that shows an element from `at` (a fraction of the loop of `secs`) to the
+/// end of the loop, at `opacity`.
+fn appear(secs: f64, at: f64, opacity: &str) -> String {
+    format!(
+        r#"<animate attributeName="opacity" dur="{secs}s" repeatCount="indefinite" calcMode="discrete" keyTimes="0;{at:.4};1" values="0;{opacity};{opacity}"/>"#
+    )
+}
+
 /// XML-escapes `s`.
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
@@ -252,18 +260,15 @@ pub fn render(json: &str, title: &str, tag: &str) -> Result<String, String> {
     for s in &bars {
         let l = lane_of[&s.g];
         let (a, b) = (clock.at(s.ts), clock.at((s.ts + s.dur).min(end)));
-        let how = if s.reason.is_empty() {
-            s.then.clone()
-        } else {
-            format!("{} ({})", s.then, s.reason)
-        };
+        let how = s.ending();
         let _ = writeln!(
             svg,
-            r##"<rect x="{:.1}" y="{:.1}" width="{:.1}" height="10" fill="#6a9" opacity="0"><title>ran, then {}</title><animate attributeName="opacity" dur="{secs}s" repeatCount="indefinite" calcMode="discrete" keyTimes="0;{a:.4};1" values="0;0.85;0.85"/></rect>"##,
+            r##"<rect x="{:.1}" y="{:.1}" width="{:.1}" height="10" fill="#6a9" opacity="0"><title>ran, then {}</title>{}</rect>"##,
             x(a),
             y(l) - 5.0,
             (x(b) - x(a)).max(1.5),
-            esc(&how)
+            esc(&how),
+            appear(secs, a, "0.85")
         );
     }
     // Starts: a goroutine's first run.
@@ -273,10 +278,11 @@ pub fn render(json: &str, title: &str, tag: &str) -> Result<String, String> {
             let a = clock.at(s.ts);
             let _ = writeln!(
                 svg,
-                r##"<path d="M{:.1},{:.1} l6,5 l-6,5 z" fill="#284" opacity="0"><title>goroutine {} starts</title><animate attributeName="opacity" dur="{secs}s" repeatCount="indefinite" calcMode="discrete" keyTimes="0;{a:.4};1" values="0;1;1"/></path>"##,
+                r##"<path d="M{:.1},{:.1} l6,5 l-6,5 z" fill="#284" opacity="0"><title>goroutine {} starts</title>{}</path>"##,
                 x(a) - 7.0,
                 y(lane_of[&s.g]) - 5.0,
-                s.g
+                s.g,
+                appear(secs, a, "1")
             );
         }
     }
@@ -291,13 +297,14 @@ pub fn render(json: &str, title: &str, tag: &str) -> Result<String, String> {
         let a = clock.at(at);
         let _ = writeln!(
             svg,
-            r##"<circle cx="{:.1}" cy="{row:.1}" r="3" fill="none" stroke="#36c" opacity="0"><title>a timer fires{}</title><animate attributeName="opacity" dur="{secs}s" repeatCount="indefinite" calcMode="discrete" keyTimes="0;{a:.4};1" values="0;1;1"/></circle>"##,
+            r##"<circle cx="{:.1}" cy="{row:.1}" r="3" fill="none" stroke="#36c" opacity="0"><title>a timer fires{}</title>{}</circle>"##,
             x(a),
             if g == 0 {
                 String::new()
             } else {
                 format!(", waking goroutine {g}")
-            }
+            },
+            appear(secs, a, "1")
         );
     }
     // Closes.
@@ -312,10 +319,11 @@ pub fn render(json: &str, title: &str, tag: &str) -> Result<String, String> {
         let a = clock.at(o.ts);
         let _ = writeln!(
             svg,
-            r##"<text x="{:.1}" y="{:.1}" fill="#000" font-size="13" opacity="0" text-anchor="middle">×<title>close of chan {}</title><animate attributeName="opacity" dur="{secs}s" repeatCount="indefinite" calcMode="discrete" keyTimes="0;{a:.4};1" values="0;1;1"/></text>"##,
+            r##"<text x="{:.1}" y="{:.1}" fill="#000" font-size="13" opacity="0" text-anchor="middle">×<title>close of chan {}</title>{}</text>"##,
             x(a),
             y(l) + 4.0,
-            esc(&o.ch)
+            esc(&o.ch),
+            appear(secs, a, "1")
         );
     }
     // Values in flight: a dot from the sender's lane at the send to the receiver's lane at
@@ -332,7 +340,8 @@ pub fn render(json: &str, title: &str, tag: &str) -> Result<String, String> {
         // The path it took stays, faint, once it has arrived.
         let _ = writeln!(
             svg,
-            r##"<line x1="{fx:.1}" y1="{fy:.1}" x2="{tx:.1}" y2="{ty:.1}" stroke="#d62" stroke-width="1" opacity="0"><animate attributeName="opacity" dur="{secs}s" repeatCount="indefinite" calcMode="discrete" keyTimes="0;{b:.4};1" values="0;0.35;0.35"/></line>"##
+            r##"<line x1="{fx:.1}" y1="{fy:.1}" x2="{tx:.1}" y2="{ty:.1}" stroke="#d62" stroke-width="1" opacity="0">{}</line>"##,
+            appear(secs, b, "0.35")
         );
         let _ = writeln!(
             svg,

@@ -19,6 +19,17 @@ pub(crate) struct Slice {
     pub(crate) reason: String,
 }
 
+impl Slice {
+    /// How the run ended: "park (chan receive)", "yield", "exit".
+    pub(crate) fn ending(&self) -> String {
+        if self.reason.is_empty() {
+            self.then.clone()
+        } else {
+            format!("{} ({})", self.then, self.reason)
+        }
+    }
+}
+
 /// A channel operation a goroutine completed.
 pub(crate) struct ChanOp {
     pub(crate) g: u64,
@@ -197,11 +208,7 @@ impl Trace {
     fn data(&self, lane: &BTreeMap<u64, usize>) -> (String, String, String) {
         let mut data_slices = String::new();
         for s in &self.slices {
-            let then = if s.reason.is_empty() {
-                s.then.clone()
-            } else {
-                format!("{} ({})", s.then, s.reason)
-            };
+            let then = s.ending();
             let _ = write!(
                 data_slices,
                 "[{},{},{:.3},{:.3},\"{}\"],",
@@ -244,24 +251,22 @@ impl Trace {
     fn sample(&mut self, max: usize) -> String {
         let k = self.slices.len().max(self.ops.len()).div_ceil(max).max(1);
         if k > 1 {
-            let keep = |i: usize| i % k == 0;
-            let mut i = 0;
-            self.slices.retain(|_| {
-                i += 1;
-                keep(i - 1)
-            });
-            let mut i = 0;
-            self.ops.retain(|_| {
-                i += 1;
-                keep(i - 1)
-            });
+            // Keeps the first of every `k` items `retain` visits.
+            let every_kth = || {
+                let mut i = 0usize;
+                move || {
+                    i += 1;
+                    (i - 1) % k == 0
+                }
+            };
+            let mut keep = every_kth();
+            self.slices.retain(|_| keep());
+            let mut keep = every_kth();
+            self.ops.retain(|_| keep());
             // Marks index `ops`: they no longer line up, so arrows lose their causes.
             self.marks.clear();
-            let mut i = 0;
-            self.flow_start.retain(|_, _| {
-                i += 1;
-                keep(i - 1)
-            });
+            let mut keep = every_kth();
+            self.flow_start.retain(|_, _| keep());
         }
         // Lanes: at most MAX_LANES_PAGE, the goroutines with runs drawn first.
         if self.names.len() > MAX_LANES_PAGE {
