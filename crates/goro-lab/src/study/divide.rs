@@ -1,6 +1,9 @@
-//! Divide and conquer, the non-expert's way: halve the rows, start a goroutine for one half,
-//! recurse on the other, wait for the goroutine's result on a done channel, combine. Down to
-//! a single row, so a problem of `n` rows starts `n - 1` goroutines.
+//! Divide and conquer, written cleanly: halve the rows, start a goroutine for one half,
+//! recurse on the other, wait for the goroutine's result on a done channel, combine the two
+//! results at every node of the tree (concatenate, add histograms, merge sorted runs: winnow
+//! becomes a parallel merge sort). Down to a single row, so a problem of `n` rows starts
+//! `n - 1` goroutines. The study's non-expert programs split the same way but joined with a
+//! flat count (`non_expert.rs`).
 
 use std::sync::Arc;
 
@@ -44,22 +47,22 @@ impl Style for DivideAndConquer {
         "divide-and-conquer"
     }
 
-    fn randmat(&self, nrows: usize, ncols: usize, seed: u32) -> Rows<u32> {
+    fn randmat(&self, nrows: usize, ncols: usize, seed: u32) -> Rows<Cell> {
         let leaf = Arc::new(move |i| vec![randmat_row(i, ncols, seed)]);
         split(0, nrows, &leaf, &Arc::new(concat))
     }
 
-    fn thresh(&self, m: &Arc<Rows<u32>>, p: u32) -> Rows<bool> {
+    fn thresh(&self, m: &Arc<Rows<Cell>>, p: u32) -> Rows<bool> {
         let m1 = m.clone();
         let hist = Arc::new(move |i: usize| row_histogram(&m1[i]));
         let h = split(0, m.len(), &hist, &Arc::new(add_histograms));
-        let t = threshold(&h, m.iter().map(|r| r.len() as u64).sum(), p);
+        let t = threshold(&h, cells(m), p);
         let m2 = m.clone();
         let mask = Arc::new(move |i: usize| vec![mask_row(&m2[i], t)]);
         split(0, m.len(), &mask, &Arc::new(concat))
     }
 
-    fn winnow(&self, m: &Arc<Rows<u32>>, mask: &Arc<Rows<bool>>, nelts: usize) -> Vec<Point> {
+    fn winnow(&self, m: &Arc<Rows<Cell>>, mask: &Arc<Rows<bool>>, nelts: usize) -> Vec<Point> {
         let (m, mask) = (m.clone(), mask.clone());
         let n = m.len();
         let leaf = Arc::new(move |i: usize| {

@@ -1,10 +1,19 @@
-//! The Cowichan "toys" as the study used them: their data types, their definitions, and
+//! The Cowichan "toys" as the study used them: their data types, their definitions, the
+//! synthetic inputs of the whole-process method, the hash every output is checked by, and
 //! the sequential style, which every other style must match exactly.
+//!
+//! Cells are bytes ([`Cell`]): randmat's values are below 100, so a byte holds them, as in
+//! the study's expert programs (and all but one of its non-expert ones). A 20000x20000
+//! matrix is 400 MB; 4-byte cells made it 1.6 GB and every pass over it four times longer
+//! in memory traffic.
 
 use std::sync::Arc;
 
 /// A matrix as rows: each style builds rows independently and moves them into place.
 pub type Rows<T> = Vec<Vec<T>>;
+
+/// A cell of randmat's matrix: a value below 100.
+pub type Cell = u8;
 
 /// A masked cell: its value and position. Ordered by value, then row, then column: the
 /// order `winnow` sorts by.
@@ -23,18 +32,18 @@ pub const PROBLEMS: [&str; 6] = ["randmat", "thresh", "winnow", "outer", "produc
 
 /// One row of randmat: `s = seed + i`, then for each column `s = 1664525 s + 1013904223`
 /// (mod 2^32) and the cell is `s % 100`.
-pub fn randmat_row(i: usize, ncols: usize, seed: u32) -> Vec<u32> {
+pub fn randmat_row(i: usize, ncols: usize, seed: u32) -> Vec<Cell> {
     let mut s = seed.wrapping_add(i as u32);
     (0..ncols)
         .map(|_| {
             s = s.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-            s % 100
+            (s % 100) as Cell
         })
         .collect()
 }
 
 /// The histogram of one row's values (0..99).
-pub fn row_histogram(row: &[u32]) -> [u64; 100] {
+pub fn row_histogram(row: &[Cell]) -> [u64; 100] {
     let mut h = [0u64; 100];
     for &v in row {
         h[v as usize] += 1;
@@ -65,18 +74,23 @@ pub fn threshold(h: &[u64; 100], cells: u64, p: u32) -> u32 {
 }
 
 /// A row of the mask.
-pub fn mask_row(row: &[u32], t: u32) -> Vec<bool> {
-    row.iter().map(|&v| v >= t).collect()
+pub fn mask_row(row: &[Cell], t: u32) -> Vec<bool> {
+    row.iter().map(|&v| u32::from(v) >= t).collect()
+}
+
+/// The number of cells of a matrix.
+pub fn cells<T>(m: &Rows<T>) -> u64 {
+    m.iter().map(|r| r.len() as u64).sum()
 }
 
 /// The masked cells of row `i`.
-pub fn masked_points(i: usize, row: &[u32], mask: &[bool]) -> Vec<Point> {
+pub fn masked_points(i: usize, row: &[Cell], mask: &[bool]) -> Vec<Point> {
     row.iter()
         .zip(mask)
         .enumerate()
         .filter(|(_, (_, &m))| m)
         .map(|(j, (&value, _))| Point {
-            value,
+            value: u32::from(value),
             i: i as u32,
             j: j as u32,
         })
@@ -147,16 +161,154 @@ pub fn dot(row: &[f64], v: &[f64]) -> f64 {
     row.iter().zip(v).map(|(a, b)| a * b).sum()
 }
 
+/// FNV-1a, 64 bits: the hash by which outputs are compared across processes and languages
+/// (benches/go/study computes the same over the same bytes).
+#[derive(Debug, Clone, Copy)]
+pub struct Hash(u64);
+
+impl Default for Hash {
+    fn default() -> Hash {
+        Hash(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hash {
+    /// Adds bytes.
+    pub fn bytes(&mut self, b: &[u8]) {
+        for &x in b {
+            self.0 = (self.0 ^ u64::from(x)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    /// Adds a `u32`, little-endian.
+    pub fn u32(&mut self, v: u32) {
+        self.bytes(&v.to_le_bytes());
+    }
+
+    /// Adds an `f64`'s bits, little-endian.
+    pub fn f64(&mut self, v: f64) {
+        self.bytes(&v.to_bits().to_le_bytes());
+    }
+
+    /// The hash so far.
+    pub fn get(self) -> u64 {
+        self.0
+    }
+}
+
+/// What one problem computed: the value the styles are compared by.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Output {
+    /// randmat.
+    Matrix(Rows<Cell>),
+    /// thresh.
+    Mask(Rows<bool>),
+    /// winnow.
+    Points(Vec<Point>),
+    /// outer.
+    Outer(Rows<f64>, Vec<f64>),
+    /// product (and the chain, whose result is product's).
+    Vector(Vec<f64>),
+}
+
+impl Output {
+    /// The hash of the output's canonical bytes (see [`hash_cells`] and its siblings).
+    pub fn hash(&self) -> u64 {
+        match self {
+            Output::Matrix(m) => hash_cells(m),
+            Output::Mask(m) => hash_mask(m),
+            Output::Points(p) => hash_points(p),
+            Output::Outer(a, v) => hash_floats(a, v),
+            Output::Vector(v) => hash_floats(&[], v),
+        }
+    }
+}
+
+/// The hash of a matrix: its cells row by row.
+pub fn hash_cells(m: &[Vec<Cell>]) -> u64 {
+    let mut h = Hash::default();
+    m.iter().for_each(|r| h.bytes(r));
+    h.get()
+}
+
+/// The hash of a mask: its cells row by row, each as 0 or 1.
+pub fn hash_mask(m: &[Vec<bool>]) -> u64 {
+    let mut h = Hash::default();
+    m.iter().flatten().for_each(|&b| h.bytes(&[u8::from(b)]));
+    h.get()
+}
+
+/// The hash of points: each point's value, row and column as little-endian `u32`.
+pub fn hash_points(p: &[Point]) -> u64 {
+    let mut h = Hash::default();
+    for p in p {
+        h.u32(p.value);
+        h.u32(p.i);
+        h.u32(p.j);
+    }
+    h.get()
+}
+
+/// The hash of a matrix of `f64` and a vector: each value's bits, little-endian, the matrix
+/// row by row and then the vector.
+pub fn hash_floats(a: &[Vec<f64>], v: &[f64]) -> u64 {
+    let mut h = Hash::default();
+    a.iter().flatten().chain(v).for_each(|&x| h.f64(x));
+    h.get()
+}
+
+/// The synthetic inputs of the whole-process method, after the study's benchmark mode,
+/// which timed the middle problems on inputs built in the process rather than on the
+/// chain's data: thresh and winnow get a matrix of zeros, winnow a mask with cell
+/// `(i, j)` set where `i * j mod (ncols + 1) == 1` (about 13,000 cells at 20000x20000, where
+/// the chain's mask has 8 million), outer the points `(0, k, k)`, and product a zero matrix
+/// and a zero vector of `nelts`.
+pub mod synthetic {
+    use super::*;
+
+    /// A matrix of zeros.
+    pub fn matrix(nrows: usize, ncols: usize) -> Rows<Cell> {
+        vec![vec![0; ncols]; nrows]
+    }
+
+    /// The mask: `i * j mod (ncols + 1) == 1`.
+    pub fn mask(nrows: usize, ncols: usize) -> Rows<bool> {
+        (0..nrows)
+            .map(|i| {
+                (0..ncols)
+                    .map(|j| (i as u64 * j as u64) % (ncols as u64 + 1) == 1)
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// `nelts` points on the diagonal, value 0.
+    pub fn points(nelts: usize) -> Vec<Point> {
+        (0..nelts as u32)
+            .map(|k| Point {
+                value: 0,
+                i: k,
+                j: k,
+            })
+            .collect()
+    }
+
+    /// A zero `nelts` x `nelts` matrix and a zero vector.
+    pub fn product(nelts: usize) -> (Rows<f64>, Vec<f64>) {
+        (vec![vec![0.0; nelts]; nelts], vec![0.0; nelts])
+    }
+}
+
 /// A style: one way of writing the five problems.
 pub trait Style: Sync {
     /// Its name in tables.
     fn name(&self) -> &'static str;
     /// randmat.
-    fn randmat(&self, nrows: usize, ncols: usize, seed: u32) -> Rows<u32>;
+    fn randmat(&self, nrows: usize, ncols: usize, seed: u32) -> Rows<Cell>;
     /// thresh: the mask.
-    fn thresh(&self, m: &Arc<Rows<u32>>, p: u32) -> Rows<bool>;
+    fn thresh(&self, m: &Arc<Rows<Cell>>, p: u32) -> Rows<bool>;
     /// winnow: `nelts` points.
-    fn winnow(&self, m: &Arc<Rows<u32>>, mask: &Arc<Rows<bool>>, nelts: usize) -> Vec<Point>;
+    fn winnow(&self, m: &Arc<Rows<Cell>>, mask: &Arc<Rows<bool>>, nelts: usize) -> Vec<Point>;
     /// outer: the matrix and the vector.
     fn outer(&self, pts: &Arc<Vec<Point>>) -> (Rows<f64>, Vec<f64>);
     /// product: `A V`.
@@ -172,21 +324,20 @@ impl Style for Sequential {
         "sequential"
     }
 
-    fn randmat(&self, nrows: usize, ncols: usize, seed: u32) -> Rows<u32> {
+    fn randmat(&self, nrows: usize, ncols: usize, seed: u32) -> Rows<Cell> {
         (0..nrows).map(|i| randmat_row(i, ncols, seed)).collect()
     }
 
-    fn thresh(&self, m: &Arc<Rows<u32>>, p: u32) -> Rows<bool> {
+    fn thresh(&self, m: &Arc<Rows<Cell>>, p: u32) -> Rows<bool> {
         let mut h = [0u64; 100];
         for row in m.iter() {
             h = add_histograms(h, row_histogram(row));
         }
-        let cells = m.iter().map(|r| r.len() as u64).sum();
-        let t = threshold(&h, cells, p);
+        let t = threshold(&h, cells(m), p);
         m.iter().map(|row| mask_row(row, t)).collect()
     }
 
-    fn winnow(&self, m: &Arc<Rows<u32>>, mask: &Arc<Rows<bool>>, nelts: usize) -> Vec<Point> {
+    fn winnow(&self, m: &Arc<Rows<Cell>>, mask: &Arc<Rows<bool>>, nelts: usize) -> Vec<Point> {
         let mut pts = Vec::new();
         for (i, (row, mrow)) in m.iter().zip(mask.iter()).enumerate() {
             pts.extend(masked_points(i, row, mrow));

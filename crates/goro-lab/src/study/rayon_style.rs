@@ -17,23 +17,23 @@ impl Style for Rayon {
         "rayon"
     }
 
-    fn randmat(&self, nrows: usize, ncols: usize, seed: u32) -> Rows<u32> {
+    fn randmat(&self, nrows: usize, ncols: usize, seed: u32) -> Rows<Cell> {
         (0..nrows)
             .into_par_iter()
             .map(|i| randmat_row(i, ncols, seed))
             .collect()
     }
 
-    fn thresh(&self, m: &Arc<Rows<u32>>, p: u32) -> Rows<bool> {
+    fn thresh(&self, m: &Arc<Rows<Cell>>, p: u32) -> Rows<bool> {
         let h = m
             .par_iter()
             .map(|row| row_histogram(row))
             .reduce(|| [0u64; 100], add_histograms);
-        let t = threshold(&h, m.iter().map(|r| r.len() as u64).sum(), p);
+        let t = threshold(&h, cells(m), p);
         m.par_iter().map(|row| mask_row(row, t)).collect()
     }
 
-    fn winnow(&self, m: &Arc<Rows<u32>>, mask: &Arc<Rows<bool>>, nelts: usize) -> Vec<Point> {
+    fn winnow(&self, m: &Arc<Rows<Cell>>, mask: &Arc<Rows<bool>>, nelts: usize) -> Vec<Point> {
         let mut pts: Vec<Point> = m
             .par_iter()
             .zip(mask.par_iter())

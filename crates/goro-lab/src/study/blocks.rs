@@ -1,6 +1,7 @@
-//! Distribute work, synchronize: the expert's way. One goroutine per worker, each given a
-//! contiguous block of rows (a static partition), each building its partial result alone;
-//! the partial results are merged once at the end, in worker order.
+//! Blocks: one goroutine per worker, each given a contiguous block of rows (a static
+//! partition), each building its partial result alone; the partial results are merged once
+//! at the end, in worker order. The textbook "distribute work, synchronise", written
+//! cleanly; the study's expert programs handed out rows dynamically instead (`expert.rs`).
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -31,27 +32,27 @@ where
         .collect()
 }
 
-/// The distribute-work-synchronize style with `workers` goroutines.
+/// The block style with `workers` goroutines.
 #[derive(Debug, Clone, Copy)]
-pub struct DistributeWork {
+pub struct Blocks {
     /// Goroutines per problem: one per worker.
     pub workers: usize,
 }
 
-impl Style for DistributeWork {
+impl Style for Blocks {
     fn name(&self) -> &'static str {
-        "distribute-work"
+        "blocks"
     }
 
-    fn randmat(&self, nrows: usize, ncols: usize, seed: u32) -> Rows<u32> {
+    fn randmat(&self, nrows: usize, ncols: usize, seed: u32) -> Rows<Cell> {
         let parts = blocks(nrows, self.workers, move |rows| {
             rows.map(|i| randmat_row(i, ncols, seed))
-                .collect::<Rows<u32>>()
+                .collect::<Rows<Cell>>()
         });
         parts.into_iter().flatten().collect()
     }
 
-    fn thresh(&self, m: &Arc<Rows<u32>>, p: u32) -> Rows<bool> {
+    fn thresh(&self, m: &Arc<Rows<Cell>>, p: u32) -> Rows<bool> {
         let m1 = m.clone();
         let hists = blocks(m.len(), self.workers, move |rows| {
             let mut h = [0u64; 100];
@@ -63,7 +64,7 @@ impl Style for DistributeWork {
             h
         });
         let h = hists.into_iter().fold([0u64; 100], add_histograms);
-        let t = threshold(&h, m.iter().map(|r| r.len() as u64).sum(), p);
+        let t = threshold(&h, cells(m), p);
         let m2 = m.clone();
         let parts = blocks(m.len(), self.workers, move |rows| {
             rows.map(|i| mask_row(&m2[i], t)).collect::<Rows<bool>>()
@@ -71,7 +72,7 @@ impl Style for DistributeWork {
         parts.into_iter().flatten().collect()
     }
 
-    fn winnow(&self, m: &Arc<Rows<u32>>, mask: &Arc<Rows<bool>>, nelts: usize) -> Vec<Point> {
+    fn winnow(&self, m: &Arc<Rows<Cell>>, mask: &Arc<Rows<bool>>, nelts: usize) -> Vec<Point> {
         let (m, mask) = (m.clone(), mask.clone());
         let n = m.len();
         let mut runs = blocks(n, self.workers, move |rows| {
