@@ -151,12 +151,52 @@ fn the_command_prints_tables_and_writes_the_chart() {
     assert_eq!(v["rows"].as_array().unwrap().len(), 6 * 6);
     let _ = std::fs::remove_file(&svg);
 
+    // A saved run is printed and drawn again without measuring.
+    let saved = std::env::temp_dir().join(format!("goro-study-{}.json", std::process::id()));
+    std::fs::write(&saved, &json.stdout).unwrap();
+    let again = Command::new(env!("CARGO_BIN_EXE_goro"))
+        .args(["study", "--from"])
+        .arg(&saved)
+        .arg("--svg")
+        .arg(&svg)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&again.stdout);
+    assert!(again.status.success(), "{text}");
+    assert!(
+        text.contains("\nchain\nstyle") && text.contains("non-expert"),
+        "{text}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&svg)
+            .unwrap()
+            .matches("class=\"style\"")
+            .count(),
+        30
+    );
+    std::fs::write(&saved, "{}").unwrap();
+    let bad = Command::new(env!("CARGO_BIN_EXE_goro"))
+        .args(["study", "--from"])
+        .arg(&saved)
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("not the output of goro study --json"));
+    let _ = std::fs::remove_file(&saved);
+    let _ = std::fs::remove_file(&svg);
+
     let bad = Command::new(env!("CARGO_BIN_EXE_goro"))
         .args(["study", "--problems", "nope"])
         .output()
         .unwrap();
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("randmat"));
+    let bad = Command::new(env!("CARGO_BIN_EXE_goro"))
+        .args(["study", "--styles", "expert,nope"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("non-expert, expert"));
 }
 
 /// `goro study` with `--scale`, `--runs 1`, and `args`; its stdout and stderr.

@@ -37,7 +37,7 @@ mod warm;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use clap::{Args, ValueEnum};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use problems::{Style, PROBLEMS};
 pub use report::{chart, function_lines, helper_lines, lines_of, tables};
@@ -96,7 +96,7 @@ pub enum Size {
 }
 
 /// How runs are timed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Method {
     /// Warm runs in one process on the chain's real data (after an untimed run); memory is
@@ -108,7 +108,7 @@ pub enum Method {
 }
 
 /// The parameters of one size.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct Params {
     /// Matrix rows.
     pub nrows: usize,
@@ -178,6 +178,10 @@ pub struct StudyArgs {
     /// Multiply the rows and columns by this (for quick checks).
     #[arg(long, default_value_t = 1.0, hide = true)]
     pub scale: f64,
+    /// Print the tables and draw the chart of a run saved with `--json` instead of
+    /// measuring.
+    #[arg(long, value_name = "JSON")]
+    pub from: Option<std::path::PathBuf>,
     /// Run one style once on the method's inputs and print its output's hash (the child
     /// process of `--method paper`).
     #[arg(long, hide = true)]
@@ -185,7 +189,7 @@ pub struct StudyArgs {
 }
 
 /// One measured cell of the tables.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Row {
     /// The problem.
     pub problem: String,
@@ -340,6 +344,39 @@ fn plan_of(a: &StudyArgs) -> Result<Plan, String> {
     })
 }
 
+/// A run saved with `--json`.
+#[derive(Deserialize)]
+struct Saved {
+    params: Params,
+    method: Method,
+    rows: Vec<Row>,
+}
+
+/// `--from`: the tables and chart of a saved run.
+fn replot(path: &std::path::Path, a: &StudyArgs) -> Result<(), String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let saved: Saved = serde_json::from_str(&text).map_err(|e| {
+        format!(
+            "{} is not the output of goro study --json: {e}",
+            path.display()
+        )
+    })?;
+    print!("{}", tables(&saved.params, saved.method, &saved.rows));
+    write_chart(&a.svg, &saved.rows)?;
+    println!("\nchart: {}", a.svg.display());
+    Ok(())
+}
+
+/// Writes [`chart`] of `rows` to `svg`, making its folder.
+fn write_chart(svg: &std::path::Path, rows: &[Row]) -> Result<(), String> {
+    if let Some(dir) = svg.parent() {
+        if !dir.as_os_str().is_empty() {
+            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        }
+    }
+    std::fs::write(svg, chart(rows)).map_err(|e| format!("{}: {e}", svg.display()))
+}
+
 /// `goro study`.
 pub fn run(a: &StudyArgs) -> Result<(), String> {
     // Keep freed memory committed: by default mimalloc returns it to the system 10 ms after
@@ -353,6 +390,9 @@ pub fn run(a: &StudyArgs) -> Result<(), String> {
     let plan = plan_of(a)?;
     if let Some(style) = &a.child {
         return process::child(&plan, a.method, style);
+    }
+    if let Some(path) = &a.from {
+        return replot(path, a);
     }
     let go = if a.vs_go {
         let bin = go_twin::build()?;
@@ -398,12 +438,7 @@ pub fn run(a: &StudyArgs) -> Result<(), String> {
             }
         }
     }
-    if let Some(dir) = a.svg.parent() {
-        if !dir.as_os_str().is_empty() {
-            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        }
-    }
-    std::fs::write(&a.svg, chart(&rows)).map_err(|e| format!("{}: {e}", a.svg.display()))?;
+    write_chart(&a.svg, &rows)?;
     if !a.json {
         println!("\nchart: {}", a.svg.display());
     }

@@ -266,9 +266,11 @@ pub fn hash_floats(a: &[Vec<f64>], v: &[f64]) -> u64 {
 pub mod synthetic {
     use super::*;
 
-    /// A matrix of zeros.
+    /// A matrix of zeros. Each row is its own zeroed allocation, as Go's `make` gives: fresh
+    /// pages from the system are zero already, so rows nobody writes are never resident
+    /// (`vec![row; n]` would copy one row `n` times and touch every page).
     pub fn matrix(nrows: usize, ncols: usize) -> Rows<Cell> {
-        vec![vec![0; ncols]; nrows]
+        (0..nrows).map(|_| vec![0; ncols]).collect()
     }
 
     /// The mask: `i * j mod (ncols + 1) == 1`.
@@ -295,7 +297,10 @@ pub mod synthetic {
 
     /// A zero `nelts` x `nelts` matrix and a zero vector.
     pub fn product(nelts: usize) -> (Rows<f64>, Vec<f64>) {
-        (vec![vec![0.0; nelts]; nelts], vec![0.0; nelts])
+        (
+            (0..nelts).map(|_| vec![0.0; nelts]).collect(),
+            vec![0.0; nelts],
+        )
     }
 }
 

@@ -223,6 +223,24 @@ mod tests {
     use crate::study::problems;
 
     #[test]
+    fn a_child_that_fails_or_is_killed_is_an_error_that_says_why() {
+        let mut fails = Command::new("sh");
+        fails.args(["-c", "echo oops >&2; exit 3"]);
+        let err = timed_process(&mut fails).unwrap_err();
+        assert!(err.contains("oops"), "{err}");
+        let mut killed = Command::new("sh");
+        killed.args(["-c", "kill -9 $$"]);
+        assert!(timed_process(&mut killed).is_err());
+        let mut fine = Command::new("sh");
+        fine.args(["-c", "echo 00000000000000ff 7"]);
+        let (_, rss, out) = timed_process(&mut fine).unwrap();
+        assert!(rss > 0);
+        assert_eq!(parse_report(&out), Some((255, 7)));
+        // A missing program is an error too, not a panic.
+        assert!(timed_process(&mut Command::new("/nonexistent/goro")).is_err());
+    }
+
+    #[test]
     fn parses_a_child_report() {
         assert_eq!(parse_report("00000000000000ff 12\n"), Some((255, 12)));
         assert_eq!(parse_report("garbage"), None);
