@@ -45,29 +45,26 @@ struct GoRun {
     bytes: Option<u64>,
 }
 
-/// Where the Go source and the built binary live (the lab is built inside the workspace).
-fn paths() -> (PathBuf, PathBuf) {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    (root.join("benches/go"), root.join("target/goro-bench-go"))
-}
-
-/// Builds the Go twin; `Ok(None)` when there is no Go toolchain.
-fn build() -> Result<Option<PathBuf>, String> {
+/// Builds the Go package `package` of benches/go (`.` for the bench twins) into the
+/// workspace's `target/BIN`; `Ok(None)` when there is no Go toolchain. The lab is built
+/// inside the workspace, so both are found from its manifest directory.
+pub(crate) fn go_build(package: &str, bin: &str) -> Result<Option<PathBuf>, String> {
     match Command::new("go").arg("version").output() {
         Ok(o) if o.status.success() => {}
         _ => return Ok(None),
     }
-    let (src, bin) = paths();
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let (src, bin) = (root.join("benches/go"), root.join("target").join(bin));
     let out = Command::new("go")
         .args(["build", "-o"])
         .arg(&bin)
-        .arg(".")
+        .arg(package)
         .current_dir(&src)
         .output()
         .map_err(|e| format!("cannot run go build in {}: {e}", src.display()))?;
     if !out.status.success() {
         return Err(format!(
-            "go build in {} failed:\\n{}",
+            "go build {package} in {} failed:\n{}",
             src.display(),
             String::from_utf8_lossy(&out.stderr)
         ));
@@ -104,7 +101,7 @@ fn run_go(bin: &PathBuf, name: &str, workers: usize, scale: f64) -> Result<GoRun
 }
 
 pub(super) fn run(plan: &Plan, args: &BenchArgs) -> Result<(), String> {
-    let Some(bin) = build()? else {
+    let Some(bin) = go_build(".", "goro-bench-go")? else {
         eprintln!(
             "Go is not on PATH, so there is nothing to compare with. Install it (on Debian: \
              apt-get install golang-go) and run again. goro's figures alone:"

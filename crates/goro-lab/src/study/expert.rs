@@ -1,5 +1,5 @@
-//! The study's expert shape, written anew in goro from the paper's description: a fixed
-//! pool of one goroutine per worker takes rows one at a time from a work queue (a channel
+//! The study's expert shape, written anew in goro from a description of those programs: a
+//! fixed pool of one goroutine per worker takes rows one at a time from a work queue (a channel
 //! fed by one goroutine), so a worker that finishes early takes more rows; each worker keeps
 //! its own partial result; the partial results are combined by a pool of merger goroutines
 //! (winnow's sorted runs are merged pairwise, each pair in its own goroutine, round after

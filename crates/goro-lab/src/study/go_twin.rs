@@ -22,34 +22,9 @@ pub(super) struct GoRun {
     pub goroutines: u64,
 }
 
-/// Where the Go source and the built binary live (the lab is built inside the workspace).
-fn paths() -> (PathBuf, PathBuf) {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    (root.join("benches/go"), root.join("target/goro-study-go"))
-}
-
 /// Builds the Go twin; `Ok(None)` when there is no Go toolchain.
 pub(super) fn build() -> Result<Option<PathBuf>, String> {
-    match Command::new("go").arg("version").output() {
-        Ok(o) if o.status.success() => {}
-        _ => return Ok(None),
-    }
-    let (src, bin) = paths();
-    let out = Command::new("go")
-        .args(["build", "-o"])
-        .arg(&bin)
-        .arg("./study")
-        .current_dir(&src)
-        .output()
-        .map_err(|e| format!("cannot run go build in {}: {e}", src.display()))?;
-    if !out.status.success() {
-        return Err(format!(
-            "go build ./study in {} failed:\n{}",
-            src.display(),
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    Ok(Some(bin))
+    crate::bench::go_build("./study", "goro-study-go")
 }
 
 /// The command line for one problem at `workers`.

@@ -1,5 +1,5 @@
-//! The study's non-expert shape, written anew in goro from the paper's description: divide
-//! and conquer with no join in the tree. Each split starts a goroutine for each half and
+//! The study's non-expert shape, written anew in goro from a description of those programs:
+//! divide and conquer with no join in the tree. Each split starts a goroutine for each half and
 //! returns; each leaf (one row) sends its result on one shared unbuffered channel, and the
 //! caller counts `n` results off it. Nothing waits or merges on the way up, so the only
 //! combining is that flat count. (The study's programs wrote each row into a shared matrix
