@@ -4,7 +4,7 @@
 //! ```text
 //! goro tour                         walk through the patterns, with measured figures
 //! goro bench [NAME...] [--workers N] [--runs K] [--json]
-//! goro study [--size small|paper] [--workers 1,2] [--problems ...] [--json]
+//! goro study [--size small|paper] [--method warm|paper] [--vs-go] [--workers 1,2] [--json]
 //! goro list                         name the patterns and servers `goro run` knows
 //! goro run NAME [--trace F] [--svg F] [--animate F]   run a pattern, measured (traced, drawn)
 //! goro trace view|animate TRACE.json    a trace as a page with its replay, or an animated SVG
@@ -51,7 +51,8 @@ enum Cmd {
     Run(run::RunArgs),
     /// Name every program `goro run` knows.
     List,
-    /// Divide-and-conquer against one worker per core on the Cowichan problems, measured.
+    /// The Cowichan problems in the study's non-expert and expert Go shapes and three others,
+    /// checked, timed and compared with their Go twins.
     Study(study::StudyArgs),
     /// Work with execution traces (`GORO_TRACE=out.json`).
     Trace {

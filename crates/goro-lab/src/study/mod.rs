@@ -159,7 +159,8 @@ pub struct StudyArgs {
     /// Problems to run, comma-separated (default: randmat,thresh,winnow,outer,product,chain).
     #[arg(long, value_delimiter = ',')]
     pub problems: Vec<String>,
-    /// Styles to run besides sequential, comma-separated (default: all).
+    /// Styles to run besides sequential, comma-separated: non-expert, expert,
+    /// divide-and-conquer, blocks, rayon (default: all).
     #[arg(long, value_delimiter = ',')]
     pub styles: Vec<String>,
     /// Runs per measurement; the median is reported (default 3, 1 at the paper size).
