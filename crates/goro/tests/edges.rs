@@ -456,6 +456,86 @@ fn blocking_calls_survive_refused_threads() {
     );
 }
 
+/// The address space capped while goroutines keep starting and parking, each on its own
+/// stack: the first goroutine the system refuses a stack ends at once with
+/// `JoinError::NoStack` (its closure dropped, a `Drop` that panics caught), nothing aborts,
+/// and once the parked goroutines finish their stacks serve new goroutines again.
+#[test]
+#[ignore = "run by a_goroutine_refused_a_stack_fails_its_join_not_the_process"]
+fn child_goroutines_with_stacks_refused() {
+    struct PanicsOnDrop;
+    impl Drop for PanicsOnDrop {
+        fn drop(&mut self) {
+            panic!("a captured value that panics when dropped");
+        }
+    }
+    goro::Runtime::builder()
+        .workers(2)
+        .exit_report(false)
+        .run(|| {
+            let (gate_tx, gate_rx) = goro::chan::<()>(0);
+            let (started_tx, started_rx) = goro::chan::<()>(0);
+            // Both workers' threads up (each maps its signal stack when it starts) before the
+            // cap.
+            let warm: Vec<_> = (0..8).map(|i| goro::go(move || i)).collect();
+            warm.into_iter().for_each(|h| drop(h.join()));
+            goro::time::sleep(Duration::from_millis(20));
+            cap_address_space();
+            let mut parked = Vec::new();
+            let mut refused = None;
+            for _ in 0..1_000_000 {
+                let (gate_rx, started_tx) = (gate_rx.clone(), started_tx.clone());
+                let guard = PanicsOnDrop;
+                let h = goro::go(move || {
+                    let _ = started_tx.send(());
+                    let _ = gate_rx.recv();
+                    std::mem::forget(guard);
+                    1u32
+                });
+                // Started (it says so), or ended without starting (its join is ready).
+                let mut started = false;
+                while !started && !h.is_finished() {
+                    goro::select! {
+                        recv(started_rx) -> _ => started = true,
+                        recv(goro::time::after(Duration::from_millis(10))) -> _ => {}
+                    }
+                }
+                if started {
+                    parked.push(h);
+                } else {
+                    refused = Some(h.join());
+                    break;
+                }
+            }
+            match refused {
+                Some(Err(goro::JoinError::NoStack(e))) => {
+                    let text = goro::JoinError::NoStack(e).to_string();
+                    assert!(text.contains("no memory for its stack"), "{text}");
+                }
+                other => panic!("no goroutine was refused a stack: {other:?}"),
+            }
+            drop(gate_tx);
+            let n = parked.len();
+            assert!(n > 0);
+            let sum: u32 = parked.into_iter().map(|h| h.join().unwrap()).sum();
+            assert_eq!(sum as usize, n);
+            // Their stacks are back in the pool: new goroutines start.
+            for _ in 0..n.min(100) {
+                assert_eq!(goro::go(|| 2).join().unwrap(), 2);
+            }
+        })
+        .unwrap();
+    println!("CHILD DONE");
+}
+
+#[test]
+fn a_goroutine_refused_a_stack_fails_its_join_not_the_process() {
+    child_passes(
+        "child_goroutines_with_stacks_refused",
+        Duration::from_secs(120),
+    );
+}
+
 // ---- 2. A panic is never seen by another goroutine of its thread ----
 
 /// Goroutine A panics and its cleanup parks (a `Drop` that sends, which a plain thread takes

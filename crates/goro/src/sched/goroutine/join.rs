@@ -33,6 +33,9 @@ pub enum JoinError {
     /// The runtime shut down (its `run` returned) before the goroutine finished; the goroutine
     /// was unwound, or never started.
     Cancelled,
+    /// The goroutine never started: the system refused memory for its stack (an address-space
+    /// limit, or the limit on memory mappings). Its closure was dropped.
+    NoStack(std::io::Error),
 }
 
 impl JoinError {
@@ -40,7 +43,7 @@ impl JoinError {
     pub fn panic_message(&self) -> Option<&str> {
         match self {
             JoinError::Panicked(p) => payload_message(&**p),
-            JoinError::Cancelled => None,
+            JoinError::Cancelled | JoinError::NoStack(_) => None,
         }
     }
 }
@@ -54,6 +57,7 @@ impl fmt::Debug for JoinError {
                 self.panic_message().unwrap_or("<non-string payload>")
             ),
             JoinError::Cancelled => write!(f, "Cancelled"),
+            JoinError::NoStack(e) => write!(f, "NoStack({e:?})"),
         }
     }
 }
@@ -69,6 +73,9 @@ impl fmt::Display for JoinError {
                 f,
                 "goroutine cancelled: the runtime shut down before it finished"
             ),
+            JoinError::NoStack(e) => {
+                write!(f, "goroutine not started: no memory for its stack: {e}")
+            }
         }
     }
 }
@@ -315,6 +322,17 @@ where
 
     fn abandon(&self) {
         self.join.abandon();
+    }
+
+    fn refuse(&self, why: std::io::Error) {
+        if let Some(f) = self.claim() {
+            // This runs on the worker's own stack, where no shutdown unwind is ever thrown: a
+            // `Drop` that panics is caught and its payload dropped.
+            if let Err(p) = panic::catch_unwind(AssertUnwindSafe(move || drop(f))) {
+                drop_payload(p);
+            }
+            self.join.complete(Err(JoinError::NoStack(why)));
+        }
     }
 }
 

@@ -114,6 +114,9 @@ pub(crate) trait Task: Send + Sync {
     /// Shutdown gave up the started goroutine (it would not unwind): a joiner hears
     /// `Cancelled`.
     fn abandon(&self) {}
+    /// The goroutine cannot start (the system refused memory for its stack): drops the
+    /// closure, catching a `Drop` that panics; its join reports `NoStack`.
+    fn refuse(&self, _why: std::io::Error) {}
 }
 
 /// The main goroutine's task: its closure need not be `Send`, so it is not kept here; the

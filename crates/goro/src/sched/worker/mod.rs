@@ -407,8 +407,15 @@ pub(crate) fn run_worker(rt: Arc<Shared>, parts: WorkerParts, main: Option<MainG
     LOCAL.with(|p| p.set(&local));
     let clear = ClearLocal;
     if let Some(m) = main {
+        // The main goroutine's stack: the runtime cannot run without it.
+        let stack = local
+            .take_stack(m.g.stack_size as usize)
+            .unwrap_or_else(|e| {
+                eprintln!("fatal error: goro cannot map the main goroutine's stack: {e}");
+                std::process::abort();
+            });
         let idx = local.alloc_slot(&m.g);
-        let slot = local.start_fiber(m.g, m.body);
+        let slot = local.start_fiber(m.g, stack, m.body);
         local.store_slot(idx, slot);
         local.runnext.set(Some(idx));
     }
@@ -522,9 +529,13 @@ impl Local {
                     // goroutine, is alive (in the slab, or held by `execute`/`teardown`).
                     unsafe { (*gp).task.run() }
                 };
+                let stack = match self.take_stack(g.stack_size as usize) {
+                    Ok(stack) => stack,
+                    Err(why) => return self.refuse_start(g, why),
+                };
                 let idx = self.alloc_slot(&g);
                 g.park.on_start();
-                let mut slot = self.start_fiber(g, body);
+                let mut slot = self.start_fiber(g, stack, body);
                 match self.resume(&mut slot) {
                     Some(why) => {
                         if why == Suspend::Park {

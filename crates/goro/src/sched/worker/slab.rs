@@ -4,13 +4,14 @@
 use super::*;
 
 impl Local {
-    /// Creates the fiber of a goroutine starting on this worker.
+    /// Creates the fiber of a goroutine starting on this worker, on `stack` (from
+    /// [`Local::take_stack`]).
     pub(super) fn start_fiber(
         &self,
         g: Arc<GoroutineHeader>,
+        mut stack: Stack,
         body: impl FnOnce() + 'static,
     ) -> Slot {
-        let mut stack = self.take_stack(g.stack_size as usize);
         let asked = match g.stack_size as usize {
             0 => self.rt.stacks.default_size(),
             n => n,
@@ -23,6 +24,19 @@ impl Local {
         Slot { g, fiber }
     }
 
+    /// A goroutine that cannot start because the system refused memory for its stack: its
+    /// closure is dropped and its join reports [`JoinError::NoStack`](crate::JoinError), with
+    /// a line on stderr (a detached goroutine has nobody else to tell). It counts as started
+    /// and exited, so the live count stays true.
+    pub(super) fn refuse_start(&self, g: Arc<GoroutineHeader>, why: std::io::Error) {
+        eprintln!(
+            "goro: goroutine {} (created at {}) cannot start: no memory for its stack: {why}",
+            g.id, g.site
+        );
+        g.task.refuse(why);
+        count_owned(&self.me().running.started);
+        count_owned(&self.me().exited);
+    }
     /// Gives a starting goroutine its slab index and records it in its header, before it
     /// runs: whoever unparks it later reads the index there.
     #[inline(always)]
@@ -49,29 +63,35 @@ impl Local {
         self.slab.borrow()[idx as usize].get()
     }
 
-    /// A stack of `size` usable bytes (0: the default), from this worker's cache when it can.
+    /// A stack of `size` usable bytes (0: the default), from this worker's cache when it can;
+    /// an error when the system refuses the memory.
     #[inline(always)]
-    pub(super) fn take_stack(&self, size: usize) -> Stack {
+    pub(super) fn take_stack(&self, size: usize) -> std::io::Result<Stack> {
         if size == 0 {
             if let Some(s) = self.stacks.borrow_mut().pop() {
-                return s;
+                return Ok(s);
             }
         }
         self.take_stack_slow(size)
     }
 
     #[inline(never)]
-    pub(super) fn take_stack_slow(&self, size: usize) -> Stack {
+    pub(super) fn take_stack_slow(&self, size: usize) -> std::io::Result<Stack> {
         let mut cache = self.stacks.borrow_mut();
         let want = if size == 0 { STACK_CACHE / 2 } else { 1 };
         let mut got = Vec::with_capacity(want);
+        // A batch for the cache first; when the system refuses that much, one stack.
         if let Err(e) = self.rt.stacks.alloc_batch(size, want, &mut got) {
-            eprintln!("fatal error: goro cannot map goroutine stacks: {e}");
-            std::process::abort();
+            if got.is_empty() {
+                self.rt
+                    .stacks
+                    .alloc_batch(size, 1, &mut got)
+                    .map_err(|_| e)?;
+            }
         }
-        let s = got.pop().expect("alloc_batch returns at least one stack");
+        let s = got.pop().expect("alloc_batch returned at least one stack");
         cache.extend(got);
-        s
+        Ok(s)
     }
 
     /// Takes back a stack: into this worker's cache, which hands half of itself back to the
