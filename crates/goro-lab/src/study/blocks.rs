@@ -28,7 +28,7 @@ where
         .collect();
     handles
         .into_iter()
-        .map(|h| h.join().expect("a worker panicked"))
+        .map(|h| h.join().expect("a worker failed"))
         .collect()
 }
 

@@ -29,7 +29,9 @@ where
         let _ = done_tx.send(split(lo, mid, &l, &m));
     });
     let right = split(mid, hi, leaf, merge);
-    let left = done_rx.recv().expect("a half panicked");
+    let left = done_rx
+        .recv()
+        .expect("a half ended without its result (it panicked, or could not start)");
     merge(left, right)
 }
 

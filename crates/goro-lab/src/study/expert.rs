@@ -45,7 +45,7 @@ where
     drop(work_rx);
     handles
         .into_iter()
-        .map(|h| h.join().expect("a worker panicked"))
+        .map(|h| h.join().expect("a worker failed"))
         .collect()
 }
 
@@ -86,7 +86,7 @@ fn merge_runs(mut runs: Vec<Vec<Point>>) -> Vec<Point> {
         }
         let merged: Vec<Vec<Point>> = mergers
             .into_iter()
-            .map(|h| h.join().expect("a merger panicked"))
+            .map(|h| h.join().expect("a merger failed"))
             .collect();
         runs.splice(0..0, merged);
     }
@@ -144,7 +144,7 @@ impl Style for Expert {
             .collect();
         let runs = sorters
             .into_iter()
-            .map(|h| h.join().expect("a sorter panicked"))
+            .map(|h| h.join().expect("a sorter failed"))
             .collect();
         pick(&merge_runs(runs), nelts)
     }

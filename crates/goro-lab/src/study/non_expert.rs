@@ -36,7 +36,9 @@ where
     }
     let mut out: Vec<Option<T>> = (0..n).map(|_| None).collect();
     for _ in 0..n {
-        let (i, v) = done_rx.recv().expect("a leaf panicked");
+        let (i, v) = done_rx
+            .recv()
+            .expect("a leaf ended without reporting (it panicked, or could not start)");
         out[i] = Some(v);
     }
     out.into_iter()
