@@ -528,6 +528,34 @@ fn child_goroutines_with_stacks_refused() {
     println!("CHILD DONE");
 }
 
+/// With no room left for even the main goroutine's stack, `run` says so and runs nothing.
+#[test]
+#[ignore = "run by a_runtime_refused_its_main_stack_returns_an_error"]
+fn child_runtime_with_no_room_for_a_stack() {
+    cap_address_space();
+    let ran = std::rc::Rc::new(std::cell::Cell::new(false));
+    let ran2 = ran.clone();
+    let r = goro::Runtime::builder()
+        .workers(2)
+        .run(move || ran2.set(true));
+    match r {
+        Err(e @ goro::RunError::Refused(_)) => {
+            assert!(e.to_string().contains("main goroutine's stack"), "{e}")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(!ran.get());
+    println!("CHILD DONE");
+}
+
+#[test]
+fn a_runtime_refused_its_main_stack_returns_an_error() {
+    child_passes(
+        "child_runtime_with_no_room_for_a_stack",
+        Duration::from_secs(60),
+    );
+}
+
 #[test]
 fn a_goroutine_refused_a_stack_fails_its_join_not_the_process() {
     child_passes(

@@ -19,6 +19,9 @@ pub enum RunError {
     /// or blocking call pending): Go's "all goroutines are asleep - deadlock!". Carries the
     /// dump of the goroutines, each with its wait reason and spawn site.
     Deadlock(String),
+    /// The system refused what the runtime needs to start: a worker thread, or the memory
+    /// for the main goroutine's stack. Nothing ran.
+    Refused(String),
 }
 
 impl RunError {
@@ -40,6 +43,7 @@ impl fmt::Display for RunError {
                 "goro::run called on a goroutine: runtimes do not nest; use goro::go"
             ),
             RunError::Config(m) => write!(f, "invalid goro configuration: {m}"),
+            RunError::Refused(m) => write!(f, "the runtime cannot start: {m}"),
             RunError::Deadlock(dump) => {
                 write!(f, "all goroutines are asleep - deadlock!\n\n{dump}")
             }
@@ -362,13 +366,22 @@ impl RuntimeBuilder {
         let n = self.resolve_workers()?;
         let (parts, shared): (Vec<_>, Vec<_>) = (0..n).map(WorkerShared::new).unzip();
         let rt = self.shared_state(shared);
+        // The main goroutine's stack, before any thread starts: without it nothing can run,
+        // and a refusal here is the caller's error, not an abort later.
+        let mut main_stack = Vec::with_capacity(1);
+        if let Err(e) = rt.stacks.alloc_batch(0, 1, &mut main_stack) {
+            return Err(RunError::Refused(format!(
+                "no memory for the main goroutine's stack: {e}"
+            )));
+        }
+        let main_stack = main_stack.pop().expect("alloc_batch returned one stack");
         let (part0, threads) = start_workers(&rt, parts)?;
         crate::debug::install_sigquit();
         crate::sched::monitor::register(&rt);
         let monitor = self.start_monitor(&rt);
 
         let ending = MainEnding::default();
-        let main = ending.main_goroutine(f, site, &rt, self.report);
+        let main = ending.main_goroutine(f, site, &rt, self.report, main_stack);
         let main_label = (main.g.id, Some("main".to_string()), site);
         worker::run_worker(rt.clone(), part0, Some(main));
 
@@ -556,7 +569,9 @@ fn start_workers(
             Ok(t) => threads.push(t),
             Err(e) => {
                 rt.begin_shutdown();
-                return Err(RunError::Config(format!("cannot start worker thread: {e}")));
+                return Err(RunError::Refused(format!(
+                    "cannot start a worker thread: {e}"
+                )));
             }
         }
     }
@@ -594,6 +609,7 @@ impl<T: 'static> MainEnding<T> {
         site: &'static Location<'static>,
         rt: &Arc<Shared>,
         report: bool,
+        stack: crate::stack::pool::Stack,
     ) -> MainGoroutine
     where
         F: FnOnce() -> T + 'static,
@@ -619,7 +635,7 @@ impl<T: 'static> MainEnding<T> {
         });
         let g: Arc<GoroutineHeader> =
             Arc::new(GoroutineHeader::new(Builder::new().name("main"), site, ()));
-        MainGoroutine { g, body }
+        MainGoroutine { g, body, stack }
     }
 }
 

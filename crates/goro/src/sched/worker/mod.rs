@@ -348,6 +348,9 @@ pub(crate) struct WorkerParts {
 pub(crate) struct MainGoroutine {
     pub(crate) g: Arc<GoroutineHeader>,
     pub(crate) body: Box<dyn FnOnce()>,
+    /// Its stack, mapped by `run` before any worker started (so that a refusal is `run`'s
+    /// error).
+    pub(crate) stack: Stack,
 }
 
 /// Runs a worker on the calling thread until the runtime shuts down, then unwinds its
@@ -407,15 +410,9 @@ pub(crate) fn run_worker(rt: Arc<Shared>, parts: WorkerParts, main: Option<MainG
     LOCAL.with(|p| p.set(&local));
     let clear = ClearLocal;
     if let Some(m) = main {
-        // The main goroutine's stack: the runtime cannot run without it.
-        let stack = local
-            .take_stack(m.g.stack_size as usize)
-            .unwrap_or_else(|e| {
-                eprintln!("fatal error: goro cannot map the main goroutine's stack: {e}");
-                std::process::abort();
-            });
         let idx = local.alloc_slot(&m.g);
-        let slot = local.start_fiber(m.g, stack, m.body);
+        // `run` mapped its stack before it started the workers.
+        let slot = local.start_fiber(m.g, m.stack, m.body);
         local.store_slot(idx, slot);
         local.runnext.set(Some(idx));
     }
