@@ -37,6 +37,7 @@ impl Local {
         count_owned(&self.me().running.started);
         count_owned(&self.me().exited);
     }
+
     /// Gives a starting goroutine its slab index and records it in its header, before it
     /// runs: whoever unparks it later reads the index there.
     #[inline(always)]
