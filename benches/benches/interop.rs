@@ -157,38 +157,10 @@ fn goroutine_task_pingpong(c: &mut Criterion) {
             })
         },
     );
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .expect("tokio");
+    // The baseline is the lab's own tokio pingpong (`goro bench --peers`), on 2 workers.
     c.bench_function(
         "tokio task <-> tokio task round trip over tokio mpsc",
-        |b| {
-            b.iter_custom(|iters| {
-                rt.block_on(async move {
-                    tokio::spawn(async move {
-                        let (ping_tx, mut ping_rx) = tokio::sync::mpsc::channel::<u64>(1);
-                        let (pong_tx, mut pong_rx) = tokio::sync::mpsc::channel::<u64>(1);
-                        tokio::spawn(async move {
-                            while let Some(v) = ping_rx.recv().await {
-                                if pong_tx.send(v + 1).await.is_err() {
-                                    return;
-                                }
-                            }
-                        });
-                        let t = Instant::now();
-                        let mut v = 0;
-                        for _ in 0..iters {
-                            ping_tx.send(v).await.expect("partner");
-                            v = pong_rx.recv().await.expect("partner");
-                        }
-                        t.elapsed()
-                    })
-                    .await
-                    .expect("task")
-                })
-            })
-        },
+        |b| b.iter_custom(|iters| goro_lab::bench::pingpong_on_tokio(iters, 2).1),
     );
 }
 

@@ -20,9 +20,9 @@ mod workloads;
 pub(crate) use vs_go::go_build;
 
 pub use workloads::{
-    hog_latency, longlived8, mpmc4x4_b128, nonblock_select_race, parked, pingpong, pool_unbuf,
-    ring503, rss_bytes, select2_b64, sieve, skynet, spawn_wait, spin_for, spsc, spsc_b100,
-    spsc_unbuf, LONG_WORK, POOL, POOL_JOB, SLEEPERS,
+    hog_latency, longlived8, mpmc4x4_b128, nonblock_select_race, parked, pingpong,
+    pingpong_on_tokio, pool_unbuf, ring503, rss_bytes, select2_b64, sieve, skynet, spawn_wait,
+    spin_for, spsc, spsc_b100, spsc_unbuf, LONG_WORK, POOL, POOL_JOB, SLEEPERS,
 };
 use workloads::{Workload, WORKLOADS};
 

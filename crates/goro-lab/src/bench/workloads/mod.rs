@@ -42,6 +42,7 @@ pub use mpmc4x4_b128::on_goro as mpmc4x4_b128;
 pub use nonblock_select_race::on_goro as nonblock_select_race;
 pub use parked1m::on_goro as parked;
 pub use pingpong::on_goro as pingpong;
+pub use pingpong::on_tokio as pingpong_on_tokio;
 pub use pool_unbuf::{on_goro as pool_unbuf, POOL, POOL_JOB};
 pub use ring503::on_goro as ring503;
 pub use select2_b64::on_goro as select2_b64;
