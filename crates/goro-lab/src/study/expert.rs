@@ -61,13 +61,7 @@ where
         Vec::new,
         move |done: &mut Vec<(usize, T)>, i| done.push((i, row(i))),
     );
-    let mut out: Vec<Option<T>> = (0..n).map(|_| None).collect();
-    for (i, v) in parts.into_iter().flatten() {
-        out[i] = Some(v);
-    }
-    out.into_iter()
-        .map(|v| v.expect("each row is taken once"))
-        .collect()
+    in_row_order(n, parts.into_iter().flatten())
 }
 
 /// Merges sorted runs pairwise, each pair in its own goroutine, until one is left.

@@ -35,6 +35,7 @@ mod report;
 mod warm;
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use clap::{Args, ValueEnum};
 use serde::{Deserialize, Serialize};
@@ -266,7 +267,7 @@ pub fn study(
 ) -> Result<Vec<Row>, String> {
     let mut plan = Plan::new(p, workers, runs);
     plan.problems = problems.to_vec();
-    let mut rows = warm::study(&plan, None)?;
+    let mut rows = warm::study(&plan, &Arc::new(warm::Inputs::new(p)), None)?;
     fill_speedups(&mut rows);
     Ok(rows)
 }
@@ -390,7 +391,7 @@ pub fn run(a: &StudyArgs) -> Result<(), String> {
     }
     let plan = plan_of(a)?;
     if let Some(style) = &a.child {
-        return process::child(&plan, a.method, style);
+        return process::child(&plan, style);
     }
     if let Some(path) = &a.from {
         return replot(path, a);
@@ -407,16 +408,20 @@ pub fn run(a: &StudyArgs) -> Result<(), String> {
     } else {
         None
     };
-    let mut rows = match a.method {
-        Method::Warm => warm::study(&plan, go.as_deref())?,
-        Method::Paper => process::study(&plan, a, go.as_deref())?,
+    let (mut rows, layout) = match a.method {
+        Method::Warm => {
+            let inp = Arc::new(warm::Inputs::new(plan.params));
+            let rows = warm::study(&plan, &inp, go.as_deref())?;
+            let layout = if plan.problems.iter().any(|p| p == "thresh") {
+                warm::layout_experiment(&inp)
+            } else {
+                Vec::new()
+            };
+            (rows, layout)
+        }
+        Method::Paper => (process::study(&plan, a, go.as_deref())?, Vec::new()),
     };
     fill_speedups(&mut rows);
-    let layout = if a.method == Method::Warm && plan.problems.iter().any(|p| p == "thresh") {
-        warm::layout_experiment(&plan.params)
-    } else {
-        Vec::new()
-    };
     if a.json {
         let layout: Vec<_> = layout
             .iter()

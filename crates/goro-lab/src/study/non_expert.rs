@@ -34,16 +34,12 @@ where
         spawned();
         goro::go(move || spread(0, n, leaf, done_tx));
     }
-    let mut out: Vec<Option<T>> = (0..n).map(|_| None).collect();
-    for _ in 0..n {
-        let (i, v) = done_rx
+    let results = (0..n).map(|_| {
+        done_rx
             .recv()
-            .expect("a leaf ended without reporting (it panicked, or could not start)");
-        out[i] = Some(v);
-    }
-    out.into_iter()
-        .map(|v| v.expect("each row reports once"))
-        .collect()
+            .expect("a leaf ended without reporting (it panicked, or could not start)")
+    });
+    in_row_order(n, results)
 }
 
 /// One node of [`fan`]'s tree: a leaf computes and reports; a split starts both halves.

@@ -161,6 +161,18 @@ pub fn dot(row: &[f64], v: &[f64]) -> f64 {
     row.iter().zip(v).map(|(a, b)| a * b).sum()
 }
 
+/// Puts `n` results, each with its row, in row order (the styles that gather rows as they
+/// finish); panics if a row is missing.
+pub fn in_row_order<T>(n: usize, rows: impl IntoIterator<Item = (usize, T)>) -> Vec<T> {
+    let mut out: Vec<Option<T>> = (0..n).map(|_| None).collect();
+    for (i, v) in rows {
+        out[i] = Some(v);
+    }
+    out.into_iter()
+        .map(|v| v.expect("every row has its result"))
+        .collect()
+}
+
 /// FNV-1a, 64 bits: the hash by which outputs are compared across processes and languages
 /// (benches/go/study computes the same over the same bytes).
 #[derive(Debug, Clone, Copy)]

@@ -18,9 +18,7 @@ use std::time::{Duration, Instant};
 use clap::ValueEnum;
 
 use super::problems::{synthetic, Output, Style};
-use super::{
-    go_twin, goro_style, lines_of, on_runtime, spawned_so_far, Method, Plan, Row, StudyArgs,
-};
+use super::{go_twin, goro_style, lines_of, on_runtime, spawned_so_far, Plan, Row, StudyArgs};
 
 /// Runs `problem` once in `style` on the method's inputs and returns its output.
 fn compute(style: &dyn Style, problem: &str, p: &super::Params) -> Result<Output, String> {
@@ -52,7 +50,7 @@ fn compute(style: &dyn Style, problem: &str, p: &super::Params) -> Result<Output
 }
 
 /// The child: runs one style once on one problem and prints `HASH GOROUTINES`.
-pub(super) fn child(plan: &Plan, _method: Method, style: &str) -> Result<(), String> {
+pub(super) fn child(plan: &Plan, style: &str) -> Result<(), String> {
     let problem = plan.problems.first().cloned().unwrap_or_default();
     let w = plan.workers.first().copied().unwrap_or(1);
     let p = plan.params;
@@ -129,32 +127,11 @@ fn goro_child(a: &StudyArgs, problem: &str, style: &str, w: usize) -> Result<Com
     Ok(cmd)
 }
 
-/// The rounds of one style at one worker count: median time, largest peak resident MB,
-/// goroutines, and the output hash (the same in every round, or an error).
-fn rounds(
-    cmds: &mut dyn FnMut() -> Result<Command, String>,
-    runs: usize,
-) -> Result<(Duration, f64, u64, u64), String> {
-    let mut times = Vec::new();
-    let (mut rss, mut hash, mut goroutines) = (0u64, None, 0);
-    for _ in 0..runs {
-        let (t, r, out) = timed_process(&mut cmds()?)?;
-        let (h, g) = parse_report(&out).ok_or(format!("a child printed {out:?}"))?;
-        if hash.is_some_and(|x| x != h) {
-            return Err("a child's output changed from one run to the next".into());
-        }
-        hash = Some(h);
-        goroutines = g;
-        times.push(t);
-        rss = rss.max(r);
-    }
-    times.sort();
-    Ok((
-        times[times.len() / 2],
-        rss as f64 / 1e6,
-        goroutines,
-        hash.unwrap_or(0),
-    ))
+/// One run of a child: its time, peak resident MB, goroutines started and output hash.
+fn one_run(mut cmd: Command) -> Result<(Duration, f64, u64, u64), String> {
+    let (t, rss, out) = timed_process(&mut cmd)?;
+    let (hash, goroutines) = parse_report(&out).ok_or(format!("a child printed {out:?}"))?;
+    Ok((t, rss as f64 / 1e6, goroutines, hash))
 }
 
 /// The study by whole processes; with `go`, each round of a style runs goro's process and
@@ -173,12 +150,10 @@ pub(super) fn study(plan: &Plan, a: &StudyArgs, go: Option<&Path>) -> Result<Vec
             let mut goro_times = Vec::new();
             let mut go_times = Vec::new();
             for _ in 0..plan.runs {
-                goro_times.push(rounds(&mut || goro_child(a, problem, &style, w), 1)?);
+                goro_times.push(one_run(goro_child(a, problem, &style, w)?)?);
                 if let Some(bin) = with_go {
-                    go_times.push(rounds(
-                        &mut || Ok(go_twin::process(bin, &plan.params, problem, &style, w)),
-                        1,
-                    )?);
+                    let cmd = go_twin::process(bin, &plan.params, problem, &style, w);
+                    go_times.push(one_run(cmd)?);
                 }
             }
             for (lang, times) in [("goro", goro_times), ("Go", go_times)] {

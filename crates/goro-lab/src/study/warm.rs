@@ -143,15 +143,15 @@ fn row(problem: &str, style: &str, lang: &str, workers: usize, m: Measured) -> R
     }
 }
 
-/// The study by the warm method; with `go`, the Go twin's rows too.
-pub(super) fn study(plan: &Plan, go: Option<&Path>) -> Result<Vec<Row>, String> {
-    let inp = Arc::new(Inputs::new(plan.params));
+/// The study by the warm method on `inp` (computed for `plan.params`); with `go`, the Go
+/// twin's rows too.
+pub(super) fn study(plan: &Plan, inp: &Arc<Inputs>, go: Option<&Path>) -> Result<Vec<Row>, String> {
     let mut rows = Vec::new();
     for problem in &plan.problems {
-        let seq = measure(&problems::Sequential, problem, &inp, plan.runs)?;
+        let seq = measure(&problems::Sequential, problem, inp, plan.runs)?;
         rows.push(row(problem, "sequential", "goro", 1, seq));
         if let Some(bin) = go {
-            rows.extend(go_rows(bin, plan, &inp, problem, &["sequential"], 1)?);
+            rows.extend(go_rows(bin, plan, inp, problem, &["sequential"], 1)?);
         }
         for &w in &plan.workers {
             let (inp2, pr, runs) = (inp.clone(), problem.clone(), plan.runs);
@@ -178,7 +178,7 @@ pub(super) fn study(plan: &Plan, go: Option<&Path>) -> Result<Vec<Row>, String> 
                     .build()
                     .map_err(|e| e.to_string())?;
                 let m =
-                    pool.install(|| measure(&super::rayon_style::Rayon, problem, &inp, plan.runs))?;
+                    pool.install(|| measure(&super::rayon_style::Rayon, problem, inp, plan.runs))?;
                 rows.push(row(problem, "rayon", "goro", w, m));
             }
             if let Some(bin) = go {
@@ -187,7 +187,7 @@ pub(super) fn study(plan: &Plan, go: Option<&Path>) -> Result<Vec<Row>, String> 
                     .copied()
                     .filter(|s| plan.styles.iter().any(|x| x == s))
                     .collect();
-                rows.extend(go_rows(bin, plan, &inp, problem, &styles, w)?);
+                rows.extend(go_rows(bin, plan, inp, problem, &styles, w)?);
             }
         }
     }
@@ -226,7 +226,7 @@ fn go_rows(
 /// The data-layout side experiment: thresh's histogram pass over randmat's matrix stored as
 /// bytes, 4-byte and 8-byte integers, one thread. Returns (layout, bytes scanned,
 /// milliseconds).
-pub(super) fn layout_experiment(p: &super::Params) -> Vec<(&'static str, usize, f64)> {
+pub(super) fn layout_experiment(inp: &Inputs) -> Vec<(&'static str, usize, f64)> {
     fn time_hist<T: Copy + Into<u64>>(rows: &[Vec<T>]) -> f64 {
         let t = Instant::now();
         let mut h = [0u64; 100];
@@ -238,9 +238,9 @@ pub(super) fn layout_experiment(p: &super::Params) -> Vec<(&'static str, usize, 
         std::hint::black_box(h);
         t.elapsed().as_secs_f64() * 1e3
     }
-    let m = problems::Sequential.randmat(p.nrows, p.ncols, p.seed);
-    let cells = p.nrows * p.ncols;
-    let b = time_hist(&m);
+    let m = &*inp.m;
+    let cells = inp.p.nrows * inp.p.ncols;
+    let b = time_hist(m);
     let words: Vec<Vec<u32>> = m
         .iter()
         .map(|r| r.iter().map(|&v| u32::from(v)).collect())
