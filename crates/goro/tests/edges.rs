@@ -556,6 +556,77 @@ fn a_runtime_refused_its_main_stack_returns_an_error() {
     );
 }
 
+/// A refused goroutine's captured value whose `Drop` waits: it sends on an unbuffered
+/// channel that a goroutine of the same (only) worker receives from 300 ms later. The drop
+/// must not hold the worker's thread, or that goroutine could never run.
+#[test]
+#[ignore = "run by a_refused_goroutines_drop_that_waits_does_not_hold_its_worker"]
+fn child_refused_goroutine_with_a_waiting_drop() {
+    struct SendOnDrop(Option<goro::Sender<u8>>);
+    impl Drop for SendOnDrop {
+        fn drop(&mut self) {
+            if let Some(tx) = self.0.take() {
+                let _ = tx.send(9);
+            }
+        }
+    }
+    goro::Runtime::builder()
+        .workers(1)
+        .exit_report(false)
+        .run(|| {
+            let (gate_tx, gate_rx) = goro::chan::<()>(0);
+            let (started_tx, started_rx) = goro::chan::<()>(0);
+            let (drop_tx, drop_rx) = goro::chan::<u8>(0);
+            let receiver = goro::go(move || {
+                goro::time::sleep(Duration::from_millis(300));
+                drop_rx.iter().count()
+            });
+            goro::time::sleep(Duration::from_millis(20));
+            cap_address_space();
+            let mut parked = Vec::new();
+            let refused = loop {
+                let (gate_rx, started_tx) = (gate_rx.clone(), started_tx.clone());
+                let guard = SendOnDrop(Some(drop_tx.clone()));
+                let h = goro::go(move || {
+                    let _ = started_tx.send(());
+                    let _ = gate_rx.recv();
+                    let mut guard = guard;
+                    guard.0 = None; // a goroutine that ran sends nothing
+                });
+                let mut started = false;
+                while !started && !h.is_finished() {
+                    goro::select! {
+                        recv(started_rx) -> _ => started = true,
+                        recv(goro::time::after(Duration::from_millis(10))) -> _ => {}
+                    }
+                }
+                if !started {
+                    break h.join();
+                }
+                parked.push(h);
+            };
+            assert!(
+                matches!(refused, Err(goro::JoinError::NoStack(_))),
+                "{refused:?}"
+            );
+            drop(drop_tx);
+            drop(gate_tx);
+            parked.into_iter().for_each(|h| h.join().unwrap());
+            // The refused goroutine's value was sent, from its drop, and nothing else.
+            assert_eq!(receiver.join().unwrap(), 1);
+        })
+        .unwrap();
+    println!("CHILD DONE");
+}
+
+#[test]
+fn a_refused_goroutines_drop_that_waits_does_not_hold_its_worker() {
+    child_passes(
+        "child_refused_goroutine_with_a_waiting_drop",
+        Duration::from_secs(60),
+    );
+}
+
 #[test]
 fn a_goroutine_refused_a_stack_fails_its_join_not_the_process() {
     child_passes(

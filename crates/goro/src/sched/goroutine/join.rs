@@ -326,8 +326,8 @@ where
 
     fn refuse(&self, why: std::io::Error) {
         if let Some(f) = self.claim() {
-            // This runs on the worker's own stack, where no shutdown unwind is ever thrown: a
-            // `Drop` that panics is caught and its payload dropped.
+            // This runs on a plain thread (or a worker's own stack), where no shutdown unwind
+            // is ever thrown: a `Drop` that panics is caught and its payload dropped.
             if let Err(p) = panic::catch_unwind(AssertUnwindSafe(move || drop(f))) {
                 drop_payload(p);
             }

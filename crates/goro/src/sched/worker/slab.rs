@@ -28,14 +28,27 @@ impl Local {
     /// closure is dropped and its join reports [`JoinError::NoStack`](crate::JoinError), with
     /// a line on stderr (a detached goroutine has nobody else to tell). It counts as started
     /// and exited, so the live count stays true.
+    ///
+    /// The closure is dropped on a thread of its own: a `Drop` that waits (a send on a
+    /// channel that a goroutine of this worker receives from) would otherwise hold this
+    /// worker's thread, and the goroutine it waits for could never run. Only when the system
+    /// refuses that thread too is it dropped here.
     pub(super) fn refuse_start(&self, g: Arc<GoroutineHeader>, why: std::io::Error) {
         eprintln!(
             "goro: goroutine {} (created at {}) cannot start: no memory for its stack: {why}",
             g.id, g.site
         );
-        g.task.refuse(why);
         count_owned(&self.me().running.started);
         count_owned(&self.me().exited);
+        let job = Arc::new(std::sync::Mutex::new(Some((g, why))));
+        let for_thread = job.clone();
+        let dropper = std::thread::Builder::new()
+            .name("goro-refused".into())
+            .stack_size(REFUSED_DROP_STACK)
+            .spawn(move || refuse(&for_thread));
+        if dropper.is_err() {
+            refuse(&job);
+        }
     }
 
     /// Gives a starting goroutine its slab index and records it in its header, before it
@@ -120,5 +133,17 @@ impl Local {
             let mut half: Vec<Stack> = cache.drain(..STACK_CACHE / 2).collect();
             self.rt.stacks.free_batch(&mut half);
         }
+    }
+}
+
+/// The stack of the thread that drops a refused goroutine's closure: small, since it is
+/// asked for when memory is short, and enough for destructors.
+const REFUSED_DROP_STACK: usize = 256 << 10;
+
+/// Drops the closure of a refused goroutine held in `job` and completes its join, once.
+fn refuse(job: &std::sync::Mutex<Option<(Arc<GoroutineHeader>, std::io::Error)>>) {
+    let taken = job.lock().unwrap_or_else(|e| e.into_inner()).take();
+    if let Some((g, why)) = taken {
+        g.task.refuse(why);
     }
 }
