@@ -456,6 +456,20 @@ fn blocking_calls_survive_refused_threads() {
     );
 }
 
+/// Waits until the goroutine of `h` says it started (on `started`), or has ended without
+/// starting (its join is ready); true if it started.
+fn started_or_refused<T>(h: &goro::JoinHandle<T>, started: &goro::Receiver<()>) -> bool {
+    loop {
+        if h.is_finished() {
+            return false;
+        }
+        goro::select! {
+            recv(started) -> _ => return true,
+            recv(goro::time::after(Duration::from_millis(10))) -> _ => {}
+        }
+    }
+}
+
 /// The address space capped while goroutines keep starting and parking, each on its own
 /// stack: the first goroutine the system refuses a stack ends at once with
 /// `JoinError::NoStack` (its closure dropped, a `Drop` that panics caught), nothing aborts,
@@ -492,15 +506,7 @@ fn child_goroutines_with_stacks_refused() {
                     std::mem::forget(guard);
                     1u32
                 });
-                // Started (it says so), or ended without starting (its join is ready).
-                let mut started = false;
-                while !started && !h.is_finished() {
-                    goro::select! {
-                        recv(started_rx) -> _ => started = true,
-                        recv(goro::time::after(Duration::from_millis(10))) -> _ => {}
-                    }
-                }
-                if started {
+                if started_or_refused(&h, &started_rx) {
                     parked.push(h);
                 } else {
                     refused = Some(h.join());
@@ -593,14 +599,7 @@ fn child_refused_goroutine_with_a_waiting_drop() {
                     let mut guard = guard;
                     guard.0 = None; // a goroutine that ran sends nothing
                 });
-                let mut started = false;
-                while !started && !h.is_finished() {
-                    goro::select! {
-                        recv(started_rx) -> _ => started = true,
-                        recv(goro::time::after(Duration::from_millis(10))) -> _ => {}
-                    }
-                }
-                if !started {
+                if !started_or_refused(&h, &started_rx) {
                     break h.join();
                 }
                 parked.push(h);
